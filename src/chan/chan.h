@@ -1,0 +1,83 @@
+/* Authenticated channels, sans-I/O: handshake and record protection only. The host moves the
+ * bytes (framing: u32 little-endian length prefix per handshake message and per record).
+ *
+ * SE <-> SE (NR_CHAN_PEER): mutual attestation binding each side's Ed25519 identity key,
+ *   ephemeral X25519 key agreement, transcript signed by the identity key, fresh attestation
+ *   evidence whose report data binds the identity key and the transcript. The peer's identity
+ *   key must belong to the configured membership (lookup callback), its evidence must verify
+ *   against the attestation policy and its platform id must match the membership entry.
+ * AE -> local SE (NR_CHAN_LOCAL): the AE proves its measurement with a local report targeted
+ *   at the SE's measurement; the SE proves itself with a local report targeted at the AE.
+ *
+ * Records: XChaCha20-Poly1305 (or ChaCha20-Poly1305-IETF) with a per-direction key from the
+ * handshake and an explicit u64 counter; a record is accepted only if its counter is exactly
+ * the next expected one, so replays and reordering are rejected (NR_EREPLAY), tampering too
+ * (NR_EAUTH). Record layout: u64 counter || ciphertext || 16-byte tag. */
+#ifndef NR_CHAN_H
+#define NR_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "narrator/errors.h"
+#include "tee/tee.h"
+
+#define NR_IDENTITY_PUB_BYTES 32u /* Ed25519 public key */
+#define NR_IDENTITY_SK_BYTES 64u  /* Ed25519 secret key (libsodium layout) */
+#define NR_CHAN_RECORD_OVERHEAD (8u + 16u)
+#define NR_CHAN_HS_MAX_BYTES 2048u /* any handshake message fits */
+
+enum nr_chan_kind { NR_CHAN_PEER = 1, NR_CHAN_LOCAL = 2 };
+enum nr_chan_role { NR_CHAN_INITIATOR = 1, NR_CHAN_RESPONDER = 2 };
+
+/* Resolve a peer identity key to a member index; return NR_OK or NR_ENOTMEMBER. The
+ * member's expected platform id is written to platform_id (S4: one slot per platform). */
+typedef int (*nr_chan_lookup_fn)(void *arg, const uint8_t identity_pub[NR_IDENTITY_PUB_BYTES],
+                                 uint16_t *member, uint8_t platform_id[NR_PLATFORM_ID_BYTES]);
+
+struct nr_chan_config {
+    int kind; /* enum nr_chan_kind */
+    int role; /* enum nr_chan_role */
+    uint8_t system_id[32];
+    struct nr_tee *tee; /* our enclave */
+    /* PEER only */
+    const uint8_t *identity_sk; /* NR_IDENTITY_SK_BYTES, ours */
+    const uint8_t *identity_pub;
+    uint16_t self;
+    const char *tee_backend;
+    const struct nr_attest_policy *policy;
+    nr_chan_lookup_fn lookup;
+    void *lookup_arg;
+    /* LOCAL only: the SE's measurement (the AE targets its report at it). */
+    uint8_t se_measurement[NR_MEASUREMENT_BYTES];
+};
+
+struct nr_chan; /* opaque, one per connection */
+
+int nr_chan_create(struct nr_chan **out, const struct nr_chan_config *cfg)
+    __attribute__((warn_unused_result));
+void nr_chan_destroy(struct nr_chan *ch); /* wipes keys */
+
+/* Handshake. The initiator calls nr_chan_hs_start() for its first message. Then each side
+ * feeds every received handshake message to nr_chan_hs_recv(), which may produce a message to
+ * send (*out_len > 0). Returns NR_OK while in progress or done (check nr_chan_ready()), or
+ * an error (NR_EHANDSHAKE, NR_EATTEST, NR_EMEASUREMENT, NR_ENOTMEMBER, NR_EAUTH,
+ * NR_EMALFORMED): then drop the connection. */
+int nr_chan_hs_start(struct nr_chan *ch, uint8_t *out, size_t cap, size_t *out_len)
+    __attribute__((warn_unused_result));
+int nr_chan_hs_recv(struct nr_chan *ch, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+                    size_t *out_len) __attribute__((warn_unused_result));
+int nr_chan_ready(const struct nr_chan *ch);
+
+/* After the handshake: who is on the other side. */
+uint16_t nr_chan_peer_member(const struct nr_chan *ch);   /* PEER */
+void nr_chan_peer_measurement(const struct nr_chan *ch,  /* LOCAL: the AE's measurement */
+                              uint8_t out[NR_MEASUREMENT_BYTES]);
+
+/* Protect / verify one record. out needs len + NR_CHAN_RECORD_OVERHEAD bytes. */
+int nr_chan_seal(struct nr_chan *ch, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
+                 size_t *out_len) __attribute__((warn_unused_result));
+int nr_chan_open(struct nr_chan *ch, const uint8_t *rec, size_t len, uint8_t *pt, size_t cap,
+                 size_t *pt_len) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,179 @@
+/* The Narrator protocol core: the state-enclave (SE) state machine.
+ *
+ * Sans-I/O and enclave-safe: no sockets, files, clocks, threads or globals. The host (the
+ * narratord daemon, or the deterministic simulator) feeds events in and receives actions
+ * through the `struct nr_se_io` callbacks. Time and randomness come in from the host:
+ * time as the `now_ms` argument of every event, randomness only as the incarnation drawn
+ * by the host at nr_se_create().
+ *
+ * Callbacks are invoked synchronously from inside an event call. A callback must NOT call
+ * back into the same nr_se (queue the work instead). Buffers passed to callbacks are only
+ * valid for the duration of the callback.
+ *
+ * The protocol itself, its messages and its safety argument are in docs/protocol.md; the
+ * wire layout is in src/core/wire.h. */
+#ifndef NR_CORE_H
+#define NR_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "narrator/errors.h"
+
+#define NR_MAX_MEMBERS 16u      /* n <= 16, so f <= 7 */
+#define NR_KEY_BYTES 32u        /* record key: BLAKE2b-256(ae measurement || record name) */
+#define NR_DIGEST_BYTES 32u     /* digest of the AE's sealed state */
+#define NR_SYSTEM_ID_BYTES 32u
+
+/* An incarnation is a 64-bit number: high 32 bits an epoch, low 32 bits random. Drawn by the
+ * host for every start of an SE instance (never reused); ordered as plain integers. 0 means
+ * "none / unknown". See nr_incarnation_make(). */
+typedef uint64_t nr_inc_t;
+
+static inline nr_inc_t nr_incarnation_make(uint32_t epoch, uint32_t random32)
+{
+    return ((uint64_t)epoch << 32) | (uint64_t)(random32 | 1u);
+}
+static inline uint32_t nr_incarnation_epoch(nr_inc_t inc)
+{
+    return (uint32_t)(inc >> 32);
+}
+
+/* One replicated record: (version, digest) of one AE record, stamped with the incarnation of
+ * the owner SE that proposed it. version 0 means "no record". */
+struct nr_record {
+    uint8_t key[NR_KEY_BYTES];
+    uint16_t owner; /* member index of the SE that sequences this record */
+    uint64_t version;
+    uint8_t digest[NR_DIGEST_BYTES];
+    nr_inc_t stamp; /* incarnation of `owner` that proposed this value */
+};
+
+enum nr_se_state {
+    NR_SE_JOINING = 1, /* lost memory (or fresh): collecting f+1 join replies */
+    NR_SE_ACTIVE = 2,  /* merged; serving */
+    NR_SE_HALTED = 3,  /* superseded, total failure, or fatal error: serves nothing */
+};
+
+enum nr_durability {
+    NR_DURABILITY_MEMORY = 0, /* replicated in f+1 enclaves' memory (default) */
+    NR_DURABILITY_DISK = 1,   /* also persisted (group-committed fsync) before acknowledging */
+};
+
+enum nr_log_level { NR_LOG_ERROR = 0, NR_LOG_WARN = 1, NR_LOG_INFO = 2, NR_LOG_DEBUG = 3 };
+
+/* Counters the core keeps; the host exports them as metrics. */
+struct nr_se_stats {
+    uint64_t writes_committed;
+    uint64_t reads_served;
+    uint64_t batches_committed;
+    uint64_t msgs_in;
+    uint64_t msgs_dropped_malformed;
+    uint64_t msgs_dropped_stale_inc;  /* from an incarnation we have not admitted / superseded */
+    uint64_t msgs_dropped_unexpected; /* wrong state, wrong order, duplicate */
+    uint64_t conflicts_refused;       /* client writes refused: version != last+1 (S2) */
+    uint64_t fork_attempts;           /* two digests for one version seen (S6) */
+    uint64_t stale_leftovers;         /* uncommitted values of older incarnations overwritten */
+    uint64_t joins_admitted;          /* JOIN requests we admitted (peer restarts) */
+    uint64_t join_replies_discarded;  /* join replies filtered out by views (trap guard) */
+    uint64_t votes_discarded;         /* acks / fetch replies filtered out by views */
+    uint64_t superseded;              /* 1 once this instance learned it is superseded */
+    uint64_t total_failure;           /* 1 once total failure was detected */
+};
+
+/* Host callbacks. `ctx` is the host's pointer given at creation. */
+struct nr_se_io {
+    void *ctx;
+    /* Send an already-encoded protocol message to peer `to` (member index). The host
+     * delivers it over the authenticated channel; it may drop it (the core retransmits). */
+    void (*send_peer)(void *ctx, uint16_t to, const uint8_t *msg, size_t len);
+    /* Reply to a local AE request (see nr_se_client_*). For reads and writes, `version` and
+     * `digest` are the committed record (version 0: no record). `status` is NR_OK or an
+     * NR_E* code. */
+    void (*client_reply)(void *ctx, uint64_t client, uint64_t req_id, int status,
+                         uint64_t version, const uint8_t digest[NR_DIGEST_BYTES]);
+    /* Durability: persist these records (a hint for restarts; in DISK mode the core waits
+     * for nr_se_persisted(token) before acknowledging). May be NULL in MEMORY mode. */
+    void (*persist)(void *ctx, uint64_t token, const struct nr_record *recs, size_t count);
+    /* Log a line (no trailing newline). Never contains secrets. */
+    void (*log)(void *ctx, int level, const char *msg);
+    /* The instance stopped serving for good (`reason`: NR_ESUPERSEDED, NR_ETOTALFAILURE...).
+     * The host should report it loudly and exit. */
+    void (*halted)(void *ctx, int reason);
+    /* Optional: the instance became ACTIVE (joined). */
+    void (*active)(void *ctx);
+};
+
+struct nr_se_config {
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
+    uint16_t n;    /* members, n = 2f+1, 3 <= n <= NR_MAX_MEMBERS (n = 1 allowed for tests) */
+    uint16_t f;
+    uint16_t self; /* my member index */
+    nr_inc_t incarnation;    /* fresh for this start, drawn by the host; nonzero */
+    int was_active;          /* sealed hint: this SE (some earlier instance) was ACTIVE */
+    uint32_t max_records;    /* capacity of the record table (all owners) */
+    uint32_t max_batch;      /* entries per PREPARE (default 1024) */
+    uint32_t max_inflight;   /* PREPARE batches in flight (pipelining window, default 16) */
+    uint32_t retransmit_ms;  /* resend unacknowledged messages after this (default 200) */
+    uint32_t join_retry_ms;  /* resend JOIN requests after this (default 500) */
+    int durability;          /* enum nr_durability */
+};
+
+struct nr_se; /* opaque */
+
+/* Fills defaults for unset (zero) tuning fields. */
+void nr_se_config_defaults(struct nr_se_config *cfg);
+
+/* Allocate an SE instance (all memory up front, bounded by cfg->max_records). Returns
+ * NR_OK, NR_EINVAL (bad config) or NR_ENOMEM. The instance starts in NR_SE_JOINING and does
+ * nothing until nr_se_start(). */
+int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg, const struct nr_se_io *io)
+    __attribute__((warn_unused_result));
+void nr_se_destroy(struct nr_se *se);
+
+/* Begin the join protocol (sends JOIN requests to every peer). */
+void nr_se_start(struct nr_se *se, uint64_t now_ms);
+
+/* A decrypted, authenticated message from peer `from` (the channel has verified that the
+ * bytes come from member `from`'s identity key). Malformed or out-of-place messages are
+ * dropped and counted; the return value says why (for logs/tests) but needs no action. */
+int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_t len,
+                      uint64_t now_ms);
+
+/* Timers: call at least every few ms (the core keeps its own deadlines). */
+void nr_se_tick(struct nr_se *se, uint64_t now_ms);
+
+/* Local AE requests. `client` is the host's handle of the AE's channel, `key` the record key
+ * the channel computed from the AE's attested measurement and the record name. Each request
+ * gets exactly one client_reply (possibly later). */
+void nr_se_client_write(struct nr_se *se, uint64_t client, uint64_t req_id,
+                        const uint8_t key[NR_KEY_BYTES], uint64_t version,
+                        const uint8_t digest[NR_DIGEST_BYTES], uint64_t now_ms);
+void nr_se_client_read(struct nr_se *se, uint64_t client, uint64_t req_id,
+                       const uint8_t key[NR_KEY_BYTES], uint64_t now_ms);
+/* The AE's channel closed: forget its pending replies (requests still complete). */
+void nr_se_client_gone(struct nr_se *se, uint64_t client);
+
+/* DISK durability: the records given to persist(token) are on stable storage. */
+void nr_se_persisted(struct nr_se *se, uint64_t token, uint64_t now_ms);
+
+/* Flush partially filled batches now (the host calls this at the end of each event-loop
+ * iteration, so that everything that arrived in one wakeup goes in one PREPARE). */
+void nr_se_flush(struct nr_se *se, uint64_t now_ms);
+
+/* Introspection (host, tests, simulator checker). */
+enum nr_se_state nr_se_state(const struct nr_se *se);
+nr_inc_t nr_se_incarnation(const struct nr_se *se);
+const struct nr_se_stats *nr_se_stats(const struct nr_se *se);
+/* This instance's view: view[i] = incarnation of member i it currently accepts (0 = none). */
+void nr_se_view(const struct nr_se *se, nr_inc_t view[NR_MAX_MEMBERS]);
+/* Look up a stored record (any owner). Returns NR_OK or NR_ENOTFOUND. */
+int nr_se_get(const struct nr_se *se, uint16_t owner, const uint8_t key[NR_KEY_BYTES],
+              struct nr_record *out);
+/* Number of stored records, and iteration (for the sealed hint / snapshots). */
+size_t nr_se_record_count(const struct nr_se *se);
+/* Calls fn for every record; stops early if fn returns nonzero. */
+void nr_se_foreach(const struct nr_se *se, int (*fn)(void *arg, const struct nr_record *r),
+                   void *arg);
+
+#endif

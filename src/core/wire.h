@@ -1,0 +1,147 @@
+/* Narrator wire formats: every message between SEs and between an AE and its local SE.
+ *
+ * All integers are little-endian, fixed width. Every message starts with a common header;
+ * lengths are checked before any field is read and capped by the constants below. These
+ * bytes travel inside authenticated channels (src/chan/), but the decoder still treats them
+ * as untrusted: a malformed message yields NR_EMALFORMED / NR_ETRUNCATED / NR_ETOOBIG /
+ * NR_EVERSION, never a crash.
+ *
+ * ---------------------------------------------------------------------------------------
+ * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 24 + 8n bytes)
+ *   u8  version        NR_WIRE_VERSION
+ *   u8  type           enum nr_peer_type
+ *   u16 sender         sender's member index
+ *   u32 body_len       bytes after the header (<= NR_MAX_BODY)
+ *   u64 sender_inc     sender's incarnation
+ *   u64 dest_inc       the receiver's incarnation this is meant for (0 = any: JOIN_REQ)
+ *   u64 view[n]        sender's view: incarnation it accepts for each member (0 = none);
+ *                      n is the system's member count, known to both sides
+ *
+ * Bodies:
+ *   PREPARE     u64 batch, u32 count, count * entry{key[32], u64 version, digest[32]}
+ *               (owner of every entry = sender; stamp = sender_inc)
+ *   ACK         u64 batch, u8 status (0 ok, 1 conflict: refused as a fork attempt)
+ *   FETCH       u64 req, u32 count, count * key[32]        (owner = sender)
+ *   FETCH_REPLY u64 req, u32 count, count * rec{key[32], u64 version, digest[32], u64 stamp}
+ *   JOIN_REQ    u8 flags (bit0: was_active hint)
+ *   JOIN_REPLY  u8 status (enum nr_join_status), u8 flags (bit0: replier was_active),
+ *               u32 chunk, u32 chunks, u32 count,
+ *               count * rec{u16 owner, key[32], u64 version, digest[32], u64 stamp}
+ *
+ * AE <-> SE (local channel). Header NR_CLIENT_HDR_BYTES = 16:
+ *   u8 version, u8 type, u16 reserved(0), u32 body_len, u64 req_id
+ * Bodies:
+ *   C_OPEN    u16 name_len, name[name_len] (1..NR_MAX_NAME bytes, any bytes)
+ *   C_WRITE   u64 version, digest[32]
+ *   C_READ    (empty)
+ *   C_STATUS  (empty)  -- SE state and stats, for `narrator status`
+ *   C_REPLY   i32 status, u64 version, digest[32]
+ * --------------------------------------------------------------------------------------- */
+#ifndef NR_WIRE_H
+#define NR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define NR_WIRE_VERSION 1u
+#define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
+#define NR_PEER_HDR_FIXED 24u
+#define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
+#define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)            /* 72 */
+#define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)           /* 80 */
+#define NR_JOIN_REC_BYTES (2u + NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)       /* 82 */
+#define NR_MAX_PREPARE_ENTRIES 8192u
+#define NR_MAX_FETCH_KEYS 8192u
+#define NR_MAX_JOIN_RECS 16384u /* per chunk */
+#define NR_CLIENT_HDR_BYTES 16u
+#define NR_MAX_NAME 128u
+
+enum nr_peer_type {
+    NR_MSG_PREPARE = 1,
+    NR_MSG_ACK = 2,
+    NR_MSG_FETCH = 3,
+    NR_MSG_FETCH_REPLY = 4,
+    NR_MSG_JOIN_REQ = 5,
+    NR_MSG_JOIN_REPLY = 6,
+};
+
+enum nr_join_status {
+    NR_JOIN_ACCEPT = 0,  /* admitted; records follow (chunked) */
+    NR_JOIN_JOINING = 1, /* replier is itself JOINING (has no state to give) */
+    NR_JOIN_STALE = 2,   /* replier already admitted an equal or newer incarnation of you */
+};
+
+enum nr_client_type {
+    NR_C_OPEN = 1,
+    NR_C_WRITE = 2,
+    NR_C_READ = 3,
+    NR_C_STATUS = 4,
+    NR_C_REPLY = 5,
+};
+
+/* Decoded SE<->SE header. */
+struct nr_peer_hdr {
+    uint8_t type;
+    uint16_t sender;
+    uint32_t body_len;
+    nr_inc_t sender_inc;
+    nr_inc_t dest_inc;
+    nr_inc_t view[NR_MAX_MEMBERS];
+};
+
+/* Bounds-checked cursor over untrusted bytes. */
+struct nr_cur {
+    const uint8_t *p;
+    size_t left;
+    int err; /* sticky: first error */
+};
+
+static inline void nr_cur_init(struct nr_cur *c, const uint8_t *p, size_t len)
+{
+    c->p = p;
+    c->left = len;
+    c->err = 0;
+}
+int nr_cur_u8(struct nr_cur *c, uint8_t *v);
+int nr_cur_u16(struct nr_cur *c, uint16_t *v);
+int nr_cur_u32(struct nr_cur *c, uint32_t *v);
+int nr_cur_u64(struct nr_cur *c, uint64_t *v);
+int nr_cur_bytes(struct nr_cur *c, uint8_t *out, size_t len);
+/* Borrow `len` bytes without copying. */
+int nr_cur_ptr(struct nr_cur *c, const uint8_t **out, size_t len);
+
+/* Little-endian writers into a caller buffer (caller sized it with the _BYTES macros). */
+uint8_t *nr_put_u8(uint8_t *p, uint8_t v);
+uint8_t *nr_put_u16(uint8_t *p, uint16_t v);
+uint8_t *nr_put_u32(uint8_t *p, uint32_t v);
+uint8_t *nr_put_u64(uint8_t *p, uint64_t v);
+uint8_t *nr_put_bytes(uint8_t *p, const uint8_t *src, size_t len);
+
+/* Peer header: encode into buf (NR_PEER_HDR_BYTES(n) bytes); decode checks version, n,
+ * sender < n, body_len == len - header and <= NR_MAX_BODY. On success the cursor `body`
+ * covers exactly the body. */
+uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h);
+int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg,
+                       size_t len, uint16_t n) __attribute__((warn_unused_result));
+
+/* Client messages. */
+struct nr_client_msg {
+    uint8_t type;
+    uint64_t req_id;
+    /* C_OPEN */
+    uint16_t name_len;
+    uint8_t name[NR_MAX_NAME];
+    /* C_WRITE / C_REPLY */
+    int32_t status;
+    uint64_t version;
+    uint8_t digest[NR_DIGEST_BYTES];
+};
+#define NR_CLIENT_MAX_BYTES (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES)
+/* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
+size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
+int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)
+    __attribute__((warn_unused_result));
+
+#endif

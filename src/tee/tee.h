@@ -1,0 +1,102 @@
+/* TEE interface: measurement, remote attestation, sealing, local attestation.
+ *
+ * Backends: `sim` (this tree: a platform directory stands for a CPU) and, later, `gramine`
+ * (real SGX through Gramine's /dev/attestation). Callers use only this header.
+ *
+ * sim backend, what stands for what:
+ *   - attestation root directory: an Ed25519 key pair (root.sk, root.pub) standing for the
+ *     vendor's attestation service. Verifiers are configured with root.pub only.
+ *   - platform directory (one per "CPU"): a 32-byte platform secret (platform.secret), an
+ *     Ed25519 platform key (platform.sk/.pub) and the root's certificate over platform.pub
+ *     (platform.cert). Two processes given the same platform directory are two enclave
+ *     instances on the same CPU.
+ *   - measurement: BLAKE2b-256("narrator-sim-measurement\0" || code identity string).
+ *   - platform id: BLAKE2b-256("narrator-sim-platform\0" || platform.pub).
+ *   - evidence: {platform.pub, platform.cert, measurement, report_data[64]} signed by
+ *     platform.sk; verification checks the certificate chain to the configured root, the
+ *     signature, the measurement against an allow-list and the report data.
+ *   - sealing key: BLAKE2b-256 keyed by platform.secret over ("seal" || measurement); blobs
+ *     are XChaCha20-Poly1305 with the measurement and caller AD authenticated.
+ *   - local report (AE -> SE on the same platform): MAC under a key derived from
+ *     platform.secret and the *target* enclave's measurement (like SGX EREPORT), so only an
+ *     enclave with that measurement on that platform can verify it. */
+#ifndef NR_TEE_H
+#define NR_TEE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "narrator/errors.h"
+
+#define NR_MEASUREMENT_BYTES 32u
+#define NR_PLATFORM_ID_BYTES 32u
+#define NR_REPORT_DATA_BYTES 64u
+#define NR_EVIDENCE_MAX_BYTES 512u
+#define NR_LOCAL_REPORT_BYTES (NR_MEASUREMENT_BYTES + NR_MEASUREMENT_BYTES + NR_REPORT_DATA_BYTES + 32u)
+#define NR_SEAL_OVERHEAD 64u /* bytes a sealed blob adds to its plaintext (upper bound) */
+#define NR_ATTEST_ROOT_PUB_BYTES 32u
+#define NR_MAX_ALLOWED_MEASUREMENTS 8u
+
+struct nr_tee; /* an enclave instance on one platform */
+
+/* Verification policy: who we trust. */
+struct nr_attest_policy {
+    uint8_t root_pub[NR_ATTEST_ROOT_PUB_BYTES];
+    uint8_t allowed[NR_MAX_ALLOWED_MEASUREMENTS][NR_MEASUREMENT_BYTES];
+    unsigned n_allowed;
+};
+
+/* sim provisioning (done once per machine / per platform, by `narrator` tooling). */
+int nr_tee_sim_root_create(const char *root_dir) __attribute__((warn_unused_result));
+int nr_tee_sim_root_pub(const char *root_dir, uint8_t pub[NR_ATTEST_ROOT_PUB_BYTES])
+    __attribute__((warn_unused_result));
+int nr_tee_sim_platform_create(const char *platform_dir, const char *root_dir)
+    __attribute__((warn_unused_result));
+
+/* Start an enclave instance for `code_identity` (e.g. "narrator-se/1") on the platform. */
+int nr_tee_open(struct nr_tee **out, const char *backend, const char *platform_dir,
+                const char *code_identity) __attribute__((warn_unused_result));
+void nr_tee_close(struct nr_tee *tee);
+
+void nr_tee_measurement(const struct nr_tee *tee, uint8_t out[NR_MEASUREMENT_BYTES]);
+void nr_tee_platform_id(const struct nr_tee *tee, uint8_t out[NR_PLATFORM_ID_BYTES]);
+/* Measurement that `code_identity` would have (to build allow-lists). */
+void nr_tee_measure(const char *backend, const char *code_identity,
+                    uint8_t out[NR_MEASUREMENT_BYTES]);
+/* Randomness from inside the enclave. */
+void nr_tee_random(struct nr_tee *tee, uint8_t *out, size_t len);
+
+/* Seal: out gets len + NR_SEAL_OVERHEAD bytes at most; *out_len is set. `ad` (may be NULL)
+ * is authenticated, not stored. Unseal fails with NR_EUNSEAL on another platform, another
+ * measurement, different ad, or any tampering. */
+int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t *ad,
+                size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
+    __attribute__((warn_unused_result));
+int nr_tee_unseal(struct nr_tee *tee, const uint8_t *blob, size_t len, const uint8_t *ad,
+                  size_t ad_len, uint8_t *pt, size_t cap, size_t *pt_len)
+    __attribute__((warn_unused_result));
+
+/* Remote attestation evidence binding 64 bytes of report data. */
+int nr_tee_quote(struct nr_tee *tee, const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                 uint8_t *evidence, size_t cap, size_t *ev_len) __attribute__((warn_unused_result));
+/* Verify evidence (untrusted bytes) against the policy and expected report data. Outputs may
+ * be NULL. NR_EATTEST (bad chain/signature/format), NR_EMEASUREMENT (not allowed). */
+int nr_tee_verify_evidence(const char *backend, const struct nr_attest_policy *policy,
+                           const uint8_t *evidence, size_t ev_len,
+                           const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                           uint8_t measurement[NR_MEASUREMENT_BYTES],
+                           uint8_t platform_id[NR_PLATFORM_ID_BYTES])
+    __attribute__((warn_unused_result));
+
+/* Local attestation: a report for the enclave with measurement `target` on this platform. */
+int nr_tee_local_report(struct nr_tee *tee, const uint8_t target[NR_MEASUREMENT_BYTES],
+                        const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                        uint8_t report[NR_LOCAL_REPORT_BYTES]) __attribute__((warn_unused_result));
+/* Verify a report targeted at this enclave (untrusted bytes); returns the sender's
+ * measurement and report data. NR_EATTEST if it was not made on this platform for us. */
+int nr_tee_local_verify(struct nr_tee *tee, const uint8_t report[NR_LOCAL_REPORT_BYTES],
+                        uint8_t measurement[NR_MEASUREMENT_BYTES],
+                        uint8_t report_data[NR_REPORT_DATA_BYTES])
+    __attribute__((warn_unused_result));
+
+#endif
