@@ -1,0 +1,98 @@
+/* libnarrator: the API an application enclave (AE) links to protect its state against
+ * rollback and forking.
+ *
+ * Model. An AE keeps its state outside the enclave as sealed files. For every update it
+ *   1. seals (state, v+1) locally with nr_seal_state(),
+ *   2. calls nr_update(v+1, digest) — this returns only once f+1 state enclaves hold the
+ *      new version (the update is committed),
+ *   3. only then releases any output that depends on the new state.
+ * On restart it calls nr_restore(), which compares its sealed files with the network record
+ * and answers, with a distinct code each: fresh, uncommitted-update-dropped,
+ * ROLLBACK DETECTED, or no record.
+ *
+ * All functions return 0 (NR_OK) or a negative NR_E* code (narrator/errors.h);
+ * nr_strerror() describes it. A handle is not thread-safe; use one per thread. */
+#ifndef NARRATOR_H
+#define NARRATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "narrator/errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define NR_API __attribute__((visibility("default")))
+#define NR_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define NR_API
+#define NR_MUST_CHECK
+#endif
+
+#define NR_DIGEST_LEN 32u
+#define NR_SYSTEM_ID_LEN 32u
+
+struct nr_client; /* an open record: one AE's channel to its local SE */
+
+struct nr_client_options {
+    const char *socket_path;   /* the local SE's Unix socket (required) */
+    const char *platform_dir;  /* sim TEE: this platform's directory (required for sim) */
+    const char *tee_backend;   /* "sim" (default) */
+    const char *code_identity; /* the AE's code identity, measured by the TEE (required) */
+    const char *se_code_identity; /* the SE's code identity (default "narrator-se/1") */
+    uint8_t system_id[NR_SYSTEM_ID_LEN]; /* the system the AE trusts */
+    uint32_t timeout_ms;       /* per request; 0 = default 10000 */
+    uint32_t window;           /* max outstanding pipelined updates; 0 = default 64 */
+};
+
+/* Open `record_name` (1..128 bytes) through the local SE: attested local channel. */
+NR_API int nr_open(struct nr_client **out, const struct nr_client_options *opt,
+                   const char *record_name) NR_MUST_CHECK;
+NR_API void nr_close(struct nr_client *c);
+
+/* Commit version `version` (must be the current committed version + 1) with `digest`.
+ * Returns NR_OK once f+1 SEs hold it; *committed (may be NULL) gets the version.
+ * NR_ECONFLICT if version is not last+1, NR_EUNAVAIL/NR_ETIMEDOUT without a quorum. */
+NR_API int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
+                     uint64_t *committed) NR_MUST_CHECK;
+
+/* The latest committed (version, digest); version 0 (and NR_OK) if there is no record. */
+NR_API int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
+
+/* Pipelined variant for high-throughput callers: submit without waiting, then collect
+ * replies in order. At most `window` outstanding (see nr_client_options). */
+NR_API int nr_update_submit(struct nr_client *c, uint64_t version,
+                            const uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
+NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHECK;
+
+/* ---- Sealing helpers: bind application state to its version ----
+ * Files: <path>.0 and <path>.1 hold the two latest sealed versions, each written
+ * atomically (write to a temporary file, fsync, rename). */
+
+/* Digest the network stores for (state, version). */
+NR_API void nr_state_digest(uint8_t digest[NR_DIGEST_LEN], const uint8_t *state, size_t len,
+                            uint64_t version);
+/* Seal (state, version) to the AE's state files, keeping the previous version too. */
+NR_API int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, size_t len,
+                         uint64_t version) NR_MUST_CHECK;
+
+enum nr_restore_result {
+    NR_RESTORE_FRESH = 0,           /* sealed state equals the committed record */
+    NR_RESTORE_DROPPED_UNCOMMITTED = 1, /* last sealed update never committed: dropped */
+    NR_RESTORE_NO_RECORD = 2,       /* no record anywhere: start from scratch */
+};
+/* One call on restart. On success (*result set) `state` holds the state to continue from
+ * (*len, *version). Errors: NR_EROLLBACK (ROLLBACK DETECTED: sealed state older than the
+ * network, or missing), NR_EFORK (same version, different digest), NR_EAHEAD (sealed state
+ * ahead of the network by more than one), plus transport errors. The AE must refuse to run
+ * on any error. */
+NR_API int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap,
+                      size_t *len, uint64_t *version, int *result) NR_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
