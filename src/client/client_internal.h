@@ -1,0 +1,63 @@
+/* libnarrator internals shared by its source files (not installed). */
+#ifndef NR_CLIENT_INTERNAL_H
+#define NR_CLIENT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "narrator/narrator.h"
+
+struct nr_tee;
+struct nr_chan;
+
+#define NR_CLIENT_DEFAULT_TIMEOUT_MS 10000u
+#define NR_CLIENT_DEFAULT_WINDOW 64u
+#define NR_CLIENT_MAX_WINDOW 4096u
+#define NR_CLIENT_MAX_FRAME (64u * 1024u) /* cap on one framed message from the SE */
+
+/* One outstanding pipelined request, in submission order. */
+struct nr_pending {
+    uint64_t req_id;
+    int done;
+    int status;
+    uint64_t version;
+};
+
+struct nr_client {
+    int fd;
+    struct nr_tee *tee;
+    struct nr_chan *chan;
+    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint32_t timeout_ms;
+    uint32_t window;
+    uint64_t next_req;
+    int broken; /* a transport or protocol error happened: every later call fails */
+    /* pipelined writes: ring of `window` slots */
+    struct nr_pending *ring;
+    uint32_t head, count;
+    char name[129];
+};
+
+/* Restore decision (docs/protocol.md §6), a pure function. One sealed candidate: */
+struct nr_sealed_cand {
+    int present; /* a valid sealed file with this version exists */
+    uint64_t version;
+    uint8_t digest[NR_DIGEST_LEN]; /* nr_state_digest(state, version) */
+};
+enum nr_restore_pick { NR_PICK_NONE = 0, NR_PICK_LATEST = 1, NR_PICK_PREVIOUS = 2 };
+/* `latest` is the sealed candidate with the higher version, `previous` the other one.
+ * net_version 0 means the network holds no record. Returns NR_OK with *result
+ * (enum nr_restore_result) and *pick, or NR_EROLLBACK / NR_EFORK / NR_EAHEAD. */
+int nr_restore_decide(const struct nr_sealed_cand *latest, const struct nr_sealed_cand *previous,
+                      uint64_t net_version, const uint8_t net_digest[NR_DIGEST_LEN], int *result,
+                      int *pick);
+
+/* nr_restore() after its network read: load <path>.0/.1, decide against (vn, dn). */
+int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
+                     const uint8_t dn[NR_DIGEST_LEN], uint8_t *state, size_t cap, size_t *len,
+                     uint64_t *version, int *result);
+
+/* Order two candidates so that the first has the higher version (absent ones last). */
+void nr_sealed_order(struct nr_sealed_cand *a, struct nr_sealed_cand *b, int *swapped);
+
+#endif
