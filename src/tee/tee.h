@@ -10,6 +10,7 @@
  *     Ed25519 platform key (platform.sk/.pub) and the root's certificate over platform.pub
  *     (platform.cert). Two processes given the same platform directory are two enclave
  *     instances on the same CPU.
+ *   - every hash below is domain-separated; exact byte layouts are at the top of tee_sim.c.
  *   - measurement: BLAKE2b-256("narrator-sim-measurement\0" || code identity string).
  *   - platform id: BLAKE2b-256("narrator-sim-platform\0" || platform.pub).
  *   - evidence: {platform.pub, platform.cert, measurement, report_data[64]} signed by
@@ -36,6 +37,9 @@
 #define NR_SEAL_OVERHEAD 64u /* bytes a sealed blob adds to its plaintext (upper bound) */
 #define NR_ATTEST_ROOT_PUB_BYTES 32u
 #define NR_MAX_ALLOWED_MEASUREMENTS 8u
+/* sim backend sizes (exact layouts at the top of tee_sim.c). */
+#define NR_SIM_EVIDENCE_BYTES 264u
+#define NR_SIM_SEAL_OVERHEAD 48u
 
 struct nr_tee; /* an enclave instance on one platform */
 
