@@ -1,0 +1,88 @@
+/* narratord configuration: a WireGuard-like INI file read with libinih.
+ *
+ *   [Node]
+ *   Index = 0                         member index of this SE (required)
+ *   Listen = 127.0.0.1:7100           TCP address for peer SEs (required)
+ *   Socket = /run/narrator/se0.sock   Unix socket for local AEs, mode 0600 (required)
+ *   DataDir = /var/lib/narrator/se0   sealed store and identity (required)
+ *   Platform = /path/platform         sim TEE platform directory (required)
+ *   TeeBackend = sim                  TEE backend (default sim)
+ *   Membership = /path/membership.txt membership file (required)
+ *   AttestationRoot = <64 hex>        attestation root public key (required)
+ *   Durability = memory|disk          (default memory)
+ *   LogLevel = error|warn|info|debug  (default info)
+ *   LogFile = /path/se0.log           optional, in addition to stderr
+ *   Metrics = 127.0.0.1:9100          optional HTTP endpoint (/metrics, /status)
+ *   MaxRecords = 2000000              record capacity of the core (default 2000000)
+ *   MaxBatch = 1024                   optional core tuning (0 = core default)
+ *   MaxInflight = 16                  optional core tuning (0 = core default)
+ *   [Peer]                            one section per other member
+ *   Index = 1
+ *   Endpoint = 127.0.0.1:7101
+ *
+ * The parser runs over a byte buffer (files, tests and the fuzzer share one path). Every error
+ * is ONE line naming file, line and key: "se0.ini:4: Listen: bad address". Unknown sections and
+ * keys, duplicate keys and missing required keys are errors. Addresses are numeric
+ * (IPv4 "a.b.c.d:port" or IPv6 "[addr]:port"); no name resolution. */
+#ifndef NR_HOST_CONFIG_H
+#define NR_HOST_CONFIG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/core.h"
+
+#define NR_CFG_PATH_MAX 256u    /* any path value, including the NUL */
+#define NR_CFG_SOCK_PATH_MAX 108u /* sun_path */
+#define NR_CFG_FILE_MAX (64u * 1024u) /* config files larger than this are refused */
+#define NR_CFG_LINE_MAX 512u
+#define NR_CFG_ERR_MAX 512u
+#define NR_CFG_DEFAULT_MAX_RECORDS 2000000u
+#define NR_CFG_MAX_MAX_RECORDS 100000000u
+
+struct nr_host_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char text[64]; /* as written, e.g. "127.0.0.1:7100" */
+};
+
+struct nr_host_peer {
+    uint16_t index;
+    struct nr_host_addr endpoint;
+};
+
+struct nr_host_config {
+    uint16_t index;
+    struct nr_host_addr listen;
+    char socket_path[NR_CFG_SOCK_PATH_MAX];
+    char data_dir[NR_CFG_PATH_MAX];
+    char platform_dir[NR_CFG_PATH_MAX];
+    char tee_backend[16];
+    char membership_path[NR_CFG_PATH_MAX];
+    uint8_t attestation_root[32];
+    int durability; /* enum nr_durability */
+    int log_level;  /* enum nr_log_level */
+    char log_file[NR_CFG_PATH_MAX]; /* "" = none */
+    int has_metrics;
+    struct nr_host_addr metrics;
+    uint32_t max_records;
+    uint32_t max_batch;
+    uint32_t max_inflight;
+    struct nr_host_peer peers[NR_MAX_MEMBERS];
+    unsigned n_peers;
+};
+
+/* Parse `len` bytes of INI text; `name` is used in error messages. On error returns
+ * NR_ECONFIG and writes one line "name:line: Key: reason" to err (if err_cap > 0). */
+int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const char *buf,
+                         size_t len, char *err, size_t err_cap) __attribute__((warn_unused_result));
+/* Read and parse a file (NR_ECONFIG with message, also for unreadable / oversized files). */
+int nr_host_config_load(struct nr_host_config *cfg, const char *path, char *err, size_t err_cap)
+    __attribute__((warn_unused_result));
+
+/* "127.0.0.1:7100" or "[::1]:7100" -> address. Returns NR_OK or NR_EINVAL. */
+int nr_host_addr_parse(struct nr_host_addr *out, const char *s) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,7 @@
+# narratord host shell: unit tests (config parser, sealed store). Included from CMakeLists.txt.
+if(TARGET nr_host_base)
+  nr_unit_test(test_config SOURCES test_config.c LIBS nr_host_base)
+endif()
+if(TARGET nr_host_store AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_store.c)
+  nr_unit_test(test_store SOURCES test_store.c LIBS nr_host_store)
+endif()
