@@ -519,3 +519,20 @@ int nr_update_wait(struct nr_client *c, uint64_t *committed)
     c->count--;
     return status;
 }
+
+/* Restart check: the network record first, then the sealed files (seal.c). */
+int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap, size_t *len,
+               uint64_t *version, int *result)
+{
+    if (!c || !path || (!state && cap > 0) || !len || !version || !result) {
+        return NR_EINVAL;
+    }
+    uint64_t vn = 0;
+    uint8_t dn[NR_DIGEST_LEN];
+    int rc = nr_read(c, &vn, dn);
+    if (rc == NR_OK) {
+        rc = nr_restore_local(c, path, vn, dn, state, cap, len, version, result);
+    }
+    sodium_memzero(dn, sizeof dn);
+    return rc;
+}
