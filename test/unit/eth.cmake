@@ -1,0 +1,18 @@
+# Unit tests of src/eth (included from test/unit/CMakeLists.txt). The Ethereum vectors live in
+# ../shared/vectors/ethereum next to the project; a missing file fails the tests.
+pkg_check_modules(NR_ETH_TEST_CJSON QUIET IMPORTED_TARGET libcjson)
+if(TARGET nr_eth AND NR_ETH_TEST_CJSON_FOUND)
+  set(NR_ETH_VECTORS_DIR ${PROJECT_SOURCE_DIR}/../shared/vectors/ethereum)
+  foreach(area keccak rlp tx abi)
+    set(t test_eth_${area})
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c)
+      add_executable(${t} ${t}.c test_eth_vectors.c)
+      target_link_libraries(${t} PRIVATE nr_eth PkgConfig::NR_ETH_TEST_CJSON PkgConfig::CMOCKA)
+      target_compile_options(${t} PRIVATE ${NR_WARNINGS})
+      target_compile_definitions(${t} PRIVATE NR_ETH_VECTORS_DIR="${NR_ETH_VECTORS_DIR}")
+      target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+      add_test(NAME ${t} COMMAND ${t})
+      set_tests_properties(${t} PROPERTIES LABELS unit)
+    endif()
+  endforeach()
+endif()
