@@ -1,0 +1,550 @@
+/* NarratorRegistry bindings: see registry.h. */
+#include "eth/registry.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define REASON_BYTES 256u
+
+struct nr_registry {
+    struct nr_rpc *rpc;
+    uint64_t chain_id;
+    int has_contract;
+    uint8_t contract[NR_ETH_ADDR_BYTES];
+    unsigned confirmations, receipt_timeout_ms, poll_ms, gas_margin_pct, nonce_retries;
+    int legacy_tx;
+    char err[NR_RPC_ERRMSG_BYTES + 128];
+    char reason[REASON_BYTES];
+};
+
+static void set_err(struct nr_registry *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct nr_registry *reg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reg->err, sizeof reg->err, fmt, ap);
+    va_end(ap);
+}
+
+/* Adopt the RPC client's error text with a context prefix; returns rc. */
+static int rpc_fail(struct nr_registry *reg, const char *what, int rc)
+{
+    set_err(reg, "%s: %s", what, nr_rpc_errmsg(reg->rpc));
+    snprintf(reg->reason, sizeof reg->reason, "%s", nr_rpc_revert_reason(reg->rpc));
+    return rc;
+}
+
+const char *nr_registry_errmsg(const struct nr_registry *reg) { return reg ? reg->err : "no registry"; }
+const char *nr_registry_revert_reason(const struct nr_registry *reg) { return reg ? reg->reason : ""; }
+struct nr_rpc *nr_registry_rpc(struct nr_registry *reg) { return reg->rpc; }
+uint64_t nr_registry_chain_id(const struct nr_registry *reg) { return reg->chain_id; }
+void nr_registry_contract(const struct nr_registry *reg, uint8_t out[NR_ETH_ADDR_BYTES])
+{
+    memcpy(out, reg->contract, NR_ETH_ADDR_BYTES);
+}
+
+int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *cfg)
+{
+    *out = NULL;
+    if (cfg == NULL)
+        return NR_EINVAL;
+    struct nr_registry *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return NR_ENOMEM;
+    reg->confirmations = cfg->confirmations ? cfg->confirmations : 1;
+    reg->receipt_timeout_ms =
+        cfg->receipt_timeout_ms ? cfg->receipt_timeout_ms : NR_REGISTRY_DEFAULT_RECEIPT_TIMEOUT_MS;
+    reg->poll_ms = cfg->poll_ms ? cfg->poll_ms : NR_REGISTRY_DEFAULT_POLL_MS;
+    reg->gas_margin_pct = cfg->gas_margin_pct ? cfg->gas_margin_pct : NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT;
+    reg->nonce_retries = cfg->nonce_retries ? cfg->nonce_retries : NR_REGISTRY_DEFAULT_NONCE_RETRIES;
+    reg->legacy_tx = cfg->legacy_tx;
+    reg->has_contract = cfg->has_contract;
+    memcpy(reg->contract, cfg->contract, NR_ETH_ADDR_BYTES);
+    *out = reg;
+
+    int rc = nr_rpc_open(&reg->rpc, &cfg->rpc);
+    if (reg->rpc == NULL) {
+        set_err(reg, "cannot open JSON-RPC client for %s: %s", cfg->rpc.url ? cfg->rpc.url : "(no url)",
+                nr_strerror(rc));
+        return rc;
+    }
+    if (rc != NR_OK)
+        return rpc_fail(reg, "connect", rc);
+    if (cfg->rpc.expect_chain_id != 0) {
+        reg->chain_id = cfg->rpc.expect_chain_id;
+    } else if ((rc = nr_rpc_chain_id(reg->rpc, &reg->chain_id)) != NR_OK) {
+        return rpc_fail(reg, "eth_chainId", rc);
+    }
+    if (reg->has_contract) {
+        char addr[NR_ETH_ADDR_HEX_BYTES], params[80];
+        nr_eth_address_hex(addr, reg->contract);
+        snprintf(params, sizeof params, "[\"%s\",\"latest\"]", addr);
+        cJSON *res = NULL;
+        if ((rc = nr_rpc_call(reg->rpc, &res, "eth_getCode", params)) != NR_OK)
+            return rpc_fail(reg, "eth_getCode", rc);
+        int empty = !cJSON_IsString(res) || strcmp(res->valuestring, "0x") == 0 ||
+                    res->valuestring[0] == '\0';
+        cJSON_Delete(res);
+        if (empty) {
+            set_err(reg, "no contract code at %s on chain %" PRIu64, addr, reg->chain_id);
+            return NR_ECHAIN;
+        }
+    }
+    return NR_OK;
+}
+
+void nr_registry_close(struct nr_registry *reg)
+{
+    if (reg == NULL)
+        return;
+    nr_rpc_close(reg->rpc);
+    free(reg);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* transactions */
+
+/* Block tag of the confirmed head: "0x<head - confirmations + 1>". */
+static int confirmed_tag(struct nr_registry *reg, char tag[24])
+{
+    if (reg->confirmations <= 1) {
+        snprintf(tag, 24, "latest");
+        return NR_OK;
+    }
+    uint64_t head = 0;
+    int rc = nr_rpc_block_number(reg->rpc, &head);
+    if (rc != NR_OK)
+        return rpc_fail(reg, "eth_blockNumber", rc);
+    uint64_t b = head + 1 >= reg->confirmations ? head + 1 - reg->confirmations : 0;
+    snprintf(tag, 24, "0x%" PRIx64, b);
+    return NR_OK;
+}
+
+/* The reason a mined transaction reverted: replay it as a call on the parent block. */
+static void reason_of_mined_revert(struct nr_registry *reg, const uint8_t from[20],
+                                   const uint8_t *to, const uint8_t *data, size_t data_len,
+                                   uint64_t block)
+{
+    snprintf(reg->reason, sizeof reg->reason, "(reason unavailable)");
+    if (to == NULL || block == 0)
+        return;
+    char tag[24];
+    snprintf(tag, sizeof tag, "0x%" PRIx64, block - 1);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc = nr_rpc_eth_call(reg->rpc, &out, &out_len, from, to, data, data_len, tag);
+    free(out);
+    if (rc == NR_EREVERT)
+        snprintf(reg->reason, sizeof reg->reason, "%s", nr_rpc_revert_reason(reg->rpc));
+}
+
+static int send_once(struct nr_registry *reg, struct nr_eth_receipt *rc_out, const uint8_t sk[32],
+                     const uint8_t from[20], const uint8_t *to, const nr_u256 *value,
+                     const uint8_t *data, size_t data_len, uint64_t gas_limit)
+{
+    struct nr_eth_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.chain_id = reg->chain_id;
+    if (value)
+        tx.value = *value;
+    tx.data = data;
+    tx.data_len = data_len;
+    if (to) {
+        tx.has_to = 1;
+        memcpy(tx.to, to, 20);
+    }
+    int rc;
+    if ((rc = nr_rpc_nonce(reg->rpc, &tx.nonce, from, "pending")) != NR_OK)
+        return rpc_fail(reg, "eth_getTransactionCount", rc);
+    tx.type = 2;
+    if (reg->legacy_tx) {
+        tx.type = 0;
+    } else if ((rc = nr_rpc_fees(reg->rpc, &tx.max_fee, &tx.max_priority_fee)) == NR_ENOTFOUND) {
+        tx.type = 0;
+    } else if (rc != NR_OK) {
+        return rpc_fail(reg, "fees", rc);
+    }
+    if (tx.type == 0 && (rc = nr_rpc_gas_price(reg->rpc, &tx.gas_price)) != NR_OK)
+        return rpc_fail(reg, "eth_gasPrice", rc);
+    if (gas_limit == 0) {
+        uint64_t est = 0;
+        if ((rc = nr_rpc_estimate_gas(reg->rpc, &est, from, to, data, data_len, value)) != NR_OK)
+            return rpc_fail(reg, "eth_estimateGas", rc);
+        gas_limit = est + est * reg->gas_margin_pct / 100u;
+    }
+    tx.gas_limit = gas_limit;
+
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    uint8_t hash[32];
+    if ((rc = nr_eth_tx_sign(&raw, &raw_len, hash, &tx, sk)) != NR_OK) {
+        set_err(reg, "signing the transaction failed: %s", nr_strerror(rc));
+        return rc;
+    }
+    rc = nr_rpc_send_raw(reg->rpc, hash, raw, raw_len);
+    free(raw);
+    if (rc != NR_OK)
+        return rpc_fail(reg, "eth_sendRawTransaction", rc);
+    struct nr_eth_receipt r;
+    rc = nr_rpc_wait_receipt(reg->rpc, &r, hash, reg->receipt_timeout_ms, reg->poll_ms);
+    if (rc != NR_OK)
+        return rpc_fail(reg, "receipt", rc);
+    if (rc_out)
+        *rc_out = r;
+    if (r.status != 1) {
+        reason_of_mined_revert(reg, from, to, data, data_len, r.block_number);
+        set_err(reg, "transaction reverted in block %" PRIu64 " (gas used %" PRIu64 "): %s",
+                r.block_number, r.gas_used, reg->reason);
+        return NR_EREVERT;
+    }
+    rc = nr_rpc_wait_confirmations(reg->rpc, &r, reg->confirmations, reg->receipt_timeout_ms,
+                                   reg->poll_ms);
+    if (rc != NR_OK)
+        return rpc_fail(reg, "confirmations", rc);
+    return NR_OK;
+}
+
+int nr_registry_send(struct nr_registry *reg, struct nr_eth_receipt *rc_out,
+                     const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t *to, const nr_u256 *value,
+                     const uint8_t *data, size_t data_len, uint64_t gas_limit)
+{
+    reg->err[0] = '\0';
+    reg->reason[0] = '\0';
+    uint8_t from[20];
+    int rc = nr_eth_address(from, sk);
+    if (rc != NR_OK) {
+        set_err(reg, "invalid private key");
+        return rc;
+    }
+    for (unsigned attempt = 0;; attempt++) {
+        rc = send_once(reg, rc_out, sk, from, to, value, data, data_len, gas_limit);
+        /* Another transaction from this account took the nonce: refetch and retry. */
+        if (rc != NR_ENONCE || attempt >= reg->nonce_retries)
+            return rc;
+    }
+}
+
+int nr_registry_deploy(struct nr_registry *reg, struct nr_eth_receipt *rc_out,
+                       uint8_t addr[NR_ETH_ADDR_BYTES], const uint8_t sk[NR_ETH_SK_BYTES],
+                       const uint8_t *code, size_t code_len)
+{
+    /* Accept the hex text that build-contract.js writes, as well as raw bytes. */
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int is_text = code_len >= 2;
+    for (size_t i = 0; i < code_len && is_text; i++) {
+        uint8_t c = code[i];
+        is_text = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == 'x' || c == '\n' || c == '\r' || c == ' ';
+    }
+    if (is_text) {
+        char *s = malloc(code_len + 1);
+        bytes = malloc(code_len / 2 + 1);
+        if (s == NULL || bytes == NULL) {
+            free(s);
+            free(bytes);
+            return NR_ENOMEM;
+        }
+        size_t j = 0;
+        for (size_t i = 0; i < code_len; i++)
+            if (code[i] != '\n' && code[i] != '\r' && code[i] != ' ')
+                s[j++] = (char)code[i];
+        s[j] = '\0';
+        int rc = nr_eth_hex_decode(bytes, code_len / 2 + 1, &n, s);
+        free(s);
+        if (rc != NR_OK) {
+            free(bytes);
+            set_err(reg, "contract bytecode is not valid hex");
+            return rc;
+        }
+        code = bytes;
+        code_len = n;
+    }
+    if (code_len == 0) {
+        free(bytes);
+        set_err(reg, "empty contract bytecode");
+        return NR_EINVAL;
+    }
+    struct nr_eth_receipt r;
+    int rc = nr_registry_send(reg, &r, sk, NULL, NULL, code, code_len, 0);
+    free(bytes);
+    if (rc_out)
+        *rc_out = r;
+    if (rc != NR_OK)
+        return rc;
+    if (!r.has_contract_address) {
+        set_err(reg, "deployment receipt has no contract address");
+        return NR_ECHAIN;
+    }
+    memcpy(addr, r.contract_address, 20);
+    memcpy(reg->contract, r.contract_address, 20);
+    reg->has_contract = 1;
+    return NR_OK;
+}
+
+static int need_contract(struct nr_registry *reg)
+{
+    if (reg->has_contract)
+        return NR_OK;
+    set_err(reg, "no registry contract address configured");
+    return NR_ECONFIG;
+}
+
+static void arg_b32(struct nr_abi_arg *a, const uint8_t v[32])
+{
+    memset(a, 0, sizeof *a);
+    a->type = NR_ABI_BYTES32;
+    memcpy(a->b32, v, 32);
+}
+
+static void arg_u64(struct nr_abi_arg *a, uint64_t v)
+{
+    memset(a, 0, sizeof *a);
+    a->type = NR_ABI_UINT256;
+    nr_u256_from_u64(&a->u, v);
+}
+
+/* Encode sig(args) and send it to the registry. */
+static int call_tx(struct nr_registry *reg, struct nr_eth_receipt *rc_out, const uint8_t sk[32],
+                   const char *what, const char *sig, const struct nr_abi_arg *args, size_t nargs)
+{
+    int rc = need_contract(reg);
+    if (rc != NR_OK)
+        return rc;
+    struct nr_abi_buf buf = {0};
+    if ((rc = nr_abi_encode_call(&buf, sig, args, nargs)) != NR_OK) {
+        free(buf.p);
+        set_err(reg, "%s: ABI encoding failed: %s", what, nr_strerror(rc));
+        return rc;
+    }
+    rc = nr_registry_send(reg, rc_out, sk, reg->contract, NULL, buf.p, buf.len, 0);
+    free(buf.p);
+    if (rc != NR_OK) {
+        char tmp[sizeof reg->err];
+        memcpy(tmp, reg->err, sizeof tmp);
+        set_err(reg, "%s: %s", what, tmp);
+    }
+    return rc;
+}
+
+int nr_registry_create_system(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                              const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                              uint32_t n, uint32_t f, const uint8_t measurement[32])
+{
+    struct nr_abi_arg a[4];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], n);
+    arg_u64(&a[2], f);
+    arg_b32(&a[3], measurement);
+    return call_tx(reg, rc, sk, "createSystem", NR_REGISTRY_SIG_CREATE, a, 4);
+}
+
+int nr_registry_register_member(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                                const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                                const struct nr_registry_member *m)
+{
+    struct nr_abi_arg a[4];
+    arg_b32(&a[0], system_id);
+    arg_b32(&a[1], m->platform_id);
+    arg_b32(&a[2], m->identity_key);
+    arg_b32(&a[3], m->evidence_hash);
+    return call_tx(reg, rc, sk, "registerMember", NR_REGISTRY_SIG_REGISTER, a, 4);
+}
+
+int nr_registry_finalize(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                         const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32])
+{
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], system_id);
+    return call_tx(reg, rc, sk, "finalize", NR_REGISTRY_SIG_FINALIZE, a, 1);
+}
+
+int nr_registry_transfer(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                         const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t to[NR_ETH_ADDR_BYTES],
+                         const nr_u256 *value)
+{
+    return nr_registry_send(reg, rc, sk, to, value, NULL, 0, 21000);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* views */
+
+static int view_call(struct nr_registry *reg, uint8_t **out, size_t *out_len, const char *what,
+                     const char *sig, const struct nr_abi_arg *args, size_t nargs,
+                     const char *block_tag)
+{
+    reg->err[0] = '\0';
+    reg->reason[0] = '\0';
+    int rc = need_contract(reg);
+    if (rc != NR_OK)
+        return rc;
+    char tag[24];
+    if (block_tag == NULL) {
+        if ((rc = confirmed_tag(reg, tag)) != NR_OK)
+            return rc;
+        block_tag = tag;
+    }
+    struct nr_abi_buf buf = {0};
+    if ((rc = nr_abi_encode_call(&buf, sig, args, nargs)) != NR_OK) {
+        free(buf.p);
+        set_err(reg, "%s: ABI encoding failed: %s", what, nr_strerror(rc));
+        return rc;
+    }
+    rc = nr_rpc_eth_call(reg->rpc, out, out_len, NULL, reg->contract, buf.p, buf.len, block_tag);
+    free(buf.p);
+    if (rc != NR_OK)
+        return rpc_fail(reg, what, rc);
+    return NR_OK;
+}
+
+static int decode_fail(struct nr_registry *reg, const char *what, int rc, size_t len)
+{
+    set_err(reg, "%s: unexpected return data (%zu bytes): %s", what, len, nr_strerror(rc));
+    return len == 0 ? NR_ECHAIN : rc;
+}
+
+int nr_registry_get_system(struct nr_registry *reg, struct nr_registry_system *out,
+                           const uint8_t system_id[32], const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], system_id);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getSystem", NR_REGISTRY_SIG_GET_SYSTEM, a, 1, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t n = 0, f = 0, registered = 0;
+    if (len != 10 * 32) {
+        rc = NR_EMALFORMED;
+    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) || (rc = nr_abi_address(d, len, 1, out->creator)) ||
+               (rc = nr_abi_u64(d, len, 2, &n)) || (rc = nr_abi_u64(d, len, 3, &f)) ||
+               (rc = nr_abi_word(d, len, 4, out->measurement)) ||
+               (rc = nr_abi_u64(d, len, 5, &registered)) ||
+               (rc = nr_abi_bool(d, len, 6, &out->finalized)) ||
+               (rc = nr_abi_u64(d, len, 7, &out->created_block)) ||
+               (rc = nr_abi_u64(d, len, 8, &out->finalized_block)) ||
+               (rc = nr_abi_word(d, len, 9, out->members_hash))) {
+        /* rc set */
+    } else if (n > NR_REGISTRY_MAX_MEMBERS || f > NR_REGISTRY_MAX_MEMBERS ||
+               registered > NR_REGISTRY_MAX_MEMBERS) {
+        rc = NR_ETOOBIG;
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getSystem", rc, len);
+    out->n = (uint32_t)n;
+    out->f = (uint32_t)f;
+    out->registered = (uint32_t)registered;
+    return NR_OK;
+}
+
+int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *out,
+                           const uint8_t system_id[32], uint32_t index, const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[2];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], index);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getMember", NR_REGISTRY_SIG_GET_MEMBER, a, 2, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    if (len != 4 * 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_word(d, len, 0, out->platform_id)) ||
+             (rc = nr_abi_word(d, len, 1, out->identity_key)) ||
+             (rc = nr_abi_word(d, len, 2, out->evidence_hash)) ||
+             (rc = nr_abi_address(d, len, 3, out->account))) {
+        /* rc set */
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getMember", rc, len);
+    return NR_OK;
+}
+
+static void word_u64(uint8_t w[32], uint64_t v)
+{
+    memset(w, 0, 32);
+    for (int i = 0; i < 8; i++)
+        w[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
+                              uint32_t f, const uint8_t measurement[32],
+                              const struct nr_registry_member *members, size_t n_members)
+{
+    uint8_t buf[128];
+    memcpy(buf, system_id, 32);
+    word_u64(buf + 32, n);
+    word_u64(buf + 64, f);
+    memcpy(buf + 96, measurement, 32);
+    nr_keccak256(out, buf, sizeof buf);
+    for (size_t i = 0; i < n_members; i++) {
+        memcpy(buf, out, 32);
+        memcpy(buf + 32, members[i].platform_id, 32);
+        memcpy(buf + 64, members[i].identity_key, 32);
+        memcpy(buf + 96, members[i].evidence_hash, 32);
+        nr_keccak256(out, buf, sizeof buf);
+    }
+}
+
+int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
+                       struct nr_registry_member *members, size_t cap, size_t *n_members,
+                       const uint8_t system_id[32], const uint8_t *measurement)
+{
+    *n_members = 0;
+    /* Pin one block so that the system and its members are read from the same state. */
+    char tag[24];
+    int rc = confirmed_tag(reg, tag);
+    if (rc != NR_OK)
+        return rc;
+    if (strcmp(tag, "latest") == 0) {
+        uint64_t head = 0;
+        if ((rc = nr_rpc_block_number(reg->rpc, &head)) != NR_OK)
+            return rpc_fail(reg, "eth_blockNumber", rc);
+        snprintf(tag, sizeof tag, "0x%" PRIx64, head);
+    }
+    if ((rc = nr_registry_get_system(reg, sys, system_id, tag)) != NR_OK)
+        return rc;
+    if (!sys->exists) {
+        set_err(reg, "system is not on chain (at block %s)", tag);
+        return NR_ECHAIN;
+    }
+    if (!sys->finalized) {
+        set_err(reg, "system is not finalized with %u confirmation(s) (%u of %u members registered)",
+                reg->confirmations, sys->registered, sys->n);
+        return NR_ECHAIN;
+    }
+    if (measurement != NULL && sodium_memcmp(sys->measurement, measurement, 32) != 0) {
+        set_err(reg, "system measurement on chain differs from ours");
+        return NR_EMEASUREMENT;
+    }
+    if (sys->registered != sys->n || sys->n != 2 * sys->f + 1) {
+        set_err(reg, "finalized system has inconsistent n=%u f=%u registered=%u", sys->n, sys->f,
+                sys->registered);
+        return NR_ECHAIN;
+    }
+    if (sys->n > cap) {
+        set_err(reg, "system has %u members, room for %zu", sys->n, cap);
+        return NR_EFULL;
+    }
+    for (uint32_t i = 0; i < sys->n; i++)
+        if ((rc = nr_registry_get_member(reg, &members[i], system_id, i, tag)) != NR_OK)
+            return rc;
+    uint8_t h[32];
+    nr_registry_members_hash(h, system_id, sys->n, sys->f, sys->measurement, members, sys->n);
+    if (sodium_memcmp(h, sys->members_hash, 32) != 0) {
+        set_err(reg, "members read back do not match the finalized members hash");
+        return NR_ECHAIN;
+    }
+    *n_members = sys->n;
+    return NR_OK;
+}

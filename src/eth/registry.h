@@ -1,0 +1,133 @@
+/* Bindings for contracts/NarratorRegistry.sol: deploy, createSystem, registerMember, finalize,
+ * views, and the check every state enclave runs before serving (nr_registry_verify).
+ *
+ * A transaction is: estimate gas (a revert is reported here with its reason, and nothing is
+ * sent), sign with the caller's key (EIP-1559, or legacy where the chain has no base fee),
+ * send, wait for the receipt (bounded), wait for the configured number of confirmations
+ * (bounded). A mined transaction with status 0 is NR_EREVERT; its reason is recovered by
+ * replaying the call on the parent block. "nonce too low" refetches the nonce and retries a
+ * bounded number of times. Views read the state at the confirmed head
+ * (head - confirmations + 1), so a record counts only once it has its confirmations.
+ *
+ * Error texts: nr_registry_errmsg(); revert reason alone: nr_registry_revert_reason(). */
+#ifndef NR_ETH_REGISTRY_H
+#define NR_ETH_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eth/eth.h"
+#include "eth/rpc.h"
+#include "narrator/errors.h"
+
+#define NR_REGISTRY_MAX_MEMBERS 255u
+#define NR_REGISTRY_DEFAULT_RECEIPT_TIMEOUT_MS 60000u
+#define NR_REGISTRY_DEFAULT_POLL_MS 200u
+#define NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT 25u
+#define NR_REGISTRY_DEFAULT_NONCE_RETRIES 2u
+
+/* Function signatures (selectors are keccak of these). */
+#define NR_REGISTRY_SIG_CREATE "createSystem(bytes32,uint256,uint256,bytes32)"
+#define NR_REGISTRY_SIG_REGISTER "registerMember(bytes32,bytes32,bytes32,bytes32)"
+#define NR_REGISTRY_SIG_FINALIZE "finalize(bytes32)"
+#define NR_REGISTRY_SIG_GET_SYSTEM "getSystem(bytes32)"
+#define NR_REGISTRY_SIG_GET_MEMBER "getMember(bytes32,uint256)"
+#define NR_REGISTRY_EVENT_CREATED "SystemCreated(bytes32,address,uint256,uint256,bytes32)"
+#define NR_REGISTRY_EVENT_REGISTERED "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
+#define NR_REGISTRY_EVENT_FINALIZED "SystemFinalized(bytes32,uint256,uint256,bytes32,bytes32)"
+
+struct nr_registry_config {
+    struct nr_rpc_config rpc;   /* url, expected chain id (0 = take the node's), timeouts */
+    int has_contract;           /* 0 only for deploy */
+    uint8_t contract[NR_ETH_ADDR_BYTES];
+    unsigned confirmations;     /* >= 1; 0 means 1 */
+    unsigned receipt_timeout_ms; /* receipt and confirmations each; 0 = default */
+    unsigned poll_ms;           /* 0 = default */
+    int legacy_tx;              /* force type-0 (EIP-155) transactions */
+    unsigned gas_margin_pct;    /* added to eth_estimateGas; 0 = default */
+    unsigned nonce_retries;     /* 0 = default */
+};
+
+struct nr_registry;
+
+/* Opens the RPC client, learns (or checks) the chain id and, when a contract is configured,
+ * checks that code exists there (NR_ECHAIN otherwise). *out is set whenever memory allows so
+ * that the error text can be read; close it in every case. */
+int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *cfg)
+    __attribute__((warn_unused_result));
+void nr_registry_close(struct nr_registry *reg);
+const char *nr_registry_errmsg(const struct nr_registry *reg);
+const char *nr_registry_revert_reason(const struct nr_registry *reg);
+struct nr_rpc *nr_registry_rpc(struct nr_registry *reg);
+uint64_t nr_registry_chain_id(const struct nr_registry *reg);
+void nr_registry_contract(const struct nr_registry *reg, uint8_t out[NR_ETH_ADDR_BYTES]);
+
+/* One signed transaction from sk's account; to NULL = contract creation, gas_limit 0 =
+ * estimate. On NR_OK the receipt (status 1) has the configured confirmations. */
+int nr_registry_send(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                     const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t *to, const nr_u256 *value,
+                     const uint8_t *data, size_t data_len, uint64_t gas_limit)
+    __attribute__((warn_unused_result));
+
+/* Deploys the creation code (hex text, as written by scripts/build-contract.js, or bytes) and
+ * makes it this handle's contract. */
+int nr_registry_deploy(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                       uint8_t addr[NR_ETH_ADDR_BYTES], const uint8_t sk[NR_ETH_SK_BYTES],
+                       const uint8_t *code, size_t code_len) __attribute__((warn_unused_result));
+
+int nr_registry_create_system(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                              const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                              uint32_t n, uint32_t f, const uint8_t measurement[32])
+    __attribute__((warn_unused_result));
+
+struct nr_registry_member {
+    uint8_t platform_id[32];
+    uint8_t identity_key[32];
+    uint8_t evidence_hash[32];
+    uint8_t account[NR_ETH_ADDR_BYTES]; /* filled by reads; ignored by register */
+};
+int nr_registry_register_member(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                                const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                                const struct nr_registry_member *m)
+    __attribute__((warn_unused_result));
+int nr_registry_finalize(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                         const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32])
+    __attribute__((warn_unused_result));
+/* Plain value transfer (funding an SE's account). */
+int nr_registry_transfer(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                         const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t to[NR_ETH_ADDR_BYTES],
+                         const nr_u256 *value) __attribute__((warn_unused_result));
+
+struct nr_registry_system {
+    int exists;
+    uint8_t creator[NR_ETH_ADDR_BYTES];
+    uint32_t n, f;
+    uint8_t measurement[32];
+    uint32_t registered;
+    int finalized;
+    uint64_t created_block, finalized_block;
+    uint8_t members_hash[32];
+};
+/* block_tag NULL: the confirmed head. */
+int nr_registry_get_system(struct nr_registry *reg, struct nr_registry_system *out,
+                           const uint8_t system_id[32], const char *block_tag)
+    __attribute__((warn_unused_result));
+int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *out,
+                           const uint8_t system_id[32], uint32_t index, const char *block_tag)
+    __attribute__((warn_unused_result));
+
+/* The contract's members hash: keccak chain over (systemId, n, f, measurement) then each
+ * member's (platformId, identityKey, evidenceHash). */
+void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
+                              uint32_t f, const uint8_t measurement[32],
+                              const struct nr_registry_member *members, size_t n_members);
+
+/* The check before serving (S4): at the confirmed head, the system exists, is finalised, has
+ * the expected measurement (if not NULL), and its members (read back into members[0..cap),
+ * *n_members) hash to the recorded members hash. NR_ECHAIN with a text otherwise. */
+int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
+                       struct nr_registry_member *members, size_t cap, size_t *n_members,
+                       const uint8_t system_id[32], const uint8_t *measurement)
+    __attribute__((warn_unused_result));
+
+#endif
