@@ -92,8 +92,9 @@ struct nr_se_io {
      * NR_E* code. */
     void (*client_reply)(void *ctx, uint64_t client, uint64_t req_id, int status,
                          uint64_t version, const uint8_t digest[NR_DIGEST_BYTES]);
-    /* Durability: persist these records (a hint for restarts; in DISK mode the core waits
-     * for nr_se_persisted(token) before acknowledging). May be NULL in MEMORY mode. */
+    /* Durability: persist these records. token 0: a write-behind hint for restarts, nothing
+     * to report back. token != 0 (DISK mode): the core waits for nr_se_persisted(token)
+     * before acknowledging or counting its own vote. May be NULL in MEMORY mode. */
     void (*persist)(void *ctx, uint64_t token, const struct nr_record *recs, size_t count);
     /* Log a line (no trailing newline). Never contains secrets. */
     void (*log)(void *ctx, int level, const char *msg);

@@ -20,7 +20,8 @@
  * Bodies:
  *   PREPARE     u64 batch, u32 count, count * entry{key[32], u64 version, digest[32]}
  *               (owner of every entry = sender; stamp = sender_inc)
- *   ACK         u64 batch, u8 status (0 ok, 1 conflict: refused as a fork attempt)
+ *   ACK         u64 batch, u8 status (0 ok, 1 conflict: refused as a fork attempt,
+ *               2 record table full, 3 stale: your incarnation is superseded (batch 0))
  *   FETCH       u64 req, u32 count, count * key[32]        (owner = sender)
  *   FETCH_REPLY u64 req, u32 count, count * rec{key[32], u64 version, digest[32], u64 stamp}
  *   JOIN_REQ    u8 flags (bit0: was_active hint)
