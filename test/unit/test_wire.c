@@ -1,0 +1,225 @@
+/* Wire codec: round trips, and every truncation / extension of valid messages is refused
+ * with an error value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/wire.h"
+
+static void test_cursor_bounds(void **state)
+{
+    (void)state;
+    uint8_t buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct nr_cur c;
+    uint64_t v64;
+    uint32_t v32;
+    uint16_t v16;
+    uint8_t v8;
+
+    nr_cur_init(&c, buf, 8);
+    assert_int_equal(nr_cur_u64(&c, &v64), 0);
+    assert_int_equal(v64, 0x0807060504030201ull);
+    assert_int_equal(nr_cur_u8(&c, &v8), NR_ETRUNCATED);
+    assert_int_equal(nr_cur_u16(&c, &v16), NR_ETRUNCATED); /* sticky */
+    nr_cur_init(&c, buf, 3);
+    assert_int_equal(nr_cur_u32(&c, &v32), NR_ETRUNCATED);
+    nr_cur_init(&c, buf, 2);
+    assert_int_equal(nr_cur_u16(&c, &v16), 0);
+    assert_int_equal(v16, 0x0201);
+}
+
+static size_t make_peer(uint8_t *buf, uint16_t n, uint8_t type, const uint8_t *body, uint32_t len)
+{
+    struct nr_peer_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.type = type;
+    h.sender = 1;
+    h.body_len = len;
+    h.sender_inc = 0x100000007ull;
+    h.dest_inc = 0x200000009ull;
+    for (uint16_t i = 0; i < n; i++)
+        h.view[i] = 0x1000u + i;
+    uint8_t *p = nr_peer_hdr_put(buf, n, &h);
+    memcpy(p, body, len);
+    return (size_t)(p - buf) + len;
+}
+
+static void test_peer_header_round_trip(void **state)
+{
+    (void)state;
+    uint8_t buf[512], body[40];
+    struct nr_peer_hdr h;
+    struct nr_cur b;
+    for (uint16_t n = 2; n <= NR_MAX_MEMBERS; n++) {
+        memset(body, 0x42, sizeof(body));
+        size_t len = make_peer(buf, n, NR_MSG_ACK, body, 9);
+        assert_int_equal(len, NR_PEER_HDR_BYTES(n) + 9);
+        assert_int_equal(nr_peer_hdr_decode(&h, &b, buf, len, n), 0);
+        assert_int_equal(h.type, NR_MSG_ACK);
+        assert_int_equal(h.sender, 1);
+        assert_int_equal(h.sender_inc, 0x100000007ull);
+        assert_int_equal(h.dest_inc, 0x200000009ull);
+        for (uint16_t i = 0; i < n; i++)
+            assert_int_equal(h.view[i], 0x1000u + i);
+        assert_int_equal(b.left, 9);
+    }
+}
+
+static void test_peer_header_every_bad_length(void **state)
+{
+    (void)state;
+    uint8_t buf[512], body[16] = {0};
+    struct nr_peer_hdr h;
+    struct nr_cur b;
+    size_t len = make_peer(buf, 3, NR_MSG_ACK, body, 9);
+    /* every truncation */
+    for (size_t l = 0; l < len; l++)
+        assert_true(nr_peer_hdr_decode(&h, &b, buf, l, 3) < 0);
+    /* trailing garbage */
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, buf, len + 1, 3), NR_EMALFORMED);
+    /* body_len lies */
+    uint8_t bad[512];
+    memcpy(bad, buf, len);
+    nr_put_u32(bad + 4, 10);
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
+    nr_put_u32(bad + 4, NR_MAX_BODY + 1u);
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_ETOOBIG);
+    /* version, type, sender, zero incarnation */
+    memcpy(bad, buf, len);
+    bad[0] = 2;
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EVERSION);
+    memcpy(bad, buf, len);
+    bad[1] = 0;
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
+    bad[1] = 7;
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
+    memcpy(bad, buf, len);
+    nr_put_u16(bad + 2, 3);
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
+    memcpy(bad, buf, len);
+    nr_put_u64(bad + 8, 0);
+    assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
+    /* a header built for n = 5 does not decode as n = 3 */
+    len = make_peer(buf, 5, NR_MSG_ACK, body, 9);
+    assert_true(nr_peer_hdr_decode(&h, &b, buf, len, 3) < 0);
+}
+
+static void client_round_trip(const struct nr_client_msg *m)
+{
+    uint8_t buf[NR_CLIENT_MAX_BYTES];
+    struct nr_client_msg out;
+    size_t len = nr_client_msg_encode(buf, sizeof(buf), m);
+    assert_true(len >= NR_CLIENT_HDR_BYTES);
+    assert_int_equal(nr_client_msg_decode(&out, buf, len), 0);
+    assert_int_equal(out.type, m->type);
+    assert_int_equal(out.req_id, m->req_id);
+    assert_int_equal(out.name_len, m->name_len);
+    assert_memory_equal(out.name, m->name, m->name_len);
+    if (m->type == NR_C_WRITE || m->type == NR_C_REPLY) {
+        assert_int_equal(out.version, m->version);
+        assert_memory_equal(out.digest, m->digest, NR_DIGEST_BYTES);
+    }
+    if (m->type == NR_C_REPLY)
+        assert_int_equal(out.status, m->status);
+    /* every truncation and every extension is refused */
+    for (size_t l = 0; l < len; l++)
+        assert_true(nr_client_msg_decode(&out, buf, l) < 0);
+    uint8_t longer[NR_CLIENT_MAX_BYTES + 1];
+    memcpy(longer, buf, len);
+    longer[len] = 0;
+    assert_true(nr_client_msg_decode(&out, longer, len + 1) < 0);
+}
+
+static void test_client_messages(void **state)
+{
+    (void)state;
+    struct nr_client_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_OPEN;
+    m.req_id = 77;
+    m.name_len = 5;
+    memcpy(m.name, "pin-1", 5);
+    client_round_trip(&m);
+    m.name_len = NR_MAX_NAME;
+    memset(m.name, 'x', NR_MAX_NAME);
+    client_round_trip(&m);
+
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_WRITE;
+    m.req_id = 1;
+    m.version = 0x0102030405060708ull;
+    memset(m.digest, 0xee, NR_DIGEST_BYTES);
+    client_round_trip(&m);
+
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_READ;
+    m.req_id = UINT64_MAX;
+    client_round_trip(&m);
+
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_REPLY;
+    m.status = NR_EROLLBACK;
+    m.version = 9;
+    memset(m.digest, 0x11, NR_DIGEST_BYTES);
+    client_round_trip(&m);
+}
+
+static void test_client_bad_inputs(void **state)
+{
+    (void)state;
+    uint8_t buf[NR_CLIENT_MAX_BYTES];
+    struct nr_client_msg m, out;
+    memset(&m, 0, sizeof(m));
+    /* encoder refuses bad names and unknown types */
+    m.type = NR_C_OPEN;
+    m.name_len = 0;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof(buf), &m), 0);
+    m.name_len = NR_MAX_NAME + 1;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof(buf), &m), 0);
+    m.type = 99;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof(buf), &m), 0);
+    /* decoder: oversized name length, unknown type, reserved bits, version */
+    m.type = NR_C_OPEN;
+    m.name_len = 3;
+    memcpy(m.name, "abc", 3);
+    size_t len = nr_client_msg_encode(buf, sizeof(buf), &m);
+    uint8_t bad[NR_CLIENT_MAX_BYTES];
+    memcpy(bad, buf, len);
+    nr_put_u16(bad + NR_CLIENT_HDR_BYTES, NR_MAX_NAME + 1);
+    assert_true(nr_client_msg_decode(&out, bad, len) < 0);
+    memcpy(bad, buf, len);
+    bad[1] = 42;
+    assert_int_equal(nr_client_msg_decode(&out, bad, len), NR_EMALFORMED);
+    memcpy(bad, buf, len);
+    bad[2] = 1;
+    assert_int_equal(nr_client_msg_decode(&out, bad, len), NR_EMALFORMED);
+    memcpy(bad, buf, len);
+    bad[0] = 0;
+    assert_int_equal(nr_client_msg_decode(&out, bad, len), NR_EVERSION);
+    /* random bytes never crash */
+    srand(7);
+    for (int i = 0; i < 20000; i++) {
+        size_t l = (size_t)rand() % sizeof(bad);
+        for (size_t k = 0; k < l; k++)
+            bad[k] = (uint8_t)rand();
+        int rc = nr_client_msg_decode(&out, bad, l);
+        assert_true(rc <= 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cursor_bounds),
+        cmocka_unit_test(test_peer_header_round_trip),
+        cmocka_unit_test(test_peer_header_every_bad_length),
+        cmocka_unit_test(test_client_messages),
+        cmocka_unit_test(test_client_bad_inputs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
