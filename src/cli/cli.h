@@ -6,7 +6,7 @@
  *   membership.txt         the genesis membership file
  *   nodes                  the member count n, in decimal
  *   node<i>/platform/      sim TEE platform directory of member i ("its CPU")
- *   node<i>/identity       member i's sealed identity (narrator keygen)
+ *   node<i>/data/identity  member i's sealed identity (narrator keygen)
  *   node<i>/data/          narratord DataDir
  *   node<i>/se.ini         narratord configuration
  *   node<i>/se.sock        Unix socket for local AEs
@@ -47,6 +47,12 @@ int nr_cmd_down(int argc, char **argv);
 int nr_cmd_status(int argc, char **argv);
 int nr_cmd_update(int argc, char **argv);
 int nr_cmd_read(int argc, char **argv);
+
+/* Reusable steps (keygen.c, genesis.c): used by their subcommands and by `up`. */
+int nr_cli_keygen(const char *backend, const char *platform, const char *out,
+                  uint8_t pub[32]);
+int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+                   const char *root, const char *out, char **id_files, unsigned n);
 
 /* Print "usage: narrator <cmd> <usage>" for `name` to stderr; returns NR_CLI_EXIT_USAGE. */
 int nr_cli_usage(const char *name);

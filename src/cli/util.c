@@ -136,7 +136,7 @@ int nr_cli_node_paths(struct nr_cli_node *o, const char *netdir, unsigned i)
 {
     int rc = join(o->dir, netdir, i, "");
     rc = rc ? rc : join(o->platform, netdir, i, "platform");
-    rc = rc ? rc : join(o->identity, netdir, i, "identity");
+    rc = rc ? rc : join(o->identity, netdir, i, "data/identity");
     rc = rc ? rc : join(o->data, netdir, i, "data");
     rc = rc ? rc : join(o->config, netdir, i, "se.ini");
     rc = rc ? rc : join(o->socket, netdir, i, "se.sock");
