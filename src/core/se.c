@@ -75,6 +75,7 @@ struct round {
 
 struct fifo {
     uint32_t head, tail;
+    uint32_t len;
 };
 
 struct join_peer {
@@ -291,6 +292,7 @@ static void op_free(struct nr_se *se, uint32_t i)
 static void fifo_push(struct nr_se *se, struct fifo *q, uint32_t i)
 {
     se->ops[i].next_ready = NONE;
+    q->len++;
     if (q->tail == NONE)
         q->head = i;
     else
@@ -306,6 +308,7 @@ static uint32_t fifo_pop(struct nr_se *se, struct fifo *q)
     q->head = se->ops[i].next_ready;
     if (q->head == NONE)
         q->tail = NONE;
+    q->len--;
     return i;
 }
 
@@ -551,28 +554,34 @@ static void reincarnate(struct nr_se *se)
 /* ------------------------------------------------------------------------------------- */
 /* QUORUM (§3) */
 
+/* Does member j's vote survive the view filters: not superseded in the collector's own
+ * knowledge, nor in any other collected vote's view? */
+static int vote_counts(const struct nr_se *se, const struct vote *votes, uint16_t j, int filter)
+{
+    if (j == se->cfg.self || !votes[j].have)
+        return 0;
+    if (!filter)
+        return 1;
+    if (se->seen[j] > votes[j].inc)
+        return 0;
+    for (uint16_t k = 0; k < se->cfg.n; k++)
+        if (k != j && k != se->cfg.self && votes[k].have && votes[k].view[j] > votes[j].inc)
+            return 0;
+    return 1;
+}
+
 /* Count distinct members whose votes survive the view filters; with_self counts the
  * collector. Sets *superseded if a vote shows a newer incarnation of the collector. */
 static uint16_t count_votes(const struct nr_se *se, const struct vote *votes, int with_self,
-                            int *superseded)
+                            int filter, int *superseded)
 {
-    uint16_t n = se->cfg.n, count = 0;
+    uint16_t count = 0;
     *superseded = 0;
-    for (uint16_t j = 0; j < n; j++) {
-        if (j == se->cfg.self || !votes[j].have)
-            continue;
-        if (votes[j].view[se->cfg.self] > se->inc)
+    for (uint16_t j = 0; j < se->cfg.n; j++) {
+        if (j != se->cfg.self && votes[j].have && votes[j].view[se->cfg.self] > se->inc)
             *superseded = 1;
-#ifndef NR_MUTATE_NO_VOTE_FILTER
-        int discarded = se->seen[j] > votes[j].inc;
-        for (uint16_t k = 0; k < n && !discarded; k++) {
-            if (k != j && k != se->cfg.self && votes[k].have && votes[k].view[j] > votes[j].inc)
-                discarded = 1;
-        }
-        if (discarded)
-            continue;
-#endif
-        count++;
+        if (vote_counts(se, votes, j, filter))
+            count++;
     }
     if (with_self)
         count++;
@@ -582,6 +591,17 @@ static uint16_t count_votes(const struct nr_se *se, const struct vote *votes, in
 #endif
     return count;
 }
+
+#ifdef NR_MUTATE_NO_VOTE_FILTER
+#define COMMIT_FILTER 0
+#else
+#define COMMIT_FILTER 1
+#endif
+#if defined(NR_MUTATE_NO_VOTE_FILTER) || defined(NR_MUTATE_NO_JOIN_FILTER)
+#define JOIN_FILTER 0
+#else
+#define JOIN_FILTER 1
+#endif
 
 /* ------------------------------------------------------------------------------------- */
 /* batching */
@@ -699,7 +719,7 @@ static void try_complete(struct nr_se *se, struct round *r)
     int superseded = 0;
     if (!r->in_use || se->state != NR_SE_ACTIVE)
         return;
-    uint16_t count = count_votes(se, r->votes, r->self_ok, &superseded);
+    uint16_t count = count_votes(se, r->votes, r->self_ok, COMMIT_FILTER, &superseded);
     if (superseded) {
         halt(se, NR_ESUPERSEDED);
         return;
@@ -831,25 +851,15 @@ static void join_check(struct nr_se *se)
     if (se->state != NR_SE_JOINING)
         return;
     /* Quorum of f+1 distinct other members, filtered by each other's views (§7.3). */
-    uint16_t count = count_votes(se, se->jvotes, 0, &superseded);
+    uint16_t count = count_votes(se, se->jvotes, 0, JOIN_FILTER, &superseded);
     if (superseded) {
         reincarnate(se);
         return;
     }
     if (count >= quorum(se)) {
-#ifndef NR_MUTATE_NO_VOTE_FILTER
-        for (uint16_t j = 0; j < n; j++) {
-            if (j == se->cfg.self || !se->jvotes[j].have)
-                continue;
-            int discarded = se->seen[j] > se->jvotes[j].inc;
-            for (uint16_t k = 0; k < n && !discarded; k++)
-                if (k != j && k != se->cfg.self && se->jvotes[k].have &&
-                    se->jvotes[k].view[j] > se->jvotes[j].inc)
-                    discarded = 1;
-            if (discarded)
+        for (uint16_t j = 0; j < n; j++)
+            if (se->jvotes[j].have && !vote_counts(se, se->jvotes, j, JOIN_FILTER))
                 se->stats.join_replies_discarded++;
-        }
-#endif
         for (uint16_t j = 0; j < n; j++) {
             if (j == se->cfg.self)
                 continue;
@@ -1313,8 +1323,7 @@ static void retransmit(struct nr_se *se, struct round *rs)
         for (uint16_t j = 0; j < se->cfg.n; j++) {
             if (j == se->cfg.self)
                 continue;
-            int voted = r->votes[j].have && r->votes[j].inc == se->view[j];
-            if (!voted && now_after(se, r->sent_ms[j]))
+            if (!vote_counts(se, r->votes, j, COMMIT_FILTER) && now_after(se, r->sent_ms[j]))
                 send_round(se, r, j);
         }
     }
@@ -1331,7 +1340,7 @@ void nr_se_tick(struct nr_se *se, uint64_t now_ms)
             if (se->state != NR_SE_JOINING)
                 return;
             for (uint16_t j = 0; j < se->cfg.n; j++)
-                if (j != se->cfg.self && se->jp[j].status != JP_DONE)
+                if (j != se->cfg.self && !vote_counts(se, se->jvotes, j, JOIN_FILTER))
                     send_join_req(se, j);
         }
         return;
@@ -1383,14 +1392,10 @@ static void client_op(struct nr_se *se, uint64_t client, uint64_t req_id, const 
         memcpy(o->digest, digest, NR_DIGEST_BYTES);
     enqueue_op(se, si, i);
     /* A full batch goes out at once; a partial one waits for nr_se_flush(). */
-    if (se->ready_w.head != NONE) {
-        uint32_t pending = 0;
-        for (uint32_t k = se->ready_w.head; k != NONE && pending < se->cfg.max_batch;
-             k = se->ops[k].next_ready)
-            pending++;
-        if (pending >= se->cfg.max_batch)
-            launch(se, &se->ready_w, se->prep, ROUND_PREPARE);
-    }
+    if (se->ready_w.len >= se->cfg.max_batch)
+        launch(se, &se->ready_w, se->prep, ROUND_PREPARE);
+    if (se->ready_r.len >= se->cfg.max_batch)
+        launch(se, &se->ready_r, se->fetch, ROUND_FETCH);
 }
 
 void nr_se_client_write(struct nr_se *se, uint64_t client, uint64_t req_id,
