@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ini.h>
 #include <sodium.h>
 
 #define REASON_BYTES 256u
@@ -34,7 +35,12 @@ static void set_err(struct nr_registry *reg, const char *fmt, ...)
 /* Adopt the RPC client's error text with a context prefix; returns rc. */
 static int rpc_fail(struct nr_registry *reg, const char *what, int rc)
 {
-    set_err(reg, "%s: %s", what, nr_rpc_errmsg(reg->rpc));
+    const char *m = nr_rpc_errmsg(reg->rpc);
+    size_t wl = strlen(what);
+    if (strncmp(m, what, wl) == 0 && m[wl] == ':')
+        set_err(reg, "%s", m); /* already names the call */
+    else
+        set_err(reg, "%s: %s", what, m);
     snprintf(reg->reason, sizeof reg->reason, "%s", nr_rpc_revert_reason(reg->rpc));
     return rc;
 }
@@ -547,4 +553,177 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
     }
     *n_members = sys->n;
     return NR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* chain.ini */
+
+#define INI_MAX_BYTES (64u * 1024u)
+
+struct ini_state {
+    struct nr_chain_ini *out;
+    const char *name;
+    char *err;
+    size_t err_cap;
+    const char *p; /* reader position */
+    size_t left;
+    int line;      /* lines handed to inih so far = line of the current key */
+    int too_long;
+    unsigned seen; /* bit per key */
+    int failed;
+};
+
+static int ini_fail(struct ini_state *st, int line, const char *key, const char *why)
+{
+    if (!st->failed && st->err && st->err_cap)
+        snprintf(st->err, st->err_cap, "%s:%d: %s: %s", st->name, line, key, why);
+    st->failed = 1;
+    return 0;
+}
+
+static int parse_uint(uint64_t *out, const char *v, uint64_t max)
+{
+    if (v[0] < '0' || v[0] > '9')
+        return NR_EMALFORMED;
+    uint64_t x = 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9')
+            return NR_EMALFORMED;
+        unsigned d = (unsigned)(*v - '0');
+        if (x > (max - d) / 10)
+            return NR_ETOOBIG;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return NR_OK;
+}
+
+/* fgets-style reader over the buffer; counts lines so errors can name them. */
+static char *ini_reader_fn(char *str, int num, void *stream)
+{
+    struct ini_state *st = stream;
+    if (st->left == 0 || st->too_long || num < 2)
+        return NULL;
+    size_t n = 0;
+    while (n < st->left && st->p[n] != '\n')
+        n++;
+    size_t take = n < st->left ? n + 1 : n; /* include the newline */
+    if (take > (size_t)num - 1) {
+        st->too_long = 1;
+        return NULL;
+    }
+    memcpy(str, st->p, take);
+    str[take] = '\0';
+    st->p += take;
+    st->left -= take;
+    st->line++;
+    return str;
+}
+
+static int chain_ini_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct ini_state *st = user;
+    int lineno = st->line;
+    if (strcmp(section, "Chain") != 0)
+        return ini_fail(st, lineno, section, "unknown section (expected [Chain])");
+    static const char *const keys[] = {"RpcUrl", "ChainId", "Contract", "Confirmations",
+                                       "ReceiptTimeoutMs", "LegacyTx"};
+    unsigned k = 0;
+    while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
+        k++;
+    if (k == sizeof keys / sizeof keys[0])
+        return ini_fail(st, lineno, key, "unknown key");
+    if (st->seen & (1u << k))
+        return ini_fail(st, lineno, key, "duplicate key");
+    st->seen |= 1u << k;
+    struct nr_chain_ini *o = st->out;
+    uint64_t u = 0;
+    switch (k) {
+    case 0:
+        if (strlen(value) >= sizeof o->rpc_url)
+            return ini_fail(st, lineno, key, "too long");
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+            return ini_fail(st, lineno, key, "must start with http:// or https://");
+        snprintf(o->rpc_url, sizeof o->rpc_url, "%s", value);
+        break;
+    case 1:
+        if (parse_uint(&u, value, UINT64_MAX) != NR_OK || u == 0)
+            return ini_fail(st, lineno, key, "expected a positive integer");
+        o->chain_id = u;
+        break;
+    case 2: {
+        size_t n = 0;
+        if (strlen(value) != 42 || value[0] != '0' || value[1] != 'x' ||
+            nr_eth_hex_decode(o->contract, sizeof o->contract, &n, value) != NR_OK || n != 20)
+            return ini_fail(st, lineno, key, "expected a 0x-prefixed 20-byte address");
+        o->has_contract = 1;
+        break;
+    }
+    case 3:
+        if (parse_uint(&u, value, 1000000) != NR_OK || u == 0)
+            return ini_fail(st, lineno, key, "expected an integer in 1..1000000");
+        o->confirmations = (unsigned)u;
+        break;
+    case 4:
+        if (parse_uint(&u, value, 3600000) != NR_OK || u == 0)
+            return ini_fail(st, lineno, key, "expected milliseconds in 1..3600000");
+        o->receipt_timeout_ms = (unsigned)u;
+        break;
+    default:
+        if (strcmp(value, "true") == 0)
+            o->legacy_tx = 1;
+        else if (strcmp(value, "false") == 0)
+            o->legacy_tx = 0;
+        else
+            return ini_fail(st, lineno, key, "expected true or false");
+        break;
+    }
+    return 1;
+}
+
+int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *text, size_t len,
+                       char *err, size_t err_cap)
+{
+    memset(out, 0, sizeof *out);
+    out->confirmations = 1;
+    if (err && err_cap)
+        err[0] = '\0';
+    if (len > INI_MAX_BYTES || memchr(text, '\0', len) != NULL) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s: not a text file of at most %u bytes", name, INI_MAX_BYTES);
+        return NR_ECONFIG;
+    }
+    struct ini_state st = {.out = out, .name = name, .err = err, .err_cap = err_cap, .p = text,
+                           .left = len};
+    int r = ini_parse_stream(ini_reader_fn, &st, chain_ini_key, &st);
+    if (st.failed)
+        return NR_ECONFIG;
+    if (st.too_long) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s:%d: line too long", name, st.line + 1);
+        return NR_ECONFIG;
+    }
+    if (r != 0) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s:%d: syntax error", name, r);
+        return NR_ECONFIG;
+    }
+    if (!(st.seen & 1u) || !(st.seen & 2u)) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s: [Chain] needs RpcUrl and ChainId", name);
+        return NR_ECONFIG;
+    }
+    return NR_OK;
+}
+
+void nr_chain_ini_to_config(struct nr_registry_config *cfg, const struct nr_chain_ini *ini)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->rpc.url = ini->rpc_url;
+    cfg->rpc.expect_chain_id = ini->chain_id;
+    cfg->has_contract = ini->has_contract;
+    memcpy(cfg->contract, ini->contract, sizeof cfg->contract);
+    cfg->confirmations = ini->confirmations;
+    cfg->receipt_timeout_ms = ini->receipt_timeout_ms;
+    cfg->legacy_tx = ini->legacy_tx;
 }

@@ -130,4 +130,31 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
                        const uint8_t system_id[32], const uint8_t *measurement)
     __attribute__((warn_unused_result));
 
+/* ---- chain.ini (written by scripts/devnet.sh, read by narrator-chain and the daemon) ----
+ *
+ *   [Chain]
+ *   RpcUrl = http://127.0.0.1:8545     JSON-RPC endpoint (required)
+ *   ChainId = 31337                    expected chain id (required; checked on connect)
+ *   Contract = 0x5FbDB2...             registry address (optional until deployed)
+ *   Confirmations = 1                  confirmations before a record counts (default 1)
+ *   ReceiptTimeoutMs = 60000           optional
+ *   LegacyTx = false                   optional: force type-0 transactions
+ *
+ * Unknown sections or keys, duplicates and bad values are errors: one line "name:line: Key:
+ * reason" in err. */
+#define NR_CHAIN_URL_MAX 256u
+struct nr_chain_ini {
+    char rpc_url[NR_CHAIN_URL_MAX];
+    uint64_t chain_id;
+    int has_contract;
+    uint8_t contract[NR_ETH_ADDR_BYTES];
+    unsigned confirmations;
+    unsigned receipt_timeout_ms;
+    int legacy_tx;
+};
+int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *text, size_t len,
+                       char *err, size_t err_cap) __attribute__((warn_unused_result));
+/* Fill a registry configuration from a parsed file (the strings stay owned by ini). */
+void nr_chain_ini_to_config(struct nr_registry_config *cfg, const struct nr_chain_ini *ini);
+
 #endif
