@@ -1,0 +1,350 @@
+/* narrator up [-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P]
+ *             [--node I] [--timeout-ms 30000] [--no-wait]
+ *
+ * One command from nothing to a running local network: creates the sim attestation root,
+ * one platform directory per node, each node's identity (inside its TEE), the genesis
+ * membership file with a random system id, one narratord config per node, starts every
+ * narratord in the background (pid and log files under the directory) and waits until all
+ * of them are ACTIVE. On a directory that already holds a network it starts the nodes that
+ * are not running (keeping their data), so `up` after `down` resumes the same network, and
+ * `up --node I` restarts just member I (it rejoins through the others). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "tee/tee.h"
+
+#define UP_DEFAULT_TIMEOUT_MS 30000u
+#define UP_MAX_RECORDS 200000u
+#define UP_SOCK_MAX 108u
+
+struct up_opts {
+    unsigned n;
+    const char *dir;
+    unsigned base_port;
+    unsigned metrics_port; /* 0: base_port + 100 */
+    int only_node;         /* -1: all */
+    unsigned timeout_ms;
+    int wait;
+};
+
+static int write_config(const char *netdir, unsigned i, const struct up_opts *o,
+                        const char *root_hex)
+{
+    struct nr_cli_node p;
+    char buf[4096], membership[NR_CLI_PATH_MAX + 32];
+    int rc = nr_cli_node_paths(&p, netdir, i);
+    if (rc) {
+        return rc;
+    }
+    snprintf(membership, sizeof membership, "%s/membership.txt", netdir);
+    unsigned mport = (o->metrics_port ? o->metrics_port : o->base_port + 100u) + i;
+    int len = snprintf(buf, sizeof buf,
+                       "# narratord config written by 'narrator up'\n"
+                       "[Node]\n"
+                       "Index = %u\n"
+                       "Listen = 127.0.0.1:%u\n"
+                       "Socket = %s\n"
+                       "DataDir = %s\n"
+                       "Platform = %s\n"
+                       "TeeBackend = sim\n"
+                       "Membership = %s\n"
+                       "AttestationRoot = %s\n"
+                       "Durability = memory\n"
+                       "LogLevel = info\n"
+                       "Metrics = 127.0.0.1:%u\n"
+                       "MaxRecords = %u\n",
+                       i, o->base_port + i, p.socket, p.data, p.platform, membership, root_hex,
+                       mport, UP_MAX_RECORDS);
+    for (unsigned j = 0; j < o->n && len > 0 && (size_t)len < sizeof buf; j++) {
+        if (j == i) {
+            continue;
+        }
+        len += snprintf(buf + len, sizeof buf - (size_t)len,
+                        "\n[Peer]\nIndex = %u\nEndpoint = 127.0.0.1:%u\n", j, o->base_port + j);
+    }
+    if (len < 0 || (size_t)len >= sizeof buf) {
+        return NR_ETOOBIG;
+    }
+    return nr_cli_write_text(p.config, buf);
+}
+
+static int write_env(const char *netdir, unsigned i, const char *sys_hex)
+{
+    struct nr_cli_node p;
+    char buf[2048];
+    int rc = nr_cli_node_paths(&p, netdir, i);
+    if (rc) {
+        return rc;
+    }
+    int len = snprintf(buf, sizeof buf,
+                       "# an AE beside member %u: '. %s'\n"
+                       "export NARRATOR_SOCKET='%s'\n"
+                       "export NARRATOR_PLATFORM='%s'\n"
+                       "export NARRATOR_SYSTEM_ID=%s\n"
+                       "export NARRATOR_TEE=sim\n",
+                       i, p.envfile, p.socket, p.platform, sys_hex);
+    if (len < 0 || (size_t)len >= sizeof buf) {
+        return NR_ETOOBIG;
+    }
+    return nr_cli_write_text(p.envfile, buf);
+}
+
+/* Create everything for a new network in netdir (absolute). */
+static int create_network(const char *netdir, const struct up_opts *o)
+{
+    char root[NR_CLI_PATH_MAX + 32], path[NR_CLI_PATH_MAX + 32], text[256];
+    char sys_hex[2 * NR_SYSTEM_ID_LEN + 1], root_hex[2 * NR_ATTEST_ROOT_PUB_BYTES + 1];
+    uint8_t sys[NR_SYSTEM_ID_LEN], root_pub[NR_ATTEST_ROOT_PUB_BYTES], pub[32];
+    char *ids[NR_MAX_MEMBERS];
+    static char id_store[NR_MAX_MEMBERS][NR_CLI_PATH_MAX];
+    int rc;
+
+    snprintf(root, sizeof root, "%s/root", netdir);
+    rc = nr_tee_sim_root_create(root);
+    if (rc == NR_OK) {
+        rc = nr_tee_sim_root_pub(root, root_pub);
+    }
+    if (rc) {
+        fprintf(stderr, "narrator: attestation root %s: %s\n", root, nr_strerror(rc));
+        return rc;
+    }
+    for (unsigned i = 0; i < o->n; i++) {
+        struct nr_cli_node p;
+        rc = nr_cli_node_paths(&p, netdir, i);
+        if (rc == NR_OK && strlen(p.socket) >= UP_SOCK_MAX) {
+            fprintf(stderr, "narrator: socket path too long for a Unix socket: %s\n", p.socket);
+            rc = NR_ETOOBIG;
+        }
+        rc = rc ? rc : nr_cli_mkdirs(p.dir);
+        rc = rc ? rc : nr_cli_mkdirs(p.data);
+        rc = rc ? rc : nr_tee_sim_platform_create(p.platform, root);
+        rc = rc ? rc : nr_cli_keygen("sim", p.platform, p.identity, pub);
+        if (rc) {
+            fprintf(stderr, "narrator: node %u: %s\n", i, nr_strerror(rc));
+            return rc;
+        }
+        snprintf(id_store[i], sizeof id_store[i], "%s", p.identity);
+        ids[i] = id_store[i];
+    }
+    randombytes_buf(sys, sizeof sys);
+    snprintf(path, sizeof path, "%s/membership.txt", netdir);
+    rc = nr_cli_genesis("sim", sys, root, path, ids, o->n);
+    if (rc) {
+        return rc;
+    }
+    nr_cli_hex_encode(sys_hex, sys, sizeof sys);
+    nr_cli_hex_encode(root_hex, root_pub, sizeof root_pub);
+    for (unsigned i = 0; i < o->n && rc == NR_OK; i++) {
+        rc = write_config(netdir, i, o, root_hex);
+        rc = rc ? rc : write_env(netdir, i, sys_hex);
+    }
+    if (rc) {
+        return rc;
+    }
+    snprintf(path, sizeof path, "%s/system_id", netdir);
+    snprintf(text, sizeof text, "%s\n", sys_hex);
+    rc = nr_cli_write_text(path, text);
+    if (rc) {
+        return rc;
+    }
+    /* the count file last: its presence marks a complete network directory */
+    snprintf(path, sizeof path, "%s/nodes", netdir);
+    snprintf(text, sizeof text, "%u\n", o->n);
+    return nr_cli_write_text(path, text);
+}
+
+/* Start narratord for node i in the background (new session, output to its log). */
+static int start_node(const char *netdir, unsigned i, pid_t *out)
+{
+    struct nr_cli_node p;
+    char exe[NR_CLI_PATH_MAX], text[32];
+    int rc = nr_cli_node_paths(&p, netdir, i);
+    if (rc) {
+        return rc;
+    }
+    nr_cli_narratord_path(exe, sizeof exe);
+    int logfd = open(p.logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0) {
+        return NR_EIO;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        return NR_EIO;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+        }
+        dup2(logfd, STDOUT_FILENO);
+        dup2(logfd, STDERR_FILENO);
+        setsid();
+        char *args[] = {exe, "--config", p.config, NULL};
+        execvp(exe, args);
+        fprintf(stderr, "narrator: cannot run %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    snprintf(text, sizeof text, "%d\n", (int)pid);
+    rc = nr_cli_write_text(p.pidfile, text);
+    *out = pid;
+    return rc;
+}
+
+static void print_log_tail(const char *logfile)
+{
+    char cmd[NR_CLI_PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "tail -n 5 '%s' >&2", logfile);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "  (no log)\n");
+    }
+}
+
+int nr_cmd_up(int argc, char **argv)
+{
+    struct up_opts o = {.n = 3, .dir = NR_CLI_DEFAULT_DIR, .base_port = NR_CLI_DEFAULT_BASE_PORT,
+                        .metrics_port = 0, .only_node = -1, .timeout_ms = UP_DEFAULT_TIMEOUT_MS,
+                        .wait = 1};
+    static const struct option longopts[] = {{"nodes", required_argument, NULL, 'n'},
+                                             {"dir", required_argument, NULL, 'd'},
+                                             {"base-port", required_argument, NULL, 'p'},
+                                             {"metrics-port", required_argument, NULL, 'm'},
+                                             {"node", required_argument, NULL, 'N'},
+                                             {"timeout-ms", required_argument, NULL, 't'},
+                                             {"no-wait", no_argument, NULL, 'W'},
+                                             {NULL, 0, NULL, 0}};
+    unsigned node = 0;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:W", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'n': bad = nr_cli_parse_uint(optarg, 1, NR_MAX_MEMBERS, &o.n) || o.n % 2 == 0; break;
+        case 'd': o.dir = optarg; break;
+        case 'p': bad = nr_cli_parse_uint(optarg, 1, 65000, &o.base_port); break;
+        case 'm': bad = nr_cli_parse_uint(optarg, 1, 65000, &o.metrics_port); break;
+        case 'N':
+            bad = nr_cli_parse_uint(optarg, 0, NR_MAX_MEMBERS - 1, &node);
+            o.only_node = (int)node;
+            break;
+        case 't': bad = nr_cli_parse_uint(optarg, 100, 3600000, &o.timeout_ms); break;
+        case 'W': o.wait = 0; break;
+        default: bad = 1; break;
+        }
+        if (bad) {
+            return nr_cli_usage("up");
+        }
+    }
+    if (optind != argc) {
+        return nr_cli_usage("up");
+    }
+    if (sodium_init() < 0) {
+        return NR_CLI_EXIT_FAIL;
+    }
+    char netdir[NR_CLI_PATH_MAX];
+    int rc = nr_cli_mkdirs(o.dir);
+    rc = rc ? rc : nr_cli_realdir(o.dir, netdir, sizeof netdir);
+    if (rc) {
+        return nr_cli_fail(o.dir, rc);
+    }
+    unsigned have = 0;
+    if (nr_cli_net_nodes(netdir, &have) == NR_OK) {
+        o.n = have; /* existing network: start what is not running */
+    } else {
+        if (o.only_node >= 0) {
+            fprintf(stderr, "narrator: no network under %s\n", netdir);
+            return NR_CLI_EXIT_FAIL;
+        }
+        printf("creating a %u-node network in %s\n", o.n, netdir);
+        rc = create_network(netdir, &o);
+        if (rc) {
+            return nr_cli_fail("create network", rc);
+        }
+    }
+    if (o.only_node >= (int)o.n) {
+        return nr_cli_usage("up");
+    }
+    pid_t pids[NR_MAX_MEMBERS] = {0};
+    for (unsigned i = 0; i < o.n; i++) {
+        struct nr_cli_node p;
+        pid_t old = 0;
+        if (o.only_node >= 0 && (unsigned)o.only_node != i) {
+            continue;
+        }
+        rc = nr_cli_node_paths(&p, netdir, i);
+        if (rc == NR_OK && nr_cli_read_pid(p.pidfile, &old) == NR_OK &&
+            nr_cli_pid_is_narratord(old)) {
+            printf("node %u: already running (pid %d)\n", i, (int)old);
+            continue;
+        }
+        rc = rc ? rc : start_node(netdir, i, &pids[i]);
+        if (rc) {
+            return nr_cli_fail("start narratord", rc);
+        }
+    }
+    if (!o.wait) {
+        return NR_CLI_EXIT_OK;
+    }
+    /* Wait until every started node (or every node) is ACTIVE. */
+    uint64_t deadline = nr_cli_now_ms() + o.timeout_ms;
+    struct nr_cli_node_status st[NR_MAX_MEMBERS];
+    for (;;) {
+        int all = 1;
+        for (unsigned i = 0; i < o.n; i++) {
+            if (o.only_node >= 0 && (unsigned)o.only_node != i) {
+                continue;
+            }
+            (void)nr_cli_node_status(netdir, i, &st[i]);
+            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+                struct nr_cli_node p;
+                fprintf(stderr, "narrator: node %u exited during start; its log says:\n", i);
+                if (nr_cli_node_paths(&p, netdir, i) == NR_OK) {
+                    print_log_tail(p.logfile);
+                }
+                return NR_CLI_EXIT_FAIL;
+            }
+            all = all && strcmp(st[i].state, "ACTIVE") == 0;
+        }
+        if (all) {
+            break;
+        }
+        if (nr_cli_now_ms() >= deadline) {
+            fprintf(stderr, "narrator: not every node became ACTIVE within %u ms\n", o.timeout_ms);
+            for (unsigned i = 0; i < o.n; i++) {
+                if (o.only_node < 0 || (unsigned)o.only_node == i) {
+                    fprintf(stderr, "  node %u: %s %s\n", i, st[i].state, st[i].detail);
+                }
+            }
+            return NR_CLI_EXIT_FAIL;
+        }
+        nr_cli_sleep_ms(100);
+    }
+    char sys_hex[2 * NR_SYSTEM_ID_LEN + 8], path[NR_CLI_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/system_id", netdir);
+    if (nr_cli_read_text(path, sys_hex, sizeof sys_hex) != NR_OK) {
+        sys_hex[0] = '\0';
+    }
+    printf("network up: %u state enclaves ACTIVE, f = %u\n  dir        %s\n  system id  %s\n",
+           o.n, o.n / 2, netdir, sys_hex);
+    for (unsigned i = 0; i < o.n; i++) {
+        struct nr_cli_node p;
+        pid_t pid = 0;
+        if (nr_cli_node_paths(&p, netdir, i) == NR_OK && nr_cli_read_pid(p.pidfile, &pid) == NR_OK) {
+            printf("  node %u     pid %-7d socket %s\n", i, (int)pid, p.socket);
+        }
+    }
+    printf("an AE beside node 0: '. %s/node0/client.env'\n", netdir);
+    return NR_CLI_EXIT_OK;
+}
