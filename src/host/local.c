@@ -1,0 +1,419 @@
+/* Local AE transport: a Unix socket (mode 0600), u32-LE length-prefixed frames, the
+ * NR_CHAN_LOCAL handshake (the AE proves its measurement with a local report), then channel
+ * records each carrying one client message (wire.h nr_client_msg).
+ *
+ * C_OPEN binds the connection's record key = BLAKE2b-256(AE measurement || name), so an AE
+ * can only ever touch records of its own measurement. C_WRITE / C_READ go to the core with
+ * the connection's client handle; the core's reply is routed back by that handle (a reply for
+ * a connection that has gone is dropped and counted). C_STATUS is answered at once:
+ *   C_REPLY status = NR_OK, version = enum nr_se_state,
+ *   digest = u64 incarnation || u64 writes_committed || u64 reads_served || u64 records
+ *   (all little-endian). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <sodium.h>
+
+#include "host/daemon.h"
+
+static unsigned bucket(uint64_t id)
+{
+    return (unsigned)(id % NR_CLIENT_BUCKETS);
+}
+
+static struct nr_lconn *client_find(struct nr_daemon *d, uint64_t id)
+{
+    for (struct nr_lconn *c = d->clients[bucket(id)]; c; c = c->hnext)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static void client_unlink(struct nr_daemon *d, struct nr_lconn *c)
+{
+    for (struct nr_lconn **pp = &d->clients[bucket(c->id)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == c) {
+            *pp = c->hnext;
+            return;
+        }
+}
+
+static void lconn_close(struct nr_lconn *c, const char *why)
+{
+    struct nr_daemon *d = c->d;
+
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (c->bev)
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    for (struct nr_lconn **pp = &d->lconns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    client_unlink(d, c);
+    c->next = d->graveyard_l;
+    d->graveyard_l = c;
+    d->stats.local_disconnects++;
+    NR_LOGD("client %llu disconnected: %s", (unsigned long long)c->id, why);
+}
+
+void nr_local_reap(struct nr_daemon *d)
+{
+    while (d->graveyard_l) {
+        struct nr_lconn *c = d->graveyard_l;
+        d->graveyard_l = c->next;
+        /* Told here, outside any core callback (a close can happen inside one). */
+        if (d->se)
+            nr_se_client_gone(d->se, c->id);
+        if (c->bev)
+            bufferevent_free(c->bev);
+        nr_chan_destroy(c->ch);
+        free(c);
+    }
+}
+
+static void send_reply(struct nr_lconn *c, uint64_t req_id, int status, uint64_t version,
+                       const uint8_t digest[NR_DIGEST_BYTES])
+{
+    struct nr_daemon *d = c->d;
+    struct nr_client_msg m;
+    uint8_t buf[NR_CLIENT_MAX_BYTES];
+    size_t len;
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    m.type = NR_C_REPLY;
+    m.req_id = req_id;
+    m.status = status;
+    m.version = version;
+    if (digest)
+        memcpy(m.digest, digest, NR_DIGEST_BYTES);
+    len = nr_client_msg_encode(buf, sizeof buf, &m);
+    if (len == 0) {
+        NR_LOGE("client %llu: cannot encode reply", (unsigned long long)c->id);
+        return;
+    }
+    rc = nr_frame_write_sealed(bufferevent_get_output(c->bev), c->ch, buf, len);
+    if (rc != NR_OK) {
+        NR_LOGE("client %llu: cannot send reply: %s", (unsigned long long)c->id, nr_strerror(rc));
+        lconn_close(c, "send failed");
+        return;
+    }
+    d->stats.client_replies++;
+}
+
+void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int status,
+                    uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
+{
+    struct nr_lconn *c = client_find(d, client);
+
+    if (!c || c->closing || !c->ready) {
+        d->stats.client_replies_dropped++;
+        return;
+    }
+    send_reply(c, req_id, status, version, digest);
+}
+
+static void status_reply(struct nr_lconn *c, uint64_t req_id)
+{
+    struct nr_daemon *d = c->d;
+    const struct nr_se_stats *s = nr_se_stats(d->se);
+    uint8_t dg[NR_DIGEST_BYTES], *p = dg;
+
+    p = nr_put_u64(p, nr_se_incarnation(d->se));
+    p = nr_put_u64(p, s->writes_committed);
+    p = nr_put_u64(p, s->reads_served);
+    (void)nr_put_u64(p, (uint64_t)nr_se_record_count(d->se));
+    send_reply(c, req_id, NR_OK, (uint64_t)nr_se_state(d->se), dg);
+}
+
+static void handle_msg(struct nr_lconn *c, const uint8_t *pt, size_t len)
+{
+    struct nr_daemon *d = c->d;
+    struct nr_client_msg m;
+    uint64_t now = nr_now_ms();
+    int rc;
+
+    rc = nr_client_msg_decode(&m, pt, len);
+    if (rc != NR_OK) {
+        d->stats.local_malformed++;
+        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+                       "client %llu: malformed message (%s): connection dropped",
+                       (unsigned long long)c->id, nr_errname(rc));
+        lconn_close(c, "malformed message");
+        return;
+    }
+    switch (m.type) {
+    case NR_C_OPEN: {
+        crypto_generichash_state st;
+        d->stats.client_opens++;
+        if (m.name_len == 0 || m.name_len > NR_MAX_NAME) {
+            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
+            break;
+        }
+        crypto_generichash_init(&st, NULL, 0, NR_KEY_BYTES);
+        crypto_generichash_update(&st, c->measurement, NR_MEASUREMENT_BYTES);
+        crypto_generichash_update(&st, m.name, m.name_len);
+        crypto_generichash_final(&st, c->key, NR_KEY_BYTES);
+        c->has_key = 1;
+        send_reply(c, m.req_id, NR_OK, 0, NULL);
+        break;
+    }
+    case NR_C_WRITE:
+        d->stats.client_writes++;
+        if (!c->has_key) {
+            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
+            break;
+        }
+        nr_se_client_write(d->se, c->id, m.req_id, c->key, m.version, m.digest, now);
+        break;
+    case NR_C_READ:
+        d->stats.client_reads++;
+        if (!c->has_key) {
+            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
+            break;
+        }
+        nr_se_client_read(d->se, c->id, m.req_id, c->key, now);
+        break;
+    case NR_C_STATUS:
+        d->stats.client_status++;
+        status_reply(c, m.req_id);
+        break;
+    default:
+        d->stats.local_malformed++;
+        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+                       "client %llu: unexpected message type %u: connection dropped",
+                       (unsigned long long)c->id, m.type);
+        lconn_close(c, "unexpected message type");
+        break;
+    }
+}
+
+static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
+{
+    struct nr_daemon *d = c->d;
+    uint8_t pt[NR_CLIENT_MAX_BYTES];
+    size_t pt_len = 0;
+    int rc;
+
+    rc = nr_chan_open(c->ch, rec, len, pt, sizeof pt, &pt_len);
+    if (rc != NR_OK) {
+        d->stats.local_records_unauth++;
+        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+                       "client %llu: record rejected (%s): connection dropped",
+                       (unsigned long long)c->id, nr_errname(rc));
+        lconn_close(c, "bad record");
+        return;
+    }
+    handle_msg(c, pt, pt_len);
+}
+
+static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
+{
+    struct nr_daemon *d = c->d;
+    uint8_t out[NR_CHAN_HS_MAX_BYTES];
+    size_t out_len = 0;
+    int rc;
+
+    rc = nr_chan_hs_recv(c->ch, msg, len, out, sizeof out, &out_len);
+    if (rc == NR_OK && out_len > 0)
+        rc = nr_frame_write(bufferevent_get_output(c->bev), out, out_len);
+    if (rc != NR_OK) {
+        d->stats.local_handshake_failures++;
+        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+                       "local handshake failed (client %llu): %s", (unsigned long long)c->id,
+                       nr_strerror(rc));
+        lconn_close(c, "handshake failed");
+        return;
+    }
+    if (nr_chan_ready(c->ch)) {
+        char hex[2 * 8 + 1];
+        c->ready = 1;
+        nr_chan_peer_measurement(c->ch, c->measurement);
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
+        sodium_bin2hex(hex, sizeof hex, c->measurement, 8);
+        NR_LOGD("client %llu: local channel ready, AE measurement %s...",
+                (unsigned long long)c->id, hex);
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct nr_lconn *c = arg;
+    struct nr_daemon *d = c->d;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (!c->closing) {
+        uint8_t *frame;
+        size_t len;
+        int rc = nr_frame_peek(in, NR_LOCAL_FRAME_MAX, &frame, &len);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            d->stats.local_frames_oversize++;
+            nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+                           "client %llu: frame too large: connection dropped",
+                           (unsigned long long)c->id);
+            lconn_close(c, "oversize frame");
+            break;
+        }
+        if (c->ready)
+            handle_record(c, frame, len);
+        else
+            handle_hs(c, frame, len);
+        if (!c->closing)
+            nr_frame_consume(in, len);
+        /* Backpressure: a client that does not read its replies stops being read. */
+        if (!c->closing &&
+            evbuffer_get_length(bufferevent_get_output(bev)) > NR_LOCAL_OUTBUF_LIMIT) {
+            bufferevent_disable(bev, EV_READ);
+            break;
+        }
+    }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct nr_lconn *c = arg;
+    if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ)) {
+        bufferevent_enable(bev, EV_READ);
+        read_cb(bev, c); /* frames may be waiting */
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct nr_lconn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_TIMEOUT)
+        lconn_close(c, "handshake timeout");
+    else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        lconn_close(c, (what & BEV_EVENT_EOF) ? "closed" : "error");
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    struct nr_daemon *d = arg;
+    struct nr_chan_config cc;
+    struct nr_lconn *c;
+    struct timeval tv = {NR_HANDSHAKE_TIMEOUT_MS / 1000u, 0};
+    (void)l;
+    (void)sa;
+    (void)salen;
+
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    memset(&cc, 0, sizeof cc);
+    cc.kind = NR_CHAN_LOCAL;
+    cc.role = NR_CHAN_RESPONDER;
+    memcpy(cc.system_id, d->system_id, sizeof cc.system_id);
+    cc.tee = d->tee;
+    cc.self = d->cfg.index;
+    cc.tee_backend = d->cfg.tee_backend;
+    memcpy(cc.se_measurement, d->measurement, sizeof cc.se_measurement);
+    if (nr_chan_create(&c->ch, &cc) != NR_OK) {
+        free(c);
+        evutil_closesocket(fd);
+        return;
+    }
+    c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        nr_chan_destroy(c->ch);
+        free(c);
+        evutil_closesocket(fd);
+        return;
+    }
+    c->d = d;
+    c->id = ++d->next_client_id;
+    c->next = d->lconns;
+    d->lconns = c;
+    c->hnext = d->clients[bucket(c->id)];
+    d->clients[bucket(c->id)] = c;
+    d->stats.local_connects++;
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, NR_LOCAL_OUTBUF_LIMIT / 2u, 0);
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+int nr_local_start(struct nr_daemon *d)
+{
+    struct sockaddr_un sun;
+    struct stat sb;
+    evutil_socket_t fd;
+    mode_t old;
+    size_t plen = strlen(d->cfg.socket_path);
+
+    if (plen >= sizeof sun.sun_path)
+        return NR_ECONFIG;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, d->cfg.socket_path, plen + 1);
+    /* A stale socket from an earlier run is replaced; any other file is left alone. */
+    if (lstat(d->cfg.socket_path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            NR_LOGE("socket path %s exists and is not a socket", d->cfg.socket_path);
+            return NR_EEXIST;
+        }
+        (void)unlink(d->cfg.socket_path);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NR_EIO;
+    old = umask(0177);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        umask(old);
+        NR_LOGE("cannot bind %s: %s", d->cfg.socket_path, strerror(errno));
+        close(fd);
+        return NR_EIO;
+    }
+    umask(old);
+    d->local_socket_bound = 1;
+    if (chmod(d->cfg.socket_path, 0600) != 0 || evutil_make_socket_nonblocking(fd) != 0) {
+        close(fd);
+        return NR_EIO;
+    }
+    d->local_listener =
+        evconnlistener_new(d->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE, 128, fd);
+    if (!d->local_listener) {
+        close(fd);
+        return NR_EIO;
+    }
+    NR_LOGI("serving local AEs on %s", d->cfg.socket_path);
+    return NR_OK;
+}
+
+void nr_local_stop(struct nr_daemon *d)
+{
+    if (d->local_listener) {
+        evconnlistener_free(d->local_listener);
+        d->local_listener = NULL;
+    }
+    if (d->local_socket_bound) {
+        (void)unlink(d->cfg.socket_path);
+        d->local_socket_bound = 0;
+    }
+    while (d->lconns)
+        lconn_close(d->lconns, "shutdown");
+    nr_local_reap(d);
+}
+
+unsigned nr_local_count(const struct nr_daemon *d)
+{
+    unsigned k = 0;
+    for (const struct nr_lconn *c = d->lconns; c; c = c->next)
+        k++;
+    return k;
+}
