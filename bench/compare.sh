@@ -53,12 +53,14 @@ WORK=$(mktemp -d /tmp/nr-compare.XXXXXX)
 [ -n "$OUT" ] || OUT=$WORK/results
 mkdir -p "$OUT"
 PIDS=()
+NR_NET=""
 ETCD_PIDS=()
 ETCD_DATA=()
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "${NR_NET:-}" ] && [ -x "${CLI:-}" ]; then "$CLI" down --dir "$NR_NET" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK/etcd" "$WORK/nr" "$WORK/null" "$WORK/tpm"
   for p in "${ETCD_DATA[@]}"; do rm -rf "$p"; done
 }
@@ -146,10 +148,122 @@ run_etcd() { # MODE (disk|tmpfs)
   for p in "${ETCD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
-# ---- Narrator, null server, TPM: filled in below as the pieces exist --------------------
-run_narrator() { echo "compare.sh: narrator run not available yet" >&2; return 1; }
-run_null() { echo "compare.sh: null server run not available yet" >&2; return 1; }
-run_tpm() { echo "compare.sh: tpm run not available yet" >&2; return 1; }
+# ---- nr-bench runs ------------------------------------------------------------------------
+NRB=$BUILD/bench/nr-bench
+NULLSRV=$BUILD/bench/nr-null-server
+CLI=${NARRATOR_CLI:-$BUILD/src/cli/narrator}
+export NARRATORD=${NARRATORD:-$BUILD/src/host/narratord}
+
+# json_res FILE -> "ops/s p50_us p99_us errors" from nr-bench's JSON (the "all" row).
+json_res() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+    a = r["all"]
+    print("%.1f %.1f %.1f %d" % (a["per_s"], a["latency_us"]["p50"], a["latency_us"]["p99"], r["errors"]))
+except Exception:
+    print("0 nan nan 1")
+PY
+}
+# nrbench NAME ARGS...: one nr-bench run, result in RES[NAME]; raw output in $OUT/NAME.{txt,json}.
+nrbench() {
+  local name=$1; shift
+  log "$name: nr-bench $*"
+  "$NRB" "$@" --duration "$DURATION" --warmup 1 --label "$name" --json "$OUT/$name.json" \
+    >"$OUT/$name.txt" 2>&1 || true
+  cat "$OUT/$name.txt" >&2
+  RES[$name]=$(json_res "$OUT/$name.json")
+}
+
+# ---- Narrator n=N: narratord processes started by `narrator up` ---------------------------
+run_narrator() {
+  [ -x "$NRB" ] && [ -x "$CLI" ] && [ -x "$NARRATORD" ] || {
+    echo "compare.sh: need $NRB, $CLI and $NARRATORD (build them first)" >&2; return 1; }
+  local net=$WORK/nr/net base=$((21000 + ($$ % 500) * 20))
+  mkdir -p "$WORK/nr"
+  NR_NET=$net
+  "$CLI" up -n "$NMEMBERS" --dir "$net" --base-port "$base" >"$OUT/narrator-up.txt" 2>&1 || {
+    cat "$OUT/narrator-up.txt" >&2; return 1; }
+  wait_active "$net" || return 1
+  nrbench narrator_c1 --net "$net" --nodes 0 --clients 1 --window 1 --threads 1
+  nrbench narrator_w1 --net "$net" --clients "$CONNS" --window 1 --threads "$THREADS"
+  nrbench narrator --net "$net" --clients "$CONNS" --window "$WINDOW" --threads "$THREADS"
+  nrbench narrator_read --net "$net" --clients "$CONNS" --window 1 --threads "$THREADS" \
+    --read-ratio 1
+  "$CLI" down --dir "$net" >/dev/null 2>&1 || true
+  NR_NET=""
+}
+# Wait until every member of the network reports ACTIVE (narrator status), at most 30 s.
+wait_active() {
+  local net=$1 n
+  n=$(cat "$net/nodes")
+  for _ in $(seq 1 150); do
+    if [ "$("$CLI" status --dir "$net" 2>/dev/null | grep -c ACTIVE || true)" -ge "$n" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "compare.sh: network in $net did not become ACTIVE" >&2
+  "$CLI" status --dir "$net" >&2 || true
+  return 1
+}
+
+# ---- null server: the AE path without replication -----------------------------------------
+run_null() {
+  [ -x "$NRB" ] && [ -x "$NULLSRV" ] || { echo "compare.sh: need $NRB and $NULLSRV" >&2; return 1; }
+  local d=$WORK/null
+  mkdir -p "$d"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/system_id"
+  "$NULLSRV" --socket "$d/null.sock" --platform-dir "$d/platform" --system-id "@$d/system_id" \
+    --init-platform "$d/root" 2>"$d/null.log" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 50); do [ -S "$d/null.sock" ] && break; sleep 0.1; done
+  local se=(--se "$d/null.sock,$d/platform" --system-id "@$d/system_id" --pid "$pid:null")
+  nrbench null_c1 "${se[@]}" --clients 1 --window 1 --threads 1
+  nrbench null "${se[@]}" --clients "$CONNS" --window "$WINDOW" --threads "$THREADS"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# ---- TPM NV counter (swtpm), the paper's hardware-counter baseline -------------------------
+run_tpm() {
+  command -v swtpm >/dev/null && command -v tpm2_nvincrement >/dev/null || {
+    echo "compare.sh: swtpm or tpm2-tools missing: run bench/deps.sh" >&2; return 1; }
+  local d=$WORK/tpm port=$((ETCD_BASE + 31))
+  mkdir -p "$d/state"
+  swtpm socket --tpm2 --tpmstate dir="$d/state" \
+    --server type=tcp,port=$port,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
+    --flags not-need-init,startup-clear >"$d/swtpm.log" 2>&1 &
+  PIDS+=($!)
+  export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$port"
+  local ok=0
+  for _ in $(seq 1 50); do
+    tpm2_nvdefine -C o -s 8 -a "ownerread|ownerwrite|nt=counter" 0x1500016 >/dev/null 2>&1 && {
+      ok=1; break; }
+    sleep 0.1
+  done
+  ((ok)) || { echo "compare.sh: swtpm NV define failed" >&2; return 1; }
+  # One tpm2_nvincrement per increment (a process start each, as a caller without a
+  # resident TSS would do); the counter's final value proves every increment landed.
+  local n=0 errs=0 t0 t1
+  t0=$(date +%s.%N)
+  local stop_at
+  stop_at=$(awk -v t="$t0" -v d="$DURATION" 'BEGIN {printf "%.3f", t + d}')
+  while awk -v now="$(date +%s.%N)" -v s="$stop_at" 'BEGIN {exit !(now < s)}'; do
+    if tpm2_nvincrement -C o 0x1500016 >/dev/null 2>&1; then n=$((n + 1)); else errs=$((errs + 1)); fi
+  done
+  t1=$(date +%s.%N)
+  local val
+  val=$(tpm2_nvread -C o 0x1500016 2>/dev/null | od -An -tu1 | awk '{for (i = 1; i <= NF; i++) v = v * 256 + $i} END {print v + 0}')
+  [ "$val" = "$n" ] || { echo "compare.sh: TPM counter $val != $n increments" >&2; errs=$((errs + 1)); }
+  RES[tpm]=$(awk -v n="$n" -v a="$t0" -v b="$t1" -v e="$errs" \
+    'BEGIN {printf "%.1f %.1f nan %d", n / (b - a), (b - a) / n * 1e6, e}')
+  echo "tpm: $n increments in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, counter=$val" \
+    >"$OUT/tpm.txt"
+}
 
 if want etcd; then
   for m in $ETCD_MODES; do run_etcd "$m" || RES[etcd_$m]="fail"; done
@@ -161,7 +275,8 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
 # ---- report --------------------------------------------------------------------------------
 {
   printf '%-28s %12s %10s %10s %8s\n' "system" "ops/s" "p50 us" "p99 us" "errors"
-  for k in etcd_disk_c1 etcd_disk etcd_tmpfs_c1 etcd_tmpfs narrator_c1 narrator null tpm; do
+  for k in etcd_disk_c1 etcd_disk etcd_tmpfs_c1 etcd_tmpfs narrator_c1 narrator_w1 narrator \
+           narrator_read null_c1 null tpm; do
     [ -n "${RES[$k]:-}" ] || continue
     if [ "${RES[$k]}" = fail ]; then printf '%-28s %12s\n' "$k" "FAILED"; continue; fi
     read -r ops p50 p99 errs <<<"${RES[$k]}"
@@ -171,7 +286,10 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
       etcd_tmpfs_c1) name="etcd 3 nodes tmpfs, 1 conn" ;;
       etcd_tmpfs) name="etcd 3 nodes tmpfs, $CONNS conns" ;;
       narrator_c1) name="narrator n=$NMEMBERS, 1 client" ;;
+      narrator_w1) name="narrator n=$NMEMBERS, ${CONNS}x1" ;;
       narrator) name="narrator n=$NMEMBERS, ${CONNS}x$WINDOW" ;;
+      narrator_read) name="narrator reads, ${CONNS}x1" ;;
+      null_c1) name="null server, 1 client" ;;
       null) name="null server, ${CONNS}x$WINDOW" ;;
       tpm) name="swtpm NV counter" ;;
     esac
@@ -185,8 +303,17 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   }
   echo
   echo "narrator/etcd(disk): $(ratio narrator etcd_disk)   narrator/etcd(tmpfs): $(ratio narrator etcd_tmpfs)"
+  echo "same concurrency (${CONNS} outstanding): narrator/etcd(disk): $(ratio narrator_w1 etcd_disk)"
+  echo "one client: narrator/etcd(disk): $(ratio narrator_c1 etcd_disk_c1)"
   echo "narrator/null-server limit: $(ratio narrator null)"
-  [ -z "${RES[narrator_c1]:-}" ] || echo "narrator/etcd(tmpfs), 1 client: $(ratio narrator_c1 etcd_tmpfs_c1)"
   [ -z "${RES[tpm]:-}" ] || echo "narrator/tpm: $(ratio narrator tpm)"
 } | tee "$OUT/summary.txt"
 echo "raw outputs in $OUT" >&2
+# Exit status: nonzero if any run failed or had errors (its numbers are not a result).
+bad=0
+for k in "${!RES[@]}"; do
+  if [ "${RES[$k]}" = fail ]; then bad=1; continue; fi
+  read -r _ _ _ errs <<<"${RES[$k]}"
+  [ "$errs" = 0 ] || bad=1
+done
+exit $bad

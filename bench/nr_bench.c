@@ -386,10 +386,76 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static int parse_system_id(struct opts *o, const char *arg);
+
+/* A network directory made by `narrator up` (layout in src/cli/cli.h): every member's socket
+ * and platform, the system id, and the daemons' pids for the CPU report. */
+static int use_net(struct opts *o, const char *dir, const char *only)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/nodes", dir);
+    FILE *f = fopen(path, "r");
+    unsigned n = 0;
+    if (!f || fscanf(f, "%u", &n) != 1 || n == 0 || n > MAX_SES) {
+        if (f) {
+            fclose(f);
+        }
+        fprintf(stderr, "nr-bench: %s: not a network directory (no valid nodes file)\n", dir);
+        return -1;
+    }
+    fclose(f);
+    snprintf(path, sizeof(path), "@%s/system_id", dir);
+    if (parse_system_id(o, path) != 0) {
+        fprintf(stderr, "nr-bench: %s/system_id unreadable\n", dir);
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (only) {
+            /* comma-separated member indexes */
+            int hit = 0;
+            for (const char *p = only; *p;) {
+                char *end;
+                unsigned long v = strtoul(p, &end, 10);
+                if (end == p) {
+                    return -1;
+                }
+                hit |= v == i;
+                p = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',') {
+                    return -1;
+                }
+            }
+            if (!hit) {
+                continue;
+            }
+        }
+        struct se_target *se = &o->se[o->n_se++];
+        snprintf(se->socket, sizeof(se->socket), "%s/node%u/se.sock", dir, i);
+        snprintf(se->platform, sizeof(se->platform), "%s/node%u/platform", dir, i);
+    }
+    for (unsigned i = 0; i < n && o->n_pids < MAX_PIDS; i++) {
+        snprintf(path, sizeof(path), "%s/node%u/narratord.pid", dir, i);
+        f = fopen(path, "r");
+        long pid = 0;
+        if (f && fscanf(f, "%ld", &pid) == 1 && pid > 0) {
+            o->pids[o->n_pids] = (pid_t)pid;
+            snprintf(o->pid_names[o->n_pids], sizeof(o->pid_names[0]), "se%u", i);
+            o->n_pids++;
+        }
+        if (f) {
+            fclose(f);
+        }
+    }
+    return o->n_se > 0 ? 0 : -1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: nr-bench --se SOCKET,PLATFORM_DIR [--se ...] --system-id HEX|@FILE [options]\n"
+            "usage: nr-bench (--net DIR [--nodes I,J..] | --se SOCKET,PLATFORM_DIR [--se ...]\n"
+            "                 --system-id HEX|@FILE) [options]\n"
+            "  --net DIR              a network made by `narrator up`: all members, their pids\n"
+            "  --nodes I,J            with --net: drive only these members' AEs\n"
             "  --code-identity ID     AE code identity (default nr-bench/1)\n"
             "  --se-code-identity ID  SE code identity (default: library default)\n"
             "  --clients N            AE clients (records), default 16\n"
@@ -449,6 +515,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
     static char prefix[64];
     static const struct option longopts[] = {
         {"se", required_argument, NULL, 's'},
+        {"net", required_argument, NULL, 'N'},
+        {"nodes", required_argument, NULL, 'n'},
         {"system-id", required_argument, NULL, 'i'},
         {"code-identity", required_argument, NULL, 'a'},
         {"se-code-identity", required_argument, NULL, 'e'},
@@ -480,6 +548,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
     snprintf(prefix, sizeof(prefix), "bench-%ld-%ld", (long)getpid(), (long)time(NULL));
     o->prefix = prefix;
     int have_id = 0;
+    const char *net = NULL, *only = NULL;
     int ch;
     char *end;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -497,6 +566,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
             snprintf(se->platform, sizeof(se->platform), "%s", comma + 1);
             break;
         }
+        case 'N': net = optarg; break;
+        case 'n': only = optarg; break;
         case 'i':
             if (parse_system_id(o, optarg) != 0) {
                 fprintf(stderr, "nr-bench: bad --system-id (want 64 hex digits or @FILE)\n");
@@ -542,6 +613,13 @@ static int parse_args(struct opts *o, int argc, char **argv)
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
+    }
+    if (net) {
+        if (o->n_se > 0 || use_net(o, net, only) != 0) {
+            fprintf(stderr, "nr-bench: bad --net/--nodes (and --net excludes --se)\n");
+            return -1;
+        }
+        have_id = 1;
     }
     if (o->n_se == 0 || !have_id) {
         usage(stderr);
