@@ -1,6 +1,6 @@
 /* narratord: the Narrator state-enclave host daemon.
  *
- *   narratord [-t] -c <config.ini>     (or: narratord <config.ini>)
+ *   narratord [-t|--check] -c|--config <config.ini>     (or: narratord <config.ini>)
  *     -t  check the configuration file and exit (0 if valid)
  *
  * Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 start-up failure (config, files, bind),
@@ -14,7 +14,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: narratord [-t] -c <config.ini>\n"
+    fprintf(stderr, "usage: narratord [-t|--check] -c|--config <config.ini>\n"
                     "  -c FILE   configuration file (WireGuard-like INI, see docs/operations.md)\n"
                     "  -t        check the configuration and exit\n");
     return NR_EXIT_USAGE;
@@ -27,7 +27,14 @@ int main(int argc, char **argv)
     int check = 0, opt, code;
     char err[1024];
 
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+
+    while ((opt = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config = optarg;
