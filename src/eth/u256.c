@@ -103,7 +103,7 @@ void nr_u256_to_hex(char out[NR_U256_HEX_MAX], const nr_u256 *v)
     out[o++] = 'x';
     int started = 0;
     for (size_t i = 0; i < 64u; i++) {
-        unsigned n = (v->b[i / 2u] >> ((i % 2u) ? 0 : 4)) & 0xfu;
+        unsigned n = (unsigned)(v->b[i / 2u] >> ((i % 2u) ? 0 : 4)) & 0xfu;
         if (n == 0 && !started)
             continue;
         started = 1;
@@ -181,7 +181,7 @@ void nr_eth_address_hex(char out[NR_ETH_ADDR_HEX_BYTES], const uint8_t addr[NR_E
     out[0] = '0';
     out[1] = 'x';
     for (size_t i = 0; i < sizeof lower; i++) {
-        unsigned nib = (h[i / 2u] >> ((i % 2u) ? 0 : 4)) & 0xfu;
+        unsigned nib = (unsigned)(h[i / 2u] >> ((i % 2u) ? 0 : 4)) & 0xfu;
         char c = lower[i];
         if (c >= 'a' && c <= 'f' && nib >= 8u)
             c = (char)(c - 'a' + 'A');
