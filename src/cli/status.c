@@ -1,5 +1,6 @@
 /* narrator status [--dir DIR]: each node's process, state and counters, from the node's
  * HTTP status endpoint (`Metrics` address in its se.ini, path /status). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -96,6 +97,32 @@ out:
     return rc;
 }
 
+/* The scalar value of "key" in a flat JSON object (quotes stripped). Untrusted text: bounded,
+ * a missing or odd field is NR_ENOTFOUND. */
+static int json_field(const char *body, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    int n = snprintf(pat, sizeof pat, "\"%s\":", key);
+    if (n < 0 || (size_t)n >= sizeof pat) {
+        return NR_EINVAL;
+    }
+    const char *p = strstr(body, pat);
+    if (!p) {
+        return NR_ENOTFOUND;
+    }
+    p += n;
+    if (*p == '"') {
+        p++;
+    }
+    size_t k = 0;
+    while (p[k] && p[k] != '"' && p[k] != ',' && p[k] != '}' && p[k] != '[' && k + 1 < cap) {
+        out[k] = p[k];
+        k++;
+    }
+    out[k] = '\0';
+    return k > 0 ? NR_OK : NR_ENOTFOUND;
+}
+
 int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status *st)
 {
     struct nr_cli_node p;
@@ -126,24 +153,29 @@ int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status
         return rc;
     }
     st->reachable = 1;
-    static const char *const states[] = {"ACTIVE", "JOINING", "HALTED"};
+    char v[64];
     snprintf(st->state, sizeof st->state, "?");
-    for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
-        if (strstr(body, states[k])) {
-            snprintf(st->state, sizeof st->state, "%s", states[k]);
-            break;
+    if (json_field(body, "state", v, sizeof v) == NR_OK) {
+        size_t k = 0;
+        for (; v[k] && k + 1 < sizeof st->state; k++) {
+            st->state[k] = (char)toupper((unsigned char)v[k]);
         }
+        st->state[k] = '\0';
     }
-    /* one line: newlines to spaces */
+    /* a one-line summary of the counters */
+    static const char *const keys[] = {"incarnation", "records", "writes_committed",
+                                       "reads_served", "peers_connected", "clients"};
     size_t j = 0;
-    for (size_t k = 0; body[k] && j + 1 < sizeof st->detail; k++) {
-        char c = body[k] == '\n' || body[k] == '\r' || body[k] == '\t' ? ' ' : body[k];
-        if (c == ' ' && j > 0 && st->detail[j - 1] == ' ') {
-            continue;
+    st->detail[0] = '\0';
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        if (json_field(body, keys[k], v, sizeof v) == NR_OK && j < sizeof st->detail) {
+            int w = snprintf(st->detail + j, sizeof st->detail - j, "%s%s=%s", j ? " " : "",
+                             keys[k], v);
+            if (w > 0) {
+                j += (size_t)w;
+            }
         }
-        st->detail[j++] = c;
     }
-    st->detail[j] = '\0';
     return NR_OK;
 }
 

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# e2e kill: SIGKILL state enclaves under load (AEs beside node 0, sequential updates on many
+# records). Checks S1 with real processes:
+#   - after SIGKILL of one SE no acknowledged update is lost and updates continue with 2 of 3;
+#   - the killed SE restarts, rejoins, and carries the quorum when another one is killed;
+#   - with 2 of 3 unavailable updates fail (error, no acknowledgement) and resume when one
+#     comes back;
+#   - after the sequencing SE itself is killed and restarted, every record still reads
+#     >= its last acknowledged version.
+. "$(dirname "$0")/lib.sh"
+: "${E2E_LOADER:?E2E_LOADER not set}"
+
+RECORDS=${E2E_RECORDS:-32}
+ACKLOG="$E2E_DIR/acked.log"
+STOP="$E2E_DIR/stop"
+
+net_up 3
+ae_env 0
+
+acks() { [ -f "$ACKLOG" ] && wc -l <"$ACKLOG" || echo 0; }
+# Wait until at least `n` more updates are acknowledged (within timeout_s).
+wait_more_acks() { # n timeout_s what
+    local start deadline
+    start=$(acks)
+    deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        [ $(($(acks) - start)) -ge "$1" ] && return 0
+        kill -0 "$LOADER_PID" 2>/dev/null || fail "loader died ($3)"
+        sleep 0.1
+    done
+    fail "fewer than $1 updates acknowledged in $2 s: $3"
+}
+
+start_loader() {
+    rm -f "$STOP"
+    "$E2E_LOADER" load --records "$RECORDS" --log "$ACKLOG" --stop "$STOP" --timeout-ms 3000 \
+        >"$E2E_DIR/loader.out" 2>"$E2E_DIR/loader.err" &
+    LOADER_PID=$!
+}
+stop_loader() {
+    touch "$STOP"
+    wait "$LOADER_PID" || fail "loader exited with an error"
+    LOADER_PID=
+    cat "$E2E_DIR/loader.out"
+}
+verify() { # what
+    "$E2E_LOADER" verify --records "$RECORDS" --log "$ACKLOG" || fail "S1 check failed: $1"
+}
+
+log "load on 3 of 3"
+start_loader
+wait_more_acks 200 30 "all three SEs up"
+
+log "SIGKILL node 2 under load"
+kill -KILL "$(node_pid 2)"
+wait_more_acks 200 30 "with node 2 killed (2 of 3 must suffice)"
+
+log "restart node 2: it must rejoin"
+"$NARRATOR" up --dir "$NET" --node 2 --timeout-ms 30000 || fail "node 2 did not rejoin"
+wait_more_acks 100 30 "after node 2 rejoined"
+
+log "SIGKILL node 1 under load: the quorum now needs the rejoined node 2"
+kill -KILL "$(node_pid 1)"
+wait_more_acks 200 30 "with node 1 killed (nodes 0 and rejoined 2)"
+stop_loader
+verify "after two kills"
+
+log "pause node 2 too (SIGSTOP): 2 of 3 unavailable, updates must not be acknowledged"
+kill -STOP "$(node_pid 2)"
+before=$("$E2E_LOADER" read --record rec-0) || fail "read before the outage"
+if "$E2E_LOADER" once --record rec-0 --timeout-ms 1500; then
+    fail "an update was acknowledged with only 1 of 3 SEs available"
+fi
+log "resume node 2 (SIGCONT): updates continue"
+kill -CONT "$(node_pid 2)"
+"$E2E_LOADER" once --record rec-1 --timeout-ms 10000 || fail "no progress after node 2 resumed"
+after=$("$E2E_LOADER" read --record rec-0)
+[ "$after" -ge "$before" ] || fail "rec-0 went back from $before to $after"
+
+log "restart node 1; then SIGKILL and restart the sequencer node 0"
+"$NARRATOR" up --dir "$NET" --node 1 --timeout-ms 30000 || fail "node 1 did not rejoin"
+start_loader
+wait_more_acks 100 30 "all three again"
+stop_loader
+kill -KILL "$(node_pid 0)"
+"$NARRATOR" up --dir "$NET" --node 0 --timeout-ms 30000 || fail "node 0 did not rejoin"
+verify "after the sequencing SE restarted"
+start_loader
+wait_more_acks 100 30 "after node 0 restarted"
+stop_loader
+verify "final"
+
+"$NARRATOR" status --dir "$NET" || fail "not all ACTIVE at the end"
+log "PASS"

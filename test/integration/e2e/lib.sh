@@ -1,0 +1,89 @@
+# Shared helpers for the end-to-end tests: real narratord processes on loopback in a
+# temporary directory, driven through the `narrator` CLI and public-API programs.
+# Binaries come from the environment (CTest sets them): NARRATOR, NARRATORD, PIN, E2E_LOADER.
+set -euo pipefail
+
+: "${NARRATOR:?NARRATOR (path of the narrator CLI) not set}"
+: "${NARRATORD:?NARRATORD (path of narratord) not set}"
+export NARRATORD
+
+E2E_DIR=$(mktemp -d /tmp/nr-e2e.XXXXXX)
+NET="$E2E_DIR/net"
+E2E_NAME=$(basename "$0" .sh)
+
+log() { echo "[$E2E_NAME $(date +%T)] $*"; }
+
+dump_logs() {
+    for f in "$NET"/node*/narratord.log; do
+        [ -f "$f" ] || continue
+        echo "---- $f (last 20 lines)"
+        tail -n 20 "$f" || true
+    done
+}
+
+fail() {
+    echo "FAIL [$E2E_NAME]: $*" >&2
+    dump_logs >&2
+    exit 1
+}
+
+cleanup() {
+    local rc=$?
+    [ -n "${LOADER_PID:-}" ] && kill "$LOADER_PID" 2>/dev/null || true
+    if [ -d "$NET" ]; then
+        # resume paused nodes so that they can be stopped
+        for p in "$NET"/node*/narratord.pid; do
+            [ -f "$p" ] && kill -CONT "$(cat "$p")" 2>/dev/null || true
+        done
+        "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true
+    fi
+    if [ "$rc" -eq 0 ] && [ -z "${E2E_KEEP:-}" ]; then
+        rm -rf "$E2E_DIR"
+    else
+        echo "[$E2E_NAME] files kept in $E2E_DIR" >&2
+    fi
+}
+trap cleanup EXIT
+
+# A base port such that base..base+15 and base+100..base+115 are free on loopback.
+pick_ports() {
+    local tries=0 base used
+    used=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    while :; do
+        base=$((20000 + (RANDOM % 400) * 100))
+        local clash=0 p
+        for p in $(seq "$base" $((base + 15))) $(seq $((base + 100)) $((base + 115))); do
+            if grep -qx "$p" <<<"$used"; then clash=1; break; fi
+        done
+        [ "$clash" = 0 ] && { echo "$base"; return; }
+        tries=$((tries + 1))
+        [ "$tries" -lt 50 ] || { echo "no free ports" >&2; return 1; }
+    done
+}
+
+net_up() { # n
+    BASE_PORT=$(pick_ports)
+    "$NARRATOR" up -n "$1" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000 ||
+        fail "narrator up failed"
+}
+
+node_pid() { cat "$NET/node$1/narratord.pid"; }
+
+# Wait until node i reports `state` (ACTIVE, JOINING, HALTED) in `narrator status`.
+wait_state() { # i state timeout_s
+    local deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt $deadline ]; do
+        if "$NARRATOR" status --dir "$NET" 2>/dev/null | grep -q "^node $1: .* $2 "; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    "$NARRATOR" status --dir "$NET" || true
+    fail "node $1 did not reach $2 within $3 s"
+}
+
+# Run with the AE environment of node i.
+ae_env() { # i
+    # shellcheck disable=SC1090
+    . "$NET/node$1/client.env"
+}
