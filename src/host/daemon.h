@@ -38,6 +38,7 @@
 #define NR_HANDSHAKE_TIMEOUT_MS 5000u
 #define NR_PEER_OUTBUF_LIMIT (64u * 1024u * 1024u) /* drop sends beyond this (core resends) */
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
+#define NR_PEER_MAX_CONNS 4u /* per member; a newer one closes the oldest */
 #define NR_RECONNECT_MIN_MS 50u
 #define NR_RECONNECT_MAX_MS 2000u
 #define NR_TICK_MS 5u
@@ -75,7 +76,13 @@ struct nr_peer {
     uint16_t index;
     struct nr_host_addr endpoint;
     int dial;               /* we connect to it (our index is lower) */
-    struct nr_pconn *conn;  /* authenticated connection in use, or NULL */
+    /* Authenticated connections of this member, oldest first. Usually one; more while
+     * several instances of the member (a restart not yet noticed, or clones) are connected:
+     * messages from all of them go to the core, which filters by incarnation, and sends go
+     * to all of them, so that every instance hears the current views (a superseded clone
+     * learns it and halts). */
+    struct nr_pconn *conns[NR_PEER_MAX_CONNS];
+    unsigned n_conns;
     struct nr_pconn *dialing;
     struct event *retry;
     uint32_t backoff_ms;

@@ -405,6 +405,13 @@ void nr_local_stop(struct nr_daemon *d)
         (void)unlink(d->cfg.socket_path);
         d->local_socket_bound = 0;
     }
+    /* Best effort: hand queued replies (e.g. NR_ESUPERSEDED after a halt) to the kernel. */
+    for (struct nr_lconn *c = d->lconns; c; c = c->next) {
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        while (fd >= 0 && evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+            ;
+    }
     while (d->lconns)
         lconn_close(d->lconns, "shutdown");
     nr_local_reap(d);

@@ -163,8 +163,10 @@ static void status_cb(struct evhttp_request *req, void *arg)
         if (!p->configured)
             continue;
         evbuffer_add_printf(b, "%s{\"index\":%u,\"endpoint\":\"%s\",\"connected\":%s,"
+                               "\"connections\":%u,"
                                "\"connects\":%llu,\"msgs_in\":%llu,\"msgs_out\":%llu}",
-                            first ? "" : ",", i, p->endpoint.text, p->conn ? "true" : "false",
+                            first ? "" : ",", i, p->endpoint.text,
+                            p->n_conns ? "true" : "false", p->n_conns,
                             (unsigned long long)p->connects, (unsigned long long)p->msgs_in,
                             (unsigned long long)p->msgs_out);
         first = 0;

@@ -3,10 +3,18 @@
  *
  * Direction: the member with the lower index dials, the higher one accepts. An accepted
  * connection whose authenticated member has a higher index than ours is refused (it should
- * have been accepted by that member); so there is never more than one live connection per
- * pair, and no race between two simultaneous dials. A newly authenticated connection from a
- * member replaces any older one (the peer restarted or reconnected): the new channel has new
- * keys and counters. Dialled connections are retried with exponential backoff. */
+ * have been accepted by that member); so two correct instances keep exactly one connection
+ * per pair, with no race between two simultaneous dials. Dialled connections are retried
+ * with exponential backoff; every new connection is a new channel (new keys and counters).
+ *
+ * Several instances of one member (a restarted peer whose old connection has not been
+ * noticed dead yet, or clones started by the host) may be connected at once: the transport
+ * does not choose between them (it cannot tell incarnations apart; the core can). Up to
+ * NR_PEER_MAX_CONNS connections per member are kept, messages from each go to the core under
+ * the member index, and every message to the member is sent on each of them. The core drops
+ * what is not meant for its incarnation (dest_inc) and a superseded instance learns so from
+ * the views it receives, and halts. Replacing the older connection instead would make two
+ * instances steal the member's slot from each other forever. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -109,11 +117,15 @@ static void pconn_close(struct nr_pconn *c, const char *why)
 
     if (c->ready && c->member >= 0) {
         struct nr_peer *p = &d->peers[c->member];
-        if (p->conn == c) {
-            p->conn = NULL;
+        for (unsigned i = 0; i < p->n_conns; i++) {
+            if (p->conns[i] != c)
+                continue;
+            memmove(&p->conns[i], &p->conns[i + 1], (p->n_conns - i - 1u) * sizeof p->conns[0]);
+            p->n_conns--;
             p->disconnects++;
             d->stats.peer_disconnects++;
             NR_LOGW("peer %d (%s) disconnected: %s", c->member, c->addr, why);
+            break;
         }
     } else {
         NR_LOGD("peer connection %s closed before the handshake completed: %s", c->addr, why);
@@ -122,7 +134,7 @@ static void pconn_close(struct nr_pconn *c, const char *why)
         struct nr_peer *p = &d->peers[c->expected];
         if (p->dialing == c)
             p->dialing = NULL;
-        if (!p->conn && !p->dialing && !d->stop)
+        if (p->n_conns == 0 && !p->dialing && !d->stop)
             schedule_dial(d, p);
     }
 }
@@ -222,13 +234,16 @@ static void on_ready(struct nr_pconn *c)
         return;
     }
     p = &d->peers[m];
-    if (p->conn && p->conn != c)
-        pconn_close(p->conn, "replaced by a new connection");
+    if (p->n_conns == NR_PEER_MAX_CONNS)
+        pconn_close(p->conns[0], "too many connections for this member: oldest closed");
     if (p->dialing == c)
         p->dialing = NULL;
     c->member = m;
     c->ready = 1;
-    p->conn = c;
+    p->conns[p->n_conns++] = c;
+    if (p->n_conns > 1)
+        NR_LOGW("member %u now has %u connections (a restarted or cloned instance?)", m,
+                p->n_conns);
     p->backoff_ms = NR_RECONNECT_MIN_MS;
     p->connects++;
     d->stats.peer_connects++;
@@ -361,7 +376,7 @@ static void dial(struct nr_daemon *d, struct nr_peer *p)
     struct bufferevent *bev;
     struct nr_pconn *c;
 
-    if (p->conn || p->dialing || d->stop)
+    if (p->n_conns > 0 || p->dialing || d->stop)
         return;
     bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
@@ -497,25 +512,37 @@ void nr_peer_stop(struct nr_daemon *d)
 void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t len)
 {
     struct nr_peer *p;
-    struct evbuffer *out;
-    int rc;
+    int sent = 0;
 
     if (to >= d->n || to == d->cfg.index)
         return;
     p = &d->peers[to];
-    if (!p->conn || p->conn->closing) {
+    /* Iterate over a copy: a failed send closes (and unlinks) that connection. */
+    struct nr_pconn *conns[NR_PEER_MAX_CONNS];
+    unsigned n = p->n_conns;
+    memcpy(conns, p->conns, n * sizeof conns[0]);
+    for (unsigned i = 0; i < n; i++) {
+        struct nr_pconn *c = conns[i];
+        struct evbuffer *out;
+        int rc;
+
+        if (c->closing)
+            continue;
+        out = bufferevent_get_output(c->bev);
+        if (evbuffer_get_length(out) > NR_PEER_OUTBUF_LIMIT) {
+            d->stats.peer_sends_dropped_backpressure++;
+            continue;
+        }
+        rc = nr_frame_write_sealed(out, c->ch, msg, len);
+        if (rc != NR_OK) {
+            NR_LOGE("peer %u: cannot send: %s", to, nr_strerror(rc));
+            pconn_close(c, "send failed");
+            continue;
+        }
+        sent = 1;
+    }
+    if (!sent) {
         d->stats.peer_sends_dropped_noconn++;
-        return;
-    }
-    out = bufferevent_get_output(p->conn->bev);
-    if (evbuffer_get_length(out) > NR_PEER_OUTBUF_LIMIT) {
-        d->stats.peer_sends_dropped_backpressure++;
-        return;
-    }
-    rc = nr_frame_write_sealed(out, p->conn->ch, msg, len);
-    if (rc != NR_OK) {
-        NR_LOGE("peer %u: cannot send: %s", to, nr_strerror(rc));
-        pconn_close(p->conn, "send failed");
         return;
     }
     p->msgs_out++;
@@ -528,7 +555,7 @@ unsigned nr_peer_connected_count(const struct nr_daemon *d)
 {
     unsigned k = 0;
     for (uint16_t i = 0; i < d->n; i++)
-        if (d->peers[i].conn)
+        if (d->peers[i].n_conns > 0)
             k++;
     return k;
 }
