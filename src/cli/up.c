@@ -336,6 +336,10 @@ int nr_cmd_up(int argc, char **argv)
     if (nr_cli_read_text(path, sys_hex, sizeof sys_hex) != NR_OK) {
         sys_hex[0] = '\0';
     }
+    if (o.only_node >= 0) {
+        printf("node %d ACTIVE (rejoined)\n", o.only_node);
+        return NR_CLI_EXIT_OK;
+    }
     printf("network up: %u state enclaves ACTIVE, f = %u\n  dir        %s\n  system id  %s\n",
            o.n, o.n / 2, netdir, sys_hex);
     for (unsigned i = 0; i < o.n; i++) {

@@ -65,11 +65,14 @@ wait_more_acks 200 30 "with node 1 killed (nodes 0 and rejoined 2)"
 stop_loader
 verify "after two kills"
 
+before=$("$E2E_LOADER" read --record rec-0) || fail "read before the outage"
 log "pause node 2 too (SIGSTOP): 2 of 3 unavailable, updates must not be acknowledged"
 kill -STOP "$(node_pid 2)"
-before=$("$E2E_LOADER" read --record rec-0) || fail "read before the outage"
 if "$E2E_LOADER" once --record rec-0 --timeout-ms 1500; then
     fail "an update was acknowledged with only 1 of 3 SEs available"
+fi
+if "$E2E_LOADER" read --record rec-0 --timeout-ms 1000 >/dev/null 2>&1; then
+    fail "a read was answered with only 1 of 3 SEs available"
 fi
 log "resume node 2 (SIGCONT): updates continue"
 kill -CONT "$(node_pid 2)"
