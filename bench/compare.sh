@@ -68,6 +68,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 # Results: name -> "ops/s p50_us p99_us errors"
 declare -A RES
@@ -154,18 +156,6 @@ NULLSRV=$BUILD/bench/nr-null-server
 CLI=${NARRATOR_CLI:-$BUILD/src/cli/narrator}
 export NARRATORD=${NARRATORD:-$BUILD/src/host/narratord}
 
-# json_res FILE -> "ops/s p50_us p99_us errors" from nr-bench's JSON (the "all" row).
-json_res() {
-  python3 - "$1" <<'PY'
-import json, sys
-try:
-    r = json.load(open(sys.argv[1]))
-    a = r["all"]
-    print("%.1f %.1f %.1f %d" % (a["per_s"], a["latency_us"]["p50"], a["latency_us"]["p99"], r["errors"]))
-except Exception:
-    print("0 nan nan 1")
-PY
-}
 # nrbench NAME ARGS...: one nr-bench run, result in RES[NAME]; raw output in $OUT/NAME.{txt,json}.
 nrbench() {
   local name=$1; shift
@@ -194,21 +184,6 @@ run_narrator() {
   "$CLI" down --dir "$net" >/dev/null 2>&1 || true
   NR_NET=""
 }
-# Wait until every member of the network reports ACTIVE (narrator status), at most 30 s.
-wait_active() {
-  local net=$1 n
-  n=$(cat "$net/nodes")
-  for _ in $(seq 1 150); do
-    if [ "$("$CLI" status --dir "$net" 2>/dev/null | grep -c ACTIVE || true)" -ge "$n" ]; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "compare.sh: network in $net did not become ACTIVE" >&2
-  "$CLI" status --dir "$net" >&2 || true
-  return 1
-}
-
 # ---- null server: the AE path without replication -----------------------------------------
 run_null() {
   [ -x "$NRB" ] && [ -x "$NULLSRV" ] || { echo "compare.sh: need $NRB and $NULLSRV" >&2; return 1; }

@@ -1,0 +1,32 @@
+# Shared helpers of the benchmark scripts (sourced by compare.sh and sweep.sh).
+# Callers set CLI (the narrator tool) before using wait_active.
+
+# json_res FILE -> "ops/s p50_us p99_us errors" from nr-bench's JSON (the "all" row); a run
+# that is not a result (errors, or nothing completed) has errors >= 1.
+json_res() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+    a = r["all"]
+    errors = r["errors"] if r["errors"] else (0 if r["result"] else 1)
+    print("%.1f %.1f %.1f %d" % (a["per_s"], a["latency_us"]["p50"], a["latency_us"]["p99"], errors))
+except Exception:
+    print("0 nan nan 1")
+PY
+}
+# Wait until every member of the network reports ACTIVE (narrator status), at most 30 s.
+wait_active() {
+  local net=$1 n
+  n=$(cat "$net/nodes")
+  for _ in $(seq 1 150); do
+    if [ "$("$CLI" status --dir "$net" 2>/dev/null | grep -c ACTIVE || true)" -ge "$n" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "bench: network in $net did not become ACTIVE" >&2
+  "$CLI" status --dir "$net" >&2 || true
+  return 1
+}
+

@@ -1,0 +1,29 @@
+# Plots for docs/benchmarks.md from bench/sweep.sh's TSV files.
+# usage: gnuplot -e "dir='bench/results'" bench/plot.gp
+if (!exists("dir")) dir = "bench/results"
+set terminal pngcairo size 800,500 noenhanced font ",10"
+set datafile commentschars "#"
+set grid
+
+set output dir."/latency.png"
+set title "Throughput vs latency (closed loop, window swept; loopback, 2 cores)"
+set xlabel "committed updates/s"
+set ylabel "latency (us)"
+set logscale y
+set key top left
+plot dir."/latency-narrator.tsv" using 3:4 with linespoints title "Narrator n=3, p50", \
+     dir."/latency-narrator.tsv" using 3:5 with linespoints title "Narrator n=3, p99", \
+     dir."/latency-null.tsv" using 3:4 with linespoints title "null server (limit), p50", \
+     dir."/latency-null.tsv" using 3:5 with linespoints title "null server (limit), p99"
+
+unset logscale y
+set output dir."/scaling.png"
+set title "Committed updates/s by network size (same load)"
+set xlabel "members n"
+set ylabel "committed updates/s"
+set xtics 2
+set yrange [0:*]
+set boxwidth 0.8
+set style fill solid 0.5
+plot dir."/scaling.tsv" using 1:3 with boxes title "updates/s", \
+     dir."/scaling.tsv" using 1:3:(sprintf("p50 %.0f us", $4)) with labels offset 0,1 notitle
