@@ -814,6 +814,7 @@ int nr_rpc_send_raw(struct nr_rpc *rpc, uint8_t tx_hash[NR_ETH_HASH_BYTES], cons
     free(params);
     if (rc == NR_ERPC && (contains_ci(rpc->err, "already known") ||
                           contains_ci(rpc->err, "known transaction") ||
+                          contains_ci(rpc->err, "already imported") ||
                           contains_ci(rpc->err, "alreadyknown"))) {
         memcpy(tx_hash, expect, 32); /* a resend of a transaction the node has */
         return NR_OK;
