@@ -407,10 +407,17 @@ void nr_local_stop(struct nr_daemon *d)
     }
     /* Best effort: hand queued replies (e.g. NR_ESUPERSEDED after a halt) to the kernel. */
     for (struct nr_lconn *c = d->lconns; c; c = c->next) {
+        /* (the bufferevent's output start is frozen: copy out instead of evbuffer_write) */
         struct evbuffer *out = bufferevent_get_output(c->bev);
         evutil_socket_t fd = bufferevent_getfd(c->bev);
-        while (fd >= 0 && evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
-            ;
+        size_t len = evbuffer_get_length(out), off = 0;
+        const uint8_t *p = len ? evbuffer_pullup(out, -1) : NULL;
+        while (fd >= 0 && p && off < len) {
+            ssize_t k = send(fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (k <= 0)
+                break;
+            off += (size_t)k;
+        }
     }
     while (d->lconns)
         lconn_close(d->lconns, "shutdown");
