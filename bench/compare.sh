@@ -139,8 +139,13 @@ run_etcd() { # MODE (disk|tmpfs)
     >"$OUT/etcd-$mode-c1.txt" 2>&1
   RES[etcd_${mode}_c1]=$(parse_wrk "$OUT/etcd-$mode-c1.txt")
   log "etcd ($mode): wrk $CONNS connections, $THREADS threads, ${DURATION}s"
+  local t0 t1
+  t0=$(cpu_ticks "${ETCD_PIDS[@]}")
   wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/etcd_put.lua" "$url" \
     >"$OUT/etcd-$mode-c$CONNS.txt" 2>&1
+  t1=$(cpu_ticks "${ETCD_PIDS[@]}")
+  echo "etcd ($mode, $CONNS conns): 3 etcd processes used $(cpu_percent "$t0" "$t1" "$DURATION")% of one core in total" \
+    | tee "$OUT/etcd-$mode-cpu.txt" >&2
   RES[etcd_${mode}]=$(parse_wrk "$OUT/etcd-$mode-c$CONNS.txt")
   # The puts landed: the store's revision counts them (one revision per put).
   curl -sf -X POST -d '{"key":"bnItYmVuY2gvcHJvYmU="}' "$url/v3/kv/range" \
@@ -240,6 +245,7 @@ run_tpm() {
     >"$OUT/tpm.txt"
 }
 
+machine_info | tee "$OUT/machine.txt" >&2
 if want etcd; then
   for m in $ETCD_MODES; do run_etcd "$m" || RES[etcd_$m]="fail"; done
 fi
@@ -282,6 +288,7 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   echo "one client: narrator/etcd(disk): $(ratio narrator_c1 etcd_disk_c1)"
   echo "narrator/null-server limit: $(ratio narrator null)"
   [ -z "${RES[tpm]:-}" ] || echo "narrator/tpm: $(ratio narrator tpm)"
+  echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 echo "raw outputs in $OUT" >&2
 # Exit status: nonzero if any run failed or had errors (its numbers are not a result).

@@ -30,3 +30,25 @@ wait_active() {
   return 1
 }
 
+# machine_info: the facts every result table needs next to it.
+machine_info() {
+  echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "cpus:    $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "memory:  $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel:  $(uname -sr)"
+  echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, before the run)"
+}
+# cpu_ticks PID...: user+system clock ticks consumed so far by these processes, summed.
+cpu_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+# cpu_percent TICKS0 TICKS1 SECONDS: percent of one core.
+cpu_percent() {
+  awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%.1f", (b - a) / hz / s * 100}'
+}

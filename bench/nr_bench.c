@@ -11,9 +11,10 @@
  * platform).
  *
  * Closed loop (default): each client issues its next request when a reply comes back.
- * Open loop (--rate R): requests are scheduled at a fixed total arrival rate R/s; latency is
- * measured from the *intended* send time, so a stalled server shows up in the tail instead of
- * silently lowering the offered load (no coordinated omission).
+ * Open loop (--rate R): requests are scheduled at a fixed total arrival rate R/s, split evenly
+ * over the clients, each client in its own thread with its own schedule; latency is measured
+ * from the *intended* send time, so a stalled server shows up in the tail instead of silently
+ * lowering the offered load (no coordinated omission; the model of wrk2).
  *
  * Checks while it runs: every committed version must be the one submitted, and a read must
  * never return an older version than the client knows committed (S1). Any failure is an
@@ -35,6 +36,7 @@
 #define MAX_SES 16
 #define MAX_PIDS 32
 #define MAX_WINDOW 4096u
+#define MAX_CLIENT_THREADS 1024u
 #define N_ERRSLOTS 128 /* error codes are small negatives: count by -code */
 
 struct se_target {
@@ -92,6 +94,7 @@ struct worker {
     uint64_t err_by_code[N_ERRSLOTS];
     uint64_t check_failures; /* wrong committed version / read went backwards */
     int setup_err;
+    double rate; /* open loop: this thread's share of the arrival rate */
 };
 
 static uint64_t now_ns(void)
@@ -301,7 +304,7 @@ static struct client *oldest_outstanding(struct worker *w)
 
 static void run_open(struct worker *w)
 {
-    double rate_t = w->o->rate / (double)w->o->threads;
+    double rate_t = w->rate;
     double interval = 1e9 / rate_t;
     uint64_t t0 = now_ns();
     for (uint64_t k = 0;; k++) {
@@ -459,12 +462,14 @@ static void usage(FILE *f)
             "  --code-identity ID     AE code identity (default nr-bench/1)\n"
             "  --se-code-identity ID  SE code identity (default: library default)\n"
             "  --clients N            AE clients (records), default 16\n"
-            "  --threads T            load-generator threads, default 1\n"
+            "  --threads T            threads for the writers, default 1 (every reader\n"
+            "                         has its own thread: nr_read is synchronous)\n"
             "  --window W             pipelined updates per writer, default 16\n"
             "  --duration S           measured seconds, default 10\n"
             "  --warmup S             unmeasured seconds before, default 1\n"
             "  --read-ratio R         fraction of clients that read instead of write, default 0\n"
-            "  --rate OPS             open loop at OPS requests/s in total (default: closed loop)\n"
+            "  --rate OPS             open loop at OPS requests/s in total, one thread per\n"
+            "                         client (default: closed loop)\n"
             "  --timeout-ms MS        per request, default 10000\n"
             "  --prefix P             record-name prefix (default bench-<pid>)\n"
             "  --pid PID[:NAME]       report this process's CPU use (repeatable)\n"
@@ -631,9 +636,6 @@ static int parse_args(struct opts *o, int argc, char **argv)
         fprintf(stderr, "nr-bench: bad numeric option\n");
         return -1;
     }
-    if (o->threads > o->clients) {
-        o->threads = o->clients;
-    }
     return 0;
 }
 
@@ -684,41 +686,62 @@ int main(int argc, char **argv)
     if (parse_args(&o, argc, argv) != 0) {
         return 2;
     }
+    /* Readers: the first round(clients * ratio) clients, spread over all SEs. nr_read is
+     * synchronous, so every reader gets a thread of its own; writers are pipelined and share
+     * --threads threads (thread t drives writers t, t+T, t+2T...). */
+    unsigned n_readers = (unsigned)((double)o.clients * o.read_ratio + 0.5);
+    unsigned n_writers = o.clients - n_readers;
+    unsigned wthreads = o.threads < n_writers ? o.threads : n_writers;
+    if (o.rate > 0) {
+        /* Open loop: every client runs its own schedule in its own thread (as wrk2 does per
+         * connection), so a blocking wait delays only that client's next request, and that
+         * delay is charged to the latency (measured from the intended send time). */
+        wthreads = n_writers;
+    }
+    if (wthreads + n_readers > MAX_CLIENT_THREADS) {
+        fprintf(stderr, "nr-bench: at most %u threads (every reader, and in open loop every "
+                        "client, has its own)\n", MAX_CLIENT_THREADS);
+        return 2;
+    }
+    unsigned n_workers = wthreads + n_readers;
     struct client *cls = calloc(o.clients, sizeof(*cls));
-    struct worker *ws = calloc(o.threads, sizeof(*ws));
+    struct worker *ws = calloc(n_workers, sizeof(*ws));
     uint64_t *rings = calloc((size_t)o.clients * o.window, sizeof(uint64_t));
     if (!cls || !ws || !rings) {
         fprintf(stderr, "nr-bench: out of memory\n");
         return 2;
     }
-    /* Readers: the first round(clients * ratio) clients, spread over all SEs. */
-    unsigned n_readers = (unsigned)((double)o.clients * o.read_ratio + 0.5);
     for (unsigned i = 0; i < o.clients; i++) {
         cls[i].idx = i;
         cls[i].reader = i < n_readers;
         cls[i].sent_ns = rings + (size_t)i * o.window;
     }
-    /* Thread t gets clients t, t+T, t+2T... so readers and writers mix in each thread. */
     struct client *sorted = calloc(o.clients, sizeof(*sorted));
     if (!sorted) {
         fprintf(stderr, "nr-bench: out of memory\n");
         return 2;
     }
     unsigned pos = 0;
-    for (unsigned t = 0; t < o.threads; t++) {
+    for (unsigned t = 0; t < n_workers; t++) {
         struct worker *w = &ws[t];
         w->o = &o;
         w->cl = &sorted[pos];
-        for (unsigned i = t; i < o.clients; i += o.threads) {
-            sorted[pos++] = cls[i];
-            w->n_cl++;
+        if (t < wthreads) {
+            for (unsigned i = n_readers + t; i < o.clients; i += wthreads) {
+                sorted[pos++] = cls[i];
+                w->n_cl++;
+            }
+        } else {
+            sorted[pos++] = cls[t - wthreads];
+            w->n_cl = 1;
         }
+        w->rate = o.rate * (double)w->n_cl / (double)o.clients;
         nr_hist_init(&w->h_upd);
         nr_hist_init(&w->h_read);
     }
 
     uint64_t t_setup = now_ns();
-    for (unsigned t = 0; t < o.threads; t++) {
+    for (unsigned t = 0; t < n_workers; t++) {
         if (pthread_create(&ws[t].tid, NULL, worker_main, &ws[t]) != 0) {
             fprintf(stderr, "nr-bench: cannot start thread\n");
             return 2;
@@ -726,7 +749,7 @@ int main(int argc, char **argv)
     }
     /* Wait until every client is open, then start the clock for everyone at once. */
     pthread_mutex_lock(&gate.mu);
-    while (gate.ready < o.threads) {
+    while (gate.ready < n_workers) {
         pthread_cond_wait(&gate.cv, &gate.mu);
     }
     uint64_t t_start = now_ns();
@@ -748,7 +771,7 @@ int main(int argc, char **argv)
         rss_ok[i] = nr_proc_rss_bytes(o.pids[i], &r) == 0;
         rss[i] = r;
     }
-    for (unsigned t = 0; t < o.threads; t++) {
+    for (unsigned t = 0; t < n_workers; t++) {
         pthread_join(ws[t].tid, NULL);
     }
 
@@ -763,7 +786,7 @@ int main(int argc, char **argv)
     nr_hist_init(h_read);
     uint64_t updates = 0, reads = 0, errors = 0, checks = 0;
     uint64_t by_code[N_ERRSLOTS] = {0};
-    for (unsigned t = 0; t < o.threads; t++) {
+    for (unsigned t = 0; t < n_workers; t++) {
         nr_hist_merge(h_upd, &ws[t].h_upd);
         nr_hist_merge(h_read, &ws[t].h_read);
         updates += ws[t].updates;
@@ -783,9 +806,9 @@ int main(int argc, char **argv)
 
     FILE *out = stdout;
     if (!o.quiet) {
-        fprintf(out, "nr-bench %s: %u SE(s), %u clients (%u readers) x window %u, %u threads, %s, "
+        fprintf(out, "nr-bench %s: %u SE(s), %u clients (%u readers) x window %u, %u writer threads, %s, "
                      "%.1f s measured after %.1f s warm-up (setup %.2f s)\n",
-                o.label, o.n_se, o.clients, n_readers, o.window, o.threads,
+                o.label, o.n_se, o.clients, n_readers, o.window, wthreads,
                 o.rate > 0 ? "open loop" : "closed loop", o.duration_s, o.warmup_s,
                 (double)(t_start - t_setup) / 1e9);
         if (o.rate > 0) {
@@ -833,7 +856,7 @@ int main(int argc, char **argv)
             fprintf(jf, "{\n  \"label\": \"%s\",\n  \"ses\": %d,\n  \"clients\": %u,\n  \"readers\": %u,\n"
                         "  \"window\": %u,\n  \"threads\": %u,\n  \"mode\": \"%s\",\n  \"rate\": %.1f,\n"
                         "  \"duration_s\": %.3f,\n  \"warmup_s\": %.3f,\n",
-                    o.label, o.n_se, o.clients, n_readers, o.window, o.threads,
+                    o.label, o.n_se, o.clients, n_readers, o.window, wthreads,
                     o.rate > 0 ? "open" : "closed", o.rate, o.duration_s, o.warmup_s);
             json_lat(jf, "updates", updates, secs, h_upd);
             json_lat(jf, "reads", reads, secs, h_read);

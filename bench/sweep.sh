@@ -55,6 +55,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 bad=0
+machine_info | tee "$OUT/machine.txt" >&2
 
 # run NAME TSV PREFIX_COLUMNS ARGS...: one nr-bench run, one TSV row.
 run() {
