@@ -60,6 +60,7 @@ struct opts {
     double warmup_s;
     double read_ratio;
     double rate; /* 0 = closed loop */
+    unsigned long populate; /* > 0: populate mode, create this many records */
     uint32_t timeout_ms;
     pid_t pids[MAX_PIDS];
     char pid_names[MAX_PIDS][32];
@@ -475,6 +476,9 @@ static void usage(FILE *f)
             "  --pid PID[:NAME]       report this process's CPU use (repeatable)\n"
             "  --label NAME           run label for the report\n"
             "  --json FILE            write the results as JSON\n"
+            "  --populate N           instead: create N records (open, read, update v+1,\n"
+            "                         close each; --threads in parallel, --duration caps\n"
+            "                         the time) and report records/s and the daemons' RSS\n"
             "  --quiet                only the summary line\n");
 }
 
@@ -538,6 +542,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"json", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"populate", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -615,6 +620,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
             break;
         case 'j': o->json = optarg; break;
         case 'q': o->quiet = 1; break;
+        case 'X': o->populate = strtoul(optarg, &end, 10); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -680,11 +686,132 @@ static void json_lat(FILE *f, const char *name, uint64_t n, double secs, const s
             (double)nr_hist_quantile(h, 0.999) / 1000.0, h->count ? (double)h->max / 1000.0 : 0.0);
 }
 
+struct populate_worker {
+    pthread_t tid;
+    struct worker w; /* for client_open and the error counters */
+    unsigned long first, step, total;
+    uint64_t deadline_ns;
+    unsigned long done;
+};
+
+static void *populate_main(void *arg)
+{
+    struct populate_worker *p = arg;
+    for (unsigned long i = p->first; i < p->total && now_ns() < p->deadline_ns; i += p->step) {
+        struct client cl;
+        memset(&cl, 0, sizeof(cl));
+        cl.idx = (unsigned)i;
+        uint64_t t0 = now_ns();
+        int rc = client_open(&p->w, &cl);
+        if (cl.c) {
+            nr_close(cl.c);
+        }
+        if (rc != NR_OK) {
+            count_error(&p->w, rc);
+            if (p->w.errors > 10) {
+                break; /* the run is not a result anyway */
+            }
+            continue;
+        }
+        nr_hist_record(&p->w.h_upd, now_ns() - t0);
+        p->done++;
+    }
+    return NULL;
+}
+
+/* --populate: create many records, measure the daemons' resident memory per record. */
+static int run_populate(const struct opts *o)
+{
+    unsigned threads = o->threads;
+    struct populate_worker *ps = calloc(threads, sizeof(*ps));
+    if (!ps) {
+        return 2;
+    }
+    unsigned long long rss0[MAX_PIDS] = {0}, rss1[MAX_PIDS] = {0};
+    for (int i = 0; i < o->n_pids; i++) {
+        (void)nr_proc_rss_bytes(o->pids[i], &rss0[i]);
+    }
+    uint64_t t0 = now_ns();
+    for (unsigned t = 0; t < threads; t++) {
+        ps[t].w.o = o;
+        nr_hist_init(&ps[t].w.h_upd);
+        ps[t].first = t;
+        ps[t].step = threads;
+        ps[t].total = o->populate;
+        ps[t].deadline_ns = t0 + (uint64_t)(o->duration_s * 1e9);
+        if (pthread_create(&ps[t].tid, NULL, populate_main, &ps[t]) != 0) {
+            return 2;
+        }
+    }
+    unsigned long done = 0;
+    uint64_t errors = 0;
+    struct nr_hist *h = malloc(sizeof(*h));
+    if (!h) {
+        return 2;
+    }
+    nr_hist_init(h);
+    for (unsigned t = 0; t < threads; t++) {
+        pthread_join(ps[t].tid, NULL);
+        done += ps[t].done;
+        errors += ps[t].w.errors;
+        nr_hist_merge(h, &ps[t].w.h_upd);
+    }
+    double secs = (double)(now_ns() - t0) / 1e9;
+    for (int i = 0; i < o->n_pids; i++) {
+        (void)nr_proc_rss_bytes(o->pids[i], &rss1[i]);
+    }
+    int ok = errors == 0 && done == o->populate;
+    printf("nr-bench %s populate: %lu of %lu records in %.2f s (%.0f records/s; open+read+update+close "
+           "p50 %.1f us p99 %.1f us), %d SE(s), %u threads\n",
+           o->label, done, o->populate, secs, (double)done / secs,
+           (double)nr_hist_quantile(h, 0.5) / 1000.0, (double)nr_hist_quantile(h, 0.99) / 1000.0,
+           o->n_se, threads);
+    printf("errors: %" PRIu64 "\n", errors);
+    for (int i = 0; i < o->n_pids; i++) {
+        double per = done ? ((double)rss1[i] - (double)rss0[i]) / (double)done : 0.0;
+        printf("%s[%ld]: rss %.1f MB -> %.1f MB (%.0f bytes per new record)\n", o->pid_names[i],
+               (long)o->pids[i], (double)rss0[i] / 1e6, (double)rss1[i] / 1e6, per);
+    }
+    if (o->json) {
+        FILE *jf = fopen(o->json, "w");
+        if (jf) {
+            fprintf(jf, "{\n  \"label\": \"%s\",\n  \"mode\": \"populate\",\n  \"records\": %lu,\n"
+                        "  \"requested\": %lu,\n  \"seconds\": %.3f,\n  \"errors\": %" PRIu64 ",\n"
+                        "  \"rss_bytes_before\": {",
+                    o->label, done, o->populate, secs, errors);
+            for (int i = 0; i < o->n_pids; i++) {
+                fprintf(jf, "%s\"%s[%ld]\": %llu", i ? ", " : "", o->pid_names[i], (long)o->pids[i],
+                        rss0[i]);
+            }
+            fprintf(jf, "},\n  \"rss_bytes_after\": {");
+            for (int i = 0; i < o->n_pids; i++) {
+                fprintf(jf, "%s\"%s[%ld]\": %llu", i ? ", " : "", o->pid_names[i], (long)o->pids[i],
+                        rss1[i]);
+            }
+            fprintf(jf, "},\n  \"result\": %s\n}\n", ok ? "true" : "false");
+            if (fclose(jf) != 0) {
+                ok = 0;
+            }
+        } else {
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        printf("NOT A RESULT: %s\n", errors ? "the run had errors" : "not every record was created");
+    }
+    free(h);
+    free(ps);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (parse_args(&o, argc, argv) != 0) {
         return 2;
+    }
+    if (o.populate > 0) {
+        return run_populate(&o);
     }
     /* Readers: the first round(clients * ratio) clients, spread over all SEs. nr_read is
      * synchronous, so every reader gets a thread of its own; writers are pipelined and share
