@@ -189,6 +189,19 @@ static void end_of_iteration(struct nr_daemon *d)
             nr_se_flush(d->se, now);
         }
     }
+    if (!d->stop && nr_se_incarnation(d->se) != d->incarnation) {
+        /* The core re-incarnated while JOINING (a newer incarnation of this member exists):
+         * keep the epoch hint ahead of it so that the next start draws a higher one. */
+        d->incarnation = nr_se_incarnation(d->se);
+        struct nr_store_hint h = {.epoch = nr_incarnation_epoch(d->incarnation),
+                                  .was_active = d->se_cfg.was_active};
+        NR_LOGW("re-incarnated as %016llx (epoch %u)", (unsigned long long)d->incarnation,
+                h.epoch);
+        if (nr_store_hint_put(d->store, &h) != NR_OK) {
+            d->stats.store_errors++;
+            NR_LOGW("store: cannot record the epoch hint");
+        }
+    }
     if (d->became_active && !d->stop) {
         struct nr_store_hint h = {.epoch = nr_incarnation_epoch(d->incarnation), .was_active = 1};
         int rc = nr_store_hint_put(d->store, &h);
