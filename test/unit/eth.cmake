@@ -19,7 +19,8 @@ endif()
 
 # Fuzz targets of the eth parsers (test/fuzz/fuzz_rlp.c, fuzz_abi.c): a replay executable over
 # each committed corpus always (CTest label fuzz), and the libFuzzer binary under NR_FUZZ with
-# clang (run e.g. build/test/unit/fuzz_rlp test/fuzz/corpus/rlp -max_total_time=60).
+# clang. Run it on a scratch copy (libFuzzer writes new inputs into its first directory):
+#   mkdir -p /tmp/c && build/test/unit/fuzz_rlp /tmp/c test/fuzz/corpus/rlp -max_total_time=60
 set(NR_ETH_FUZZ_DIR ${PROJECT_SOURCE_DIR}/test/fuzz)
 foreach(target rlp abi)
   set(src ${NR_ETH_FUZZ_DIR}/fuzz_${target}.c)
@@ -33,8 +34,11 @@ foreach(target rlp abi)
     set_tests_properties(fuzz_${target}_replay PROPERTIES LABELS fuzz)
     if(NR_FUZZ AND NOT TARGET fuzz_${target})
       if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-        add_executable(fuzz_${target} ${src})
-        target_link_libraries(fuzz_${target} PRIVATE nr_eth)
+        # The parsers are compiled into the fuzzer itself so that libFuzzer sees their coverage.
+        pkg_check_modules(NR_ETH_FUZZ_NETTLE REQUIRED IMPORTED_TARGET nettle)
+        set(eth ${PROJECT_SOURCE_DIR}/src/eth)
+        add_executable(fuzz_${target} ${src} ${eth}/keccak.c ${eth}/u256.c ${eth}/rlp.c ${eth}/abi.c)
+        target_link_libraries(fuzz_${target} PRIVATE nr_common PkgConfig::NR_ETH_FUZZ_NETTLE)
         target_compile_options(fuzz_${target} PRIVATE ${NR_WARNINGS} -fsanitize=fuzzer,address,undefined)
         target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
       else()
