@@ -279,6 +279,37 @@ static void test_rlp_long_items(void **state)
     assert_int_equal(nr_rlp_decode(&it, lst, 0, &used), NR_ETRUNCATED);
 }
 
+static void test_rlp_encoder_misc(void **state)
+{
+    (void)state;
+    /* raw bytes are spliced verbatim, e.g. an already encoded item inside a list */
+    static const uint8_t dog[] = {0x83, 'd', 'o', 'g'};
+    struct nr_rlp_buf b = {0};
+    size_t m = nr_rlp_list_begin(&b);
+    nr_rlp_raw(&b, dog, sizeof dog);
+    nr_rlp_u64(&b, 0);
+    nr_rlp_u64(&b, 0x400);
+    nr_rlp_list_end(&b, m);
+    static const uint8_t want[] = {0xc8, 0x83, 'd', 'o', 'g', 0x80, 0x82, 0x04, 0x00};
+    assert_int_equal(b.err, NR_OK);
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.p, want, sizeof want);
+    /* a bad marker is latched as an error and later calls do nothing */
+    nr_rlp_list_end(&b, b.len + 1);
+    assert_int_equal(b.err, NR_EINVAL);
+    size_t len = b.len;
+    nr_rlp_u64(&b, 5);
+    assert_int_equal(b.len, len);
+    free(b.p);
+    /* an item larger than the encoder cap is refused without reading it */
+    struct nr_rlp_buf big = {0};
+    static const uint8_t one = 1;
+    nr_rlp_bytes(&big, &one, NR_RLP_MAX_BYTES + 1);
+    assert_int_equal(big.err, NR_ETOOBIG);
+    assert_int_equal(big.len, 0);
+    free(big.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_rlp_invalid_vectors),
         cmocka_unit_test(test_rlp_depth_limit),
         cmocka_unit_test(test_rlp_long_items),
+        cmocka_unit_test(test_rlp_encoder_misc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
