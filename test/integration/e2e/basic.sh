@@ -39,6 +39,8 @@ if [ -n "${E2E_LOADER:-}" ]; then
       for i in $(seq 1 50); do "$E2E_LOADER" once --record seq >/dev/null || exit 1; done
       v=$("$E2E_LOADER" read --record seq); [ "$v" = 50 ] || { echo "seq reads $v" >&2; exit 1; }
     ) || fail "50 sequential updates at node 2"
+    ( ae_env 0; "$E2E_LOADER" pipe --record piped --records 500 --window 32 ) ||
+        fail "500 pipelined updates of one record"
 fi
 
 "$NARRATOR" status --dir "$NET" || fail "status at the end"

@@ -10,6 +10,9 @@
  *       read of exactly that version must return its digest. Exit 1 on any violation.
  *   e2e_loader once   --record NAME [--timeout-ms T]
  *       One update (current version + 1). Exit 0 when acknowledged, 2 otherwise.
+ *   e2e_loader pipe   --record NAME --records COUNT [--window W]
+ *       COUNT pipelined updates of one record (nr_update_submit / nr_update_wait), at most W
+ *       in flight; acknowledgements must come in version order. Exit 0 if all committed.
  *   e2e_loader read   --record NAME
  *       Print the record's "version".
  *
@@ -220,6 +223,51 @@ static int cmd_once(const char *name)
     return 0;
 }
 
+/* Pipelined: keep up to `window` updates of one record in flight, `count` in all; every
+ * acknowledgement must name the next version, in order. */
+static int cmd_pipe(const char *name, unsigned count, unsigned window)
+{
+    struct nr_client *c = NULL;
+    uint64_t base = 0, next = 0, done = 0;
+    uint8_t d[NR_DIGEST_LEN];
+    g_opt.window = window;
+    int rc = open_rec(&c, name);
+    if (rc == NR_OK) {
+        rc = nr_read(c, &base, d);
+    }
+    next = base;
+    while (rc == NR_OK && done < count) {
+        while (rc == NR_OK && next - base < count && next - base - done < window) {
+            next++;
+            digest_for(d, name, next);
+            rc = nr_update_submit(c, next, d);
+        }
+        if (rc != NR_OK) {
+            break;
+        }
+        uint64_t committed = 0;
+        rc = nr_update_wait(c, &committed);
+        if (rc == NR_OK && committed != base + done + 1) {
+            fprintf(stderr, "pipe: acknowledged v%llu, expected v%llu\n",
+                    (unsigned long long)committed, (unsigned long long)(base + done + 1));
+            rc = NR_EMALFORMED;
+        }
+        done += rc == NR_OK;
+    }
+    uint64_t v = 0;
+    if (rc == NR_OK) {
+        rc = nr_read(c, &v, d);
+    }
+    nr_close(c);
+    if (rc != NR_OK || v != base + count) {
+        fprintf(stderr, "pipe: %s: %s after %llu acks (reads v%llu)\n", name, nr_errname(rc),
+                (unsigned long long)done, (unsigned long long)v);
+        return 2;
+    }
+    printf("pipe: %s: %u updates acknowledged in order, window %u\n", name, count, window);
+    return 0;
+}
+
 static int cmd_read(const char *name)
 {
     struct nr_client *c = NULL;
@@ -245,22 +293,24 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1], *log_path = NULL, *stop_path = NULL, *record = NULL;
-    unsigned records = 0;
+    unsigned records = 0, window = 0;
     static const struct option longopts[] = {{"records", required_argument, NULL, 'r'},
                                              {"log", required_argument, NULL, 'l'},
                                              {"stop", required_argument, NULL, 's'},
                                              {"record", required_argument, NULL, 'R'},
                                              {"timeout-ms", required_argument, NULL, 't'},
+                                             {"window", required_argument, NULL, 'w'},
                                              {NULL, 0, NULL, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "r:l:s:R:t:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "r:l:s:R:t:w:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': records = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'l': log_path = optarg; break;
         case 's': stop_path = optarg; break;
         case 'R': record = optarg; break;
         case 't': g_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'w': window = (unsigned)strtoul(optarg, NULL, 10); break;
         default: return 2;
         }
     }
@@ -276,6 +326,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "once") == 0 && record) {
         return cmd_once(record);
+    }
+    if (strcmp(cmd, "pipe") == 0 && record && records > 0) {
+        return cmd_pipe(record, records, window ? window : 16);
     }
     if (strcmp(cmd, "read") == 0 && record) {
         return cmd_read(record);
