@@ -40,15 +40,15 @@
  *   h0 = H(D("narrator-chan-v1") || u8 kind (2) || system_id[32])
  *   M1 AE->SE type 4 LOCAL_HELLO (228 bytes)
  *     hdr[4] || system_id[32] || eph_A[32] || report_A[160]
- *     report_A = local_report(target = SE measurement (config),
- *                             report_data = BLAKE2b-512(D("narrator-chan-local-ae") || h0 || eph_A))
+ *     report_A = local_report(target = SE measurement (config), report_data =
+ *                   BLAKE2b-512(D("narrator-chan-local-ae") || h0 || eph_A))
  *     SE checks: system id (NR_EHANDSHAKE), report made on this platform for this SE and
  *     report data (NR_EATTEST). The AE's measurement is taken from the report.
  *     h1 = H(h0 || M1)
  *   M2 SE->AE type 5 LOCAL_REPLY (196 bytes)
  *     hdr[4] || eph_S[32] || report_S[160]
- *     report_S = local_report(target = the AE's measurement,
- *                             report_data = BLAKE2b-512(D("narrator-chan-local-se") || h1 || eph_S))
+ *     report_S = local_report(target = the AE's measurement, report_data =
+ *                   BLAKE2b-512(D("narrator-chan-local-se") || h1 || eph_S))
  *     AE checks: report made on this platform for it (NR_EATTEST), sender measurement ==
  *     configured SE measurement (NR_EMEASUREMENT), report data (NR_EATTEST).
  *     h2 = H(h1 || M2)
@@ -388,8 +388,8 @@ static int peer_check(struct nr_chan *ch, const uint8_t *in, size_t len, size_t 
     if (crypto_sign_verify_detached(in + signed_len, msg, sig_dlen + 32u, id) != 0)
         return NR_EAUTH;
     rd_make(rd, d_ev, id, ch->h);
-    rc = nr_tee_verify_evidence(ch->backend, &ch->policy, in + signed_len + 66u, ev_len, rd,
-                                meas, pid);
+    rc = nr_tee_verify_evidence(ch->backend, &ch->policy, in + signed_len + 66u, ev_len, rd, meas,
+                                pid);
     if (rc != NR_OK)
         return rc;
     if (sodium_memcmp(pid, pid_expected, NR_PLATFORM_ID_BYTES) != 0)

@@ -149,8 +149,7 @@ void nr_identity_report_data(uint8_t out[NR_REPORT_DATA_BYTES], const uint8_t sy
 }
 
 int nr_identity_evidence(struct nr_tee *tee, const struct nr_identity *id,
-                         const uint8_t system_id[32], uint8_t *evidence, size_t cap,
-                         size_t *ev_len)
+                         const uint8_t system_id[32], uint8_t *evidence, size_t cap, size_t *ev_len)
 {
     uint8_t rd[NR_REPORT_DATA_BYTES];
     if (!tee || !id || !system_id || !evidence || !ev_len)

@@ -58,7 +58,7 @@ void nr_identity_report_data(uint8_t out[NR_REPORT_DATA_BYTES], const uint8_t sy
                              const uint8_t *eth_addr);
 /* Fresh attestation evidence for this identity in system `system_id`. */
 int nr_identity_evidence(struct nr_tee *tee, const struct nr_identity *id,
-                         const uint8_t system_id[32], uint8_t *evidence, size_t cap,
-                         size_t *ev_len) __attribute__((warn_unused_result));
+                         const uint8_t system_id[32], uint8_t *evidence, size_t cap, size_t *ev_len)
+    __attribute__((warn_unused_result));
 
 #endif

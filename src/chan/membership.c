@@ -16,9 +16,8 @@ struct tok {
     size_t len;
 };
 
-__attribute__((format(printf, 5, 6))) static void set_err(char *err, size_t cap,
-                                                          const char *name, unsigned line,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void set_err(char *err, size_t cap, const char *name,
+                                                          unsigned line, const char *fmt, ...)
 {
     if (!err || cap == 0)
         return;
@@ -156,8 +155,8 @@ static int parse_member(struct nr_membership *m, const struct tok *t, size_t nto
     mb->index = (uint16_t)idx;
     if ((rc = parse_hex(mb->identity_pub, sizeof mb->identity_pub, &t[2], "identity_pub", m, line,
                         err, cap)) != NR_OK ||
-        (rc = parse_hex(mb->platform_id, sizeof mb->platform_id, &t[3], "platform_id", m, line,
-                        err, cap)) != NR_OK)
+        (rc = parse_hex(mb->platform_id, sizeof mb->platform_id, &t[3], "platform_id", m, line, err,
+                        cap)) != NR_OK)
         return rc;
     if (t[4].len == 0 || t[4].len % 2 != 0 || t[4].len > 2u * NR_EVIDENCE_MAX_BYTES) {
         set_err(err, cap, m->name, line,
@@ -165,8 +164,7 @@ static int parse_member(struct nr_membership *m, const struct tok *t, size_t nto
                 2u * NR_EVIDENCE_MAX_BYTES, t[4].len);
         return NR_EMALFORMED;
     }
-    if ((rc = parse_hex(mb->evidence, t[4].len / 2, &t[4], "evidence", m, line, err, cap)) !=
-        NR_OK)
+    if ((rc = parse_hex(mb->evidence, t[4].len / 2, &t[4], "evidence", m, line, err, cap)) != NR_OK)
         return rc;
     mb->ev_len = t[4].len / 2;
     if (ntok == 6) {
@@ -251,8 +249,8 @@ static int parse_line(struct nr_membership *m, const char *p, size_t len, unsign
         if ((rc = want_args(ntok, 1, 1, "attestation_root", m, line, err, cap)) != NR_OK ||
             (rc = once(&m->line_root, line, "attestation_root", m, err, cap)) != NR_OK)
             return rc;
-        return parse_hex(m->attestation_root, sizeof m->attestation_root, &t[1],
-                         "attestation_root", m, line, err, cap);
+        return parse_hex(m->attestation_root, sizeof m->attestation_root, &t[1], "attestation_root",
+                         m, line, err, cap);
     }
     if (tok_is(&t[0], "member"))
         return parse_member(m, t, ntok, line, err, cap);
@@ -475,18 +473,17 @@ int nr_membership_verify(const struct nr_membership *m, const char *backend,
     for (unsigned i = 0; i < m->n_members; i++) {
         const struct nr_member *a = &m->members[i];
         uint8_t rd[NR_REPORT_DATA_BYTES], pid[NR_PLATFORM_ID_BYTES];
-        nr_identity_report_data(rd, m->system_id, a->identity_pub,
-                                a->has_eth ? a->eth_addr : NULL);
+        nr_identity_report_data(rd, m->system_id, a->identity_pub, a->has_eth ? a->eth_addr : NULL);
         int rc = nr_tee_verify_evidence(backend, &pol, a->evidence, a->ev_len, rd, NULL, pid);
         if (rc != NR_OK) {
-            MERR(a, "member %u: evidence rejected: %s (it must bind this identity key, eth "
-                    "address and system id)",
+            MERR(a,
+                 "member %u: evidence rejected: %s (it must bind this identity key, eth "
+                 "address and system id)",
                  a->index, nr_strerror(rc));
             return rc;
         }
         if (sodium_memcmp(pid, a->platform_id, NR_PLATFORM_ID_BYTES) != 0) {
-            MERR(a, "member %u: evidence comes from another platform than platform_id",
-                 a->index);
+            MERR(a, "member %u: evidence comes from another platform than platform_id", a->index);
             return NR_ECONFIG;
         }
     }

@@ -68,7 +68,7 @@ _Static_assert(SIM_SEAL_HDR + SIM_SEAL_NONCE + crypto_aead_xchacha20poly1305_iet
 _Static_assert(NR_SIM_SEAL_OVERHEAD <= NR_SEAL_OVERHEAD, "seal overhead bound");
 _Static_assert(SIM_REP_MAC_OFF + 32u == NR_LOCAL_REPORT_BYTES, "report layout");
 
-static const char cert_domain[] = "narrator-sim-cert";       /* signed with its NUL */
+static const char cert_domain[] = "narrator-sim-cert"; /* signed with its NUL */
 static const char ev_domain[] = "narrator-sim-evidence";
 static const char seal_domain[] = "narrator-sim-seal";
 static const char seal_ad_domain[] = "narrator-sim-seal-ad";
@@ -307,8 +307,8 @@ static void seal_header(uint8_t hdr[SIM_SEAL_HDR])
     hdr[7] = 0;
 }
 
-static void seal_key_ad(const struct nr_tee *tee, const uint8_t *ad, size_t ad_len,
-                        uint8_t key[32], uint8_t full_ad[SIM_SEAL_HDR + 64])
+static void seal_key_ad(const struct nr_tee *tee, const uint8_t *ad, size_t ad_len, uint8_t key[32],
+                        uint8_t full_ad[SIM_SEAL_HDR + 64])
 {
     hash_dom(key, tee->secret, sizeof tee->secret, seal_domain, tee->measurement,
              NR_MEASUREMENT_BYTES);
@@ -317,8 +317,8 @@ static void seal_key_ad(const struct nr_tee *tee, const uint8_t *ad, size_t ad_l
     hash_dom(full_ad + SIM_SEAL_HDR + 32, NULL, 0, seal_ad_domain, ad, ad ? ad_len : 0);
 }
 
-int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t *ad,
-                size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
+int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t *ad, size_t ad_len,
+                uint8_t *out, size_t cap, size_t *out_len)
 {
     uint8_t key[32], full_ad[SIM_SEAL_HDR + 64];
     if (!tee || !out || !out_len || (!pt && len) || (!ad && ad_len))
@@ -331,8 +331,8 @@ int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t
     randombytes_buf(out + SIM_SEAL_HDR, SIM_SEAL_NONCE);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out + SIM_SEAL_HDR + SIM_SEAL_NONCE, &clen, pt, len,
-                                               full_ad, sizeof full_ad, NULL,
-                                               out + SIM_SEAL_HDR, key);
+                                               full_ad, sizeof full_ad, NULL, out + SIM_SEAL_HDR,
+                                               key);
     sodium_memzero(key, sizeof key);
     *out_len = SIM_SEAL_HDR + SIM_SEAL_NONCE + (size_t)clen;
     return NR_OK;
@@ -440,9 +440,9 @@ int nr_tee_verify_evidence(const char *backend, const struct nr_attest_policy *p
         return NR_EATTEST;
     const uint8_t *meas = evidence + SIM_EV_MEAS_OFF;
     int allowed = 0;
-    unsigned n_allowed =
-        policy->n_allowed < NR_MAX_ALLOWED_MEASUREMENTS ? policy->n_allowed
-                                                        : NR_MAX_ALLOWED_MEASUREMENTS;
+    unsigned n_allowed = policy->n_allowed < NR_MAX_ALLOWED_MEASUREMENTS
+                             ? policy->n_allowed
+                             : NR_MAX_ALLOWED_MEASUREMENTS;
     for (unsigned i = 0; i < n_allowed; i++) {
         if (sodium_memcmp(policy->allowed[i], meas, NR_MEASUREMENT_BYTES) == 0)
             allowed = 1;

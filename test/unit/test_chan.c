@@ -183,8 +183,10 @@ static void test_peer_ok(void **state)
 {
     struct st *s = *state;
     struct hs h;
-    struct nr_chan *ini = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[2].tee, &s->se[2].id, 2, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[2].tee, &s->se[2].id, 2, NR_CHAN_RESPONDER, NULL, NULL);
     assert_false(nr_chan_ready(ini));
     run_hs(ini, res, &h, NULL, NULL);
     assert_int_equal(h.rc_i, NR_OK);
@@ -202,8 +204,7 @@ static void test_peer_ok(void **state)
     uint8_t out[NR_CHAN_HS_MAX_BYTES];
     size_t olen = 0;
     assert_int_equal(nr_chan_hs_start(res, out, sizeof out, &olen), NR_EINVAL);
-    assert_int_equal(nr_chan_hs_recv(res, h.m[2], h.len[2], out, sizeof out, &olen),
-                     NR_EHANDSHAKE);
+    assert_int_equal(nr_chan_hs_recv(res, h.m[2], h.len[2], out, sizeof out, &olen), NR_EHANDSHAKE);
     assert_false(nr_chan_ready(res));
     nr_chan_destroy(ini);
     nr_chan_destroy(res);
@@ -268,9 +269,10 @@ static void test_peer_not_member(void **state)
     struct st *s = *state;
     struct hs h;
     /* The outsider initiates towards a member. */
-    struct nr_chan *ini = peer_chan(s, s->outsider.tee, &s->outsider.id, 7, NR_CHAN_INITIATOR,
-                                    NULL, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->outsider.tee, &s->outsider.id, 7, NR_CHAN_INITIATOR, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, NULL, NULL);
     assert_int_equal(h.rc_i, NR_OK);
     assert_int_equal(h.rc_r, NR_ENOTMEMBER);
@@ -294,8 +296,10 @@ static void test_peer_wrong_system(void **state)
     uint8_t other[32];
     memcpy(other, s->sys, 32);
     other[0] ^= 1;
-    struct nr_chan *ini = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, other, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, other, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, NULL, NULL);
     assert_int_equal(h.rc_r, NR_EHANDSHAKE);
     nr_chan_destroy(ini);
@@ -318,8 +322,10 @@ static void test_peer_system_rewritten(void **state)
     uint8_t other[32];
     memcpy(other, s->sys, 32);
     other[31] ^= 0x40;
-    struct nr_chan *ini = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, other, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, other, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, fix_sys, s->sys);
     assert_int_equal(h.rc_r, NR_OK);
     assert_int_equal(h.rc_i, NR_EAUTH);
@@ -334,9 +340,10 @@ static void test_peer_wrong_platform(void **state)
     struct st *s = *state;
     struct hs h;
     /* Member 1's identity key presented from platform 3 (not the platform in the membership). */
-    struct nr_chan *ini = peer_chan(s, s->outsider.tee, &s->se[1].id, 1, NR_CHAN_INITIATOR, NULL,
-                                    NULL);
-    struct nr_chan *res = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->outsider.tee, &s->se[1].id, 1, NR_CHAN_INITIATOR, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, NULL, NULL);
     assert_int_equal(h.rc_r, NR_ENOTMEMBER);
     nr_chan_destroy(ini);
@@ -357,7 +364,8 @@ static void test_peer_attestation(void **state)
     struct nr_tee *evil = NULL;
     assert_int_equal(nr_tee_open(&evil, "sim", s->f.plat[1], AE_ID), NR_OK);
     struct nr_chan *ini = peer_chan(s, evil, &s->se[1].id, 1, NR_CHAN_INITIATOR, NULL, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, NULL, NULL);
     assert_int_equal(h.rc_r, NR_EMEASUREMENT);
     nr_chan_destroy(ini);
@@ -398,8 +406,10 @@ static void test_peer_tampered_handshake(void **state)
     struct st *s = *state;
     struct hs h;
     size_t lens[3];
-    struct nr_chan *ini = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
-    struct nr_chan *res = peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
     run_hs(ini, res, &h, NULL, NULL);
     assert_true(nr_chan_ready(res));
     memcpy(lens, h.len, sizeof lens);
@@ -426,16 +436,22 @@ static void test_peer_malformed(void **state)
     struct st *s = *state;
     uint8_t m1[NR_CHAN_HS_MAX_BYTES], out[NR_CHAN_HS_MAX_BYTES];
     size_t l1 = 0, olen = 0;
-    struct nr_chan *ini = peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
+    struct nr_chan *ini =
+        peer_chan(s, s->se[0].tee, &s->se[0].id, 0, NR_CHAN_INITIATOR, NULL, NULL);
     assert_int_equal(nr_chan_hs_start(ini, m1, sizeof m1, &l1), NR_OK);
     assert_int_equal(nr_chan_hs_start(ini, out, sizeof out, &olen), NR_EINVAL);
     struct {
         size_t len;
         int byte, val, rc;
     } cases[] = {
-        {0, -1, 0, NR_ETRUNCATED},       {3, -1, 0, NR_ETRUNCATED}, {l1 - 1, -1, 0, NR_ETRUNCATED},
-        {l1 + 1, -1, 0, NR_EMALFORMED},  {l1, 0, 2, NR_EVERSION},   {l1, 1, 3, NR_EHANDSHAKE},
-        {l1, 2, 1, NR_EMALFORMED},       {l1, 1, 4, NR_EHANDSHAKE},
+        {0, -1, 0, NR_ETRUNCATED},
+        {3, -1, 0, NR_ETRUNCATED},
+        {l1 - 1, -1, 0, NR_ETRUNCATED},
+        {l1 + 1, -1, 0, NR_EMALFORMED},
+        {l1, 0, 2, NR_EVERSION},
+        {l1, 1, 3, NR_EHANDSHAKE},
+        {l1, 2, 1, NR_EMALFORMED},
+        {l1, 1, 4, NR_EHANDSHAKE},
         {NR_CHAN_HS_MAX_BYTES + 1, -1, 0, NR_ETOOBIG},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -456,7 +472,8 @@ static void test_peer_malformed(void **state)
         nr_chan_destroy(res);
     }
     /* Output buffer too small for the reply. */
-    struct nr_chan *res = peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
+    struct nr_chan *res =
+        peer_chan(s, s->se[1].tee, &s->se[1].id, 1, NR_CHAN_RESPONDER, NULL, NULL);
     assert_int_equal(nr_chan_hs_recv(res, m1, l1, out, 100, &olen), NR_EFULL);
     nr_chan_destroy(res);
     /* A handshake message replayed from an old session into a new one fails. */

@@ -150,8 +150,9 @@ static void test_identity(void **state)
     /* Well-sealed but wrong contents. */
     uint8_t junk[124] = {0}, sealed[256];
     size_t sl = 0;
-    assert_int_equal(nr_tee_seal(s->tee[0], junk, sizeof junk, (const uint8_t *)"narrator-identity-v1",
-                                 21, sealed, sizeof sealed, &sl),
+    assert_int_equal(nr_tee_seal(s->tee[0], junk, sizeof junk,
+                                 (const uint8_t *)"narrator-identity-v1", 21, sealed, sizeof sealed,
+                                 &sl),
                      NR_OK);
     assert_int_equal(nr_file_write_atomic(tpath, sealed, sl), NR_OK);
     assert_int_equal(nr_identity_load(s->tee[0], tpath, &id2), NR_EMALFORMED);
@@ -205,8 +206,7 @@ static void test_good_roundtrip(void **state)
     l2 += (size_t)snprintf(t2, sizeof t2, "# genesis\n\n");
     for (int i = 1; i <= s->nlines; i++) {
         size_t start = l2;
-        l2 += (size_t)snprintf(t2 + l2, sizeof t2 - l2, i == 4 ? "  f\t1\n" : "%s\n",
-                               s->lines[i]);
+        l2 += (size_t)snprintf(t2 + l2, sizeof t2 - l2, i == 4 ? "  f\t1\n" : "%s\n", s->lines[i]);
         for (size_t j = start + 10; i == 2 && j < l2; j++) { /* system_id value in upper case */
             if (t2[j] >= 'a' && t2[j] <= 'f')
                 t2[j] = (char)(t2[j] - 'a' + 'A');
@@ -258,8 +258,8 @@ static void test_parse_errors(void **state)
     char evodd[sizeof evh];
     strcpy(evodd, evh);
     evodd[strlen(evodd) - 1] = '\0';
-    char l7_bad_ev[4200], l7_odd_ev[4200], l7_idx[4200], l7_args[4200], l7_eth[4200],
-        l7_pub[4200], l7_pid[4200];
+    char l7_bad_ev[4200], l7_odd_ev[4200], l7_idx[4200], l7_args[4200], l7_eth[4200], l7_pub[4200],
+        l7_pid[4200];
     snprintf(l7_bad_ev, sizeof l7_bad_ev, "member 0 %s %s %s", pub, pid, evbad);
     snprintf(l7_odd_ev, sizeof l7_odd_ev, "member 0 %s %s %s", pub, pid, evodd);
     snprintf(l7_idx, sizeof l7_idx, "member 16 %s %s %s", pub, pid, evh);
@@ -334,9 +334,9 @@ static void test_parse_errors(void **state)
     char *big = calloc(1, NR_MEMBERSHIP_MAX_BYTES + 2);
     assert_non_null(big);
     memset(big, '\n', NR_MEMBERSHIP_MAX_BYTES + 1);
-    assert_int_equal(nr_membership_parse(&m, "m.txt", big, NR_MEMBERSHIP_MAX_BYTES + 1, err,
-                                         sizeof err),
-                     NR_ETOOBIG);
+    assert_int_equal(
+        nr_membership_parse(&m, "m.txt", big, NR_MEMBERSHIP_MAX_BYTES + 1, err, sizeof err),
+        NR_ETOOBIG);
     free(big);
     /* Too many measurements / members, duplicate measurement. */
     len = 0;
@@ -357,8 +357,8 @@ static void test_parse_errors(void **state)
     assert_non_null(strstr(err, "m.txt:18: too many members (max 16)"));
 }
 
-static void member_line(char *out, size_t cap, unsigned idx, const uint8_t *pub,
-                        const uint8_t *pid, const uint8_t *ev, size_t ev_len, const char *eth)
+static void member_line(char *out, size_t cap, unsigned idx, const uint8_t *pub, const uint8_t *pid,
+                        const uint8_t *ev, size_t ev_len, const char *eth)
 {
     char ph[65], dh[65], eh[2 * NR_EVIDENCE_MAX_BYTES + 1];
     hex(ph, pub, 32);
@@ -479,8 +479,10 @@ static void test_eth_member_and_lookup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identity),      cmocka_unit_test(test_good_roundtrip),
-        cmocka_unit_test(test_parse_errors),  cmocka_unit_test(test_verify_errors),
+        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_good_roundtrip),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_verify_errors),
         cmocka_unit_test(test_eth_member_and_lookup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

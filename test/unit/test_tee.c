@@ -143,17 +143,16 @@ static void test_seal_failures(void **state)
                      NR_EUNSEAL);
     assert_int_equal(nr_tee_unseal(s->ae0, blob, blen, ad, sizeof ad, pt, sizeof pt, &plen),
                      NR_EUNSEAL);
-    assert_int_equal(nr_tee_unseal(s->se0, blob, blen, (const uint8_t *)"ae", 2, pt, sizeof pt,
-                                   &plen),
-                     NR_EUNSEAL);
+    assert_int_equal(
+        nr_tee_unseal(s->se0, blob, blen, (const uint8_t *)"ae", 2, pt, sizeof pt, &plen),
+        NR_EUNSEAL);
     assert_int_equal(nr_tee_unseal(s->se0, blob, blen, NULL, 0, pt, sizeof pt, &plen), NR_EUNSEAL);
     /* Tamper with every byte and every bit position of it (one at a time). */
     for (size_t i = 0; i < blen; i++) {
         for (int bit = 0; bit < 8; bit += 3) {
             blob[i] ^= (uint8_t)(1u << bit);
-            assert_int_equal(
-                nr_tee_unseal(s->se0, blob, blen, ad, sizeof ad, pt, sizeof pt, &plen),
-                NR_EUNSEAL);
+            assert_int_equal(nr_tee_unseal(s->se0, blob, blen, ad, sizeof ad, pt, sizeof pt, &plen),
+                             NR_EUNSEAL);
             blob[i] ^= (uint8_t)(1u << bit);
         }
     }
@@ -232,8 +231,7 @@ static void test_evidence(void **state)
     for (size_t l = 0; l < elen; l += 7)
         assert_int_equal(nr_tee_verify_evidence("sim", &pol, ev, l, rd, NULL, NULL), NR_EATTEST);
     ev[elen] = 0;
-    assert_int_equal(nr_tee_verify_evidence("sim", &pol, ev, elen + 1, rd, NULL, NULL),
-                     NR_EATTEST);
+    assert_int_equal(nr_tee_verify_evidence("sim", &pol, ev, elen + 1, rd, NULL, NULL), NR_EATTEST);
     uint8_t garbage[NR_SIM_EVIDENCE_BYTES];
     randombytes_buf(garbage, sizeof garbage);
     assert_int_equal(nr_tee_verify_evidence("sim", &pol, garbage, sizeof garbage, rd, NULL, NULL),
