@@ -11,7 +11,15 @@
  * ROLLBACK DETECTED, or no record.
  *
  * All functions return 0 (NR_OK) or a negative NR_E* code (narrator/errors.h);
- * nr_strerror() describes it. A handle is not thread-safe; use one per thread. */
+ * nr_strerror() describes it. A handle is not thread-safe; use one per thread.
+ *
+ * Timeouts and broken handles. Every wait is bounded by `timeout_ms`. A timeout, a closed
+ * socket or any transport/protocol error (NR_ETIMEDOUT, NR_ECLOSED, NR_EAUTH, NR_EREPLAY,
+ * NR_EMALFORMED...) breaks the handle: every later call returns NR_ECLOSED. The outcome of
+ * the request in flight is then unknown (an update may still commit), so the AE closes the
+ * handle, opens a new one and reads (nr_read) or restores (nr_restore) before writing again.
+ * Protocol answers (NR_ECONFLICT, NR_ENOTREADY, NR_EUNAVAIL, NR_EHALTED...) leave the
+ * handle usable. */
 #ifndef NARRATOR_H
 #define NARRATOR_H
 
@@ -48,7 +56,12 @@ struct nr_client_options {
     uint32_t window;           /* max outstanding pipelined updates; 0 = default 64 */
 };
 
-/* Open `record_name` (1..128 bytes) through the local SE: attested local channel. */
+/* Open `record_name` (1..128 bytes) through the local SE: connects to the Unix socket,
+ * starts the AE's enclave instance (nr_tee_open of platform_dir + code_identity), runs the
+ * attested local handshake (the SE must have the measurement of se_code_identity on this
+ * platform) and binds the record: its key is BLAKE2b-256(AE measurement || name), so an AE
+ * only ever reaches records of its own measurement. Errors: NR_EINVAL, NR_EUNREACHABLE (no
+ * SE listening), NR_ETIMEDOUT, NR_EHANDSHAKE / NR_EATTEST (the peer is not our SE). */
 NR_API int nr_open(struct nr_client **out, const struct nr_client_options *opt,
                    const char *record_name) NR_MUST_CHECK;
 NR_API void nr_close(struct nr_client *c);
@@ -59,20 +72,31 @@ NR_API void nr_close(struct nr_client *c);
 NR_API int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
                      uint64_t *committed) NR_MUST_CHECK;
 
-/* The latest committed (version, digest); version 0 (and NR_OK) if there is no record. */
+/* The latest committed (version, digest); version 0 (and NR_OK) if there is no record.
+ * Linearizable: never older than any update acknowledged before the call. NR_ENOTREADY
+ * while the SE is joining, NR_ETIMEDOUT without a quorum. */
 NR_API int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
 
 /* Pipelined variant for high-throughput callers: submit without waiting, then collect
- * replies in order. At most `window` outstanding (see nr_client_options). */
+ * replies in order. At most `window` outstanding (see nr_client_options): submit returns
+ * NR_EFULL beyond it. The SE queues the writes of one record and commits them in order, so
+ * versions v+1, v+2, ... may all be in flight. nr_update_wait() returns the oldest one's
+ * outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read() return NR_EBUSY
+ * while pipelined writes are outstanding. */
 NR_API int nr_update_submit(struct nr_client *c, uint64_t version,
                             const uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
 NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHECK;
 
 /* ---- Sealing helpers: bind application state to its version ----
- * Files: <path>.0 and <path>.1 hold the two latest sealed versions, each written
- * atomically (write to a temporary file, fsync, rename). */
+ * Files: <path>.0 and <path>.1 hold the two latest sealed versions (version v goes to
+ * <path>.(v % 2)), each written atomically (temporary file, fsync, rename, fsync of the
+ * directory). Content: "NRSTATE1" || u32 blob_len || TEE-sealed(u64 version || state), the
+ * seal's associated data binding "narrator-state-file", the system id and the file's base
+ * name (so the two files cannot be swapped). A file that does not unseal counts as absent.
+ * State is at most 16 MiB. */
 
-/* Digest the network stores for (state, version). */
+/* Digest the network stores for (state, version):
+ * BLAKE2b-256("narrator-state" || u64le version || state). */
 NR_API void nr_state_digest(uint8_t digest[NR_DIGEST_LEN], const uint8_t *state, size_t len,
                             uint64_t version);
 /* Seal (state, version) to the AE's state files, keeping the previous version too. */
@@ -88,7 +112,8 @@ enum nr_restore_result {
  * (*len, *version). Errors: NR_EROLLBACK (ROLLBACK DETECTED: sealed state older than the
  * network, or missing), NR_EFORK (same version, different digest), NR_EAHEAD (sealed state
  * ahead of the network by more than one), plus transport errors. The AE must refuse to run
- * on any error. */
+ * on any error. NR_RESTORE_NO_RECORD (len 0, version 0) also covers a sealed version 1
+ * whose first commit never happened. NR_ETOOBIG if the state does not fit in `cap`. */
 NR_API int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap,
                       size_t *len, uint64_t *version, int *result) NR_MUST_CHECK;
 
