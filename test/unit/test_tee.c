@@ -270,12 +270,70 @@ static void test_local_report(void **state)
     }
 }
 
+/* Known answers and layout: computed independently (Python hashlib.blake2b) from the
+ * definitions in tee.h / tee_sim.c. */
+static void test_known_answers(void **state)
+{
+    struct st *s = *state;
+    uint8_t m[32], exp[32], pub[32], pid[32], rd[64], ev[NR_EVIDENCE_MAX_BYTES];
+    size_t elen = 0;
+    char path[700];
+    nr_tee_measure("sim", "narrator-se/1", m);
+    assert_int_equal(
+        sodium_hex2bin(exp, sizeof exp,
+                       "8d18e3090a0ad477ef3856ab446e544e4fbafa64f70792820681a8b8fd04d314", 64, NULL,
+                       NULL, NULL),
+        0);
+    assert_memory_equal(m, exp, 32);
+    nr_tee_measure("sim", "", m);
+    assert_int_equal(
+        sodium_hex2bin(exp, sizeof exp,
+                       "0ab7c01efeaf491387d8df145df914e4d79274a1fc81847006dcb1f94dcc654c", 64, NULL,
+                       NULL, NULL),
+        0);
+    assert_memory_equal(m, exp, 32);
+    /* Unknown backends measure to zero. */
+    nr_tee_measure("gramine", "narrator-se/1", m);
+    memset(exp, 0, sizeof exp);
+    assert_memory_equal(m, exp, 32);
+    /* platform id = BLAKE2b-256("narrator-sim-platform\0" || platform.pub) */
+    snprintf(path, sizeof path, "%s/platform.pub", s->f.plat[0]);
+    assert_int_equal(nr_file_read_exact(path, pub, sizeof pub), NR_OK);
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    crypto_generichash_update(&h, (const uint8_t *)"narrator-sim-platform", 22);
+    crypto_generichash_update(&h, pub, 32);
+    crypto_generichash_final(&h, exp, 32);
+    nr_tee_platform_id(s->se0, pid);
+    assert_memory_equal(pid, exp, 32);
+    /* Evidence layout. */
+    randombytes_buf(rd, sizeof rd);
+    assert_int_equal(nr_tee_quote(s->se0, rd, ev, sizeof ev, &elen), NR_OK);
+    assert_memory_equal(ev, "NREV\x01\x00\x00\x00", 8);
+    assert_memory_equal(ev + 8, pub, 32);
+    nr_tee_measurement(s->se0, m);
+    assert_memory_equal(ev + 104, m, 32);
+    assert_memory_equal(ev + 136, rd, 64);
+    uint8_t msg[22 + 200];
+    memcpy(msg, "narrator-sim-evidence", 22);
+    memcpy(msg + 22, ev, 200);
+    assert_int_equal(crypto_sign_verify_detached(ev + 200, msg, sizeof msg, pub), 0);
+    /* Sealed blob header. */
+    uint8_t blob[64];
+    size_t blen = 0;
+    assert_int_equal(
+        nr_tee_seal(s->se0, (const uint8_t *)"x", 1, NULL, 0, blob, sizeof blob, &blen), NR_OK);
+    assert_memory_equal(blob, "NRSL\x01\x00\x00\x00", 8);
+    assert_int_equal(blen, 1 + 48);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provisioning),   cmocka_unit_test(test_corrupt_platform),
         cmocka_unit_test(test_seal_roundtrip), cmocka_unit_test(test_seal_failures),
         cmocka_unit_test(test_evidence),       cmocka_unit_test(test_local_report),
+        cmocka_unit_test(test_known_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
