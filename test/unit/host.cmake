@@ -5,3 +5,9 @@ endif()
 if(TARGET nr_host_store AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_store.c)
   nr_unit_test(test_store SOURCES test_store.c LIBS nr_host_store)
 endif()
+
+# Daemon integration tests live in test/integration/host (need every module's targets).
+if(EXISTS ${PROJECT_SOURCE_DIR}/test/integration/host/CMakeLists.txt)
+  add_subdirectory(${PROJECT_SOURCE_DIR}/test/integration/host
+                   ${PROJECT_BINARY_DIR}/test/integration/host)
+endif()
