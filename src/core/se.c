@@ -79,7 +79,7 @@ struct fifo {
 };
 
 struct join_peer {
-    uint8_t status;
+    uint8_t status = 0;
     uint8_t was_active;
     uint32_t next_chunk, chunks;
     uint64_t last_req_ms;
@@ -88,10 +88,10 @@ struct join_peer {
 
 struct disk_ack {
     uint64_t token;
-    uint64_t batch;
+    uint64_t batch = 0;
     nr_inc_t dest_inc;
     uint16_t to;
-    uint8_t status;
+    uint8_t status = 0;
 };
 
 struct nr_se {
@@ -891,7 +891,7 @@ static void join_check(struct nr_se *se)
 
 static int on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint8_t flags;
+    uint8_t flags = 0;
     uint16_t j = h->sender;
 
     if (nr_cur_u8(b, &flags) || b->left)
@@ -922,8 +922,8 @@ static int on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_
 
 static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint8_t status, flags;
-    uint32_t chunk, chunks, count;
+    uint8_t status = 0, flags = 0;
+    uint32_t chunk = 0, chunks = 0, count = 0;
     uint16_t j = h->sender;
     struct join_peer *jp = &se->jp[j];
 
@@ -974,9 +974,9 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
         return 0;
     }
     for (uint32_t k = 0; k < count; k++) {
-        uint16_t owner;
+        uint16_t owner = 0;
         uint8_t key[NR_KEY_BYTES], digest[NR_DIGEST_BYTES];
-        uint64_t version, stamp;
+        uint64_t version = 0, stamp = 0;
         nr_cur_u16(b, &owner);
         nr_cur_bytes(b, key, NR_KEY_BYTES);
         nr_cur_u64(b, &version);
@@ -1033,8 +1033,8 @@ static void total_failure_check(struct nr_se *se)
 
 static int on_prepare(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint64_t batch;
-    uint32_t count, stored = 0;
+    uint64_t batch = 0;
+    uint32_t count = 0, stored = 0;
     uint8_t status = 0;
 
     nr_cur_u64(b, &batch);
@@ -1045,7 +1045,7 @@ static int on_prepare(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
         return NR_EMALFORMED;
     for (uint32_t k = 0; k < count; k++) {
         const uint8_t *key, *digest;
-        uint64_t version;
+        uint64_t version = 0;
         nr_cur_ptr(b, &key, NR_KEY_BYTES);
         nr_cur_u64(b, &version);
         nr_cur_ptr(b, &digest, NR_DIGEST_BYTES);
@@ -1090,8 +1090,8 @@ static int on_prepare(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
 
 static int on_fetch(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint64_t req;
-    uint32_t count;
+    uint64_t req = 0;
+    uint32_t count = 0;
 
     nr_cur_u64(b, &req);
     nr_cur_u32(b, &count);
@@ -1141,8 +1141,8 @@ static void record_vote(struct round *r, const struct nr_peer_hdr *h)
 
 static int on_ack(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint64_t batch;
-    uint8_t status;
+    uint64_t batch = 0;
+    uint8_t status = 0;
 
     nr_cur_u64(b, &batch);
     nr_cur_u8(b, &status);
@@ -1170,8 +1170,8 @@ static int on_ack(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *
 
 static int on_fetch_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
-    uint64_t req;
-    uint32_t count;
+    uint64_t req = 0;
+    uint32_t count = 0;
 
     nr_cur_u64(b, &req);
     nr_cur_u32(b, &count);
@@ -1188,7 +1188,7 @@ static int on_fetch_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct 
         return NR_EMALFORMED;
     for (uint32_t k = 0; k < count; k++) {
         uint8_t key[NR_KEY_BYTES], digest[NR_DIGEST_BYTES];
-        uint64_t version, stamp;
+        uint64_t version = 0, stamp = 0;
         nr_cur_bytes(b, key, NR_KEY_BYTES);
         nr_cur_u64(b, &version);
         nr_cur_bytes(b, digest, NR_DIGEST_BYTES);

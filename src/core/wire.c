@@ -130,7 +130,7 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
                        size_t len, uint16_t n)
 {
     struct nr_cur c;
-    uint8_t version;
+    uint8_t version = 0;
 
     if (n == 0 || n > NR_MAX_MEMBERS)
         return NR_EINVAL;
@@ -214,9 +214,9 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
 int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)
 {
     struct nr_cur c;
-    uint8_t version;
-    uint16_t reserved;
-    uint32_t body_len, status;
+    uint8_t version = 0;
+    uint16_t reserved = 0;
+    uint32_t body_len = 0, status = 0;
 
     memset(m, 0, sizeof(*m));
     nr_cur_init(&c, buf, len);
