@@ -16,6 +16,7 @@
  *   NARRATOR_PLATFORM   this platform's sim TEE directory
  *   NARRATOR_SYSTEM_ID  the system id (64 hex)
  *   NARRATOR_TEE        TEE backend (default sim)
+ *   NARRATOR_TIMEOUT_MS per-request timeout (default: the library's, 10 s)
  *   PIN_STATE           sealed state files prefix (default ./pin-state -> pin-state.0/.1)
  *
  * Exit codes: 0 ok / correct guess, 1 usage, 2 error, 3 ROLLBACK or FORK DETECTED,
@@ -122,6 +123,16 @@ static int env_options(struct nr_client_options *opt)
     opt->platform_dir = plat;
     opt->tee_backend = tee && *tee ? tee : "sim";
     opt->code_identity = PIN_CODE_IDENTITY;
+    const char *t = getenv("NARRATOR_TIMEOUT_MS");
+    if (t && *t) {
+        char *end = NULL;
+        unsigned long ms = strtoul(t, &end, 10);
+        if (!end || *end || ms == 0 || ms > 600000ul) {
+            fprintf(stderr, "pin: NARRATOR_TIMEOUT_MS must be 1..600000\n");
+            return -1;
+        }
+        opt->timeout_ms = (uint32_t)ms;
+    }
     return 0;
 }
 
