@@ -79,7 +79,7 @@ struct fifo {
 };
 
 struct join_peer {
-    uint8_t status = 0;
+    uint8_t status;
     uint8_t was_active;
     uint32_t next_chunk, chunks;
     uint64_t last_req_ms;
@@ -88,10 +88,10 @@ struct join_peer {
 
 struct disk_ack {
     uint64_t token;
-    uint64_t batch = 0;
+    uint64_t batch;
     nr_inc_t dest_inc;
     uint16_t to;
-    uint8_t status = 0;
+    uint8_t status;
 };
 
 struct nr_se {
