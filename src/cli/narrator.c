@@ -11,7 +11,7 @@ static const struct nr_cli_cmd g_cmds[] = {
      "create a state enclave identity inside the TEE of a platform", nr_cmd_keygen},
     {"genesis", "(--system-id HEX | --random) --root ROOTDIR --out FILE IDENTITY_FILES...",
      "write the genesis membership file of a new system", nr_cmd_genesis},
-    {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait]",
+    {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait] [--fresh]",
      "create and start a local network of n state enclaves", nr_cmd_up},
     {"down", "[--dir .narrator/net]", "stop the local network", nr_cmd_down},
     {"status", "[--dir .narrator/net]", "show each state enclave's state and counters",

@@ -5,11 +5,17 @@
  * one platform directory per node, each node's identity (inside its TEE), the genesis
  * membership file with a random system id, one narratord config per node, starts every
  * narratord in the background (pid and log files under the directory) and waits until all
- * of them are ACTIVE. On a directory that already holds a network it starts the nodes that
- * are not running (keeping their data), so `up` after `down` resumes the same network, and
- * `up --node I` restarts just member I (it rejoins through the others). */
+ * of them are ACTIVE.
+ *
+ * On a directory whose network still has running members it starts the members that are not
+ * running; they rejoin through the others (`up --node I` restarts just member I). A network
+ * whose members were all stopped cannot resume (records live in enclave memory: that is a
+ * total failure, which the members would detect and report): `up` says so, and
+ * `up --fresh` replaces it with a new network. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +42,7 @@ struct up_opts {
     int only_node;         /* -1: all */
     unsigned timeout_ms;
     int wait;
+    int fresh;
 };
 
 static int write_config(const char *netdir, unsigned i, const struct up_opts *o,
@@ -203,6 +210,51 @@ static int start_node(const char *netdir, unsigned i, pid_t *out)
     return rc;
 }
 
+static unsigned count_running(const char *netdir, unsigned n)
+{
+    unsigned running = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct nr_cli_node p;
+        pid_t pid = 0;
+        if (nr_cli_node_paths(&p, netdir, i) == NR_OK && nr_cli_read_pid(p.pidfile, &pid) == NR_OK &&
+            nr_cli_pid_is_narratord(pid)) {
+            running++;
+        }
+    }
+    return running;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Remove what create_network() made (and the runtime files), nothing else. */
+static int remove_network(const char *netdir, unsigned n)
+{
+    static const char *const top[] = {"nodes", "system_id", "membership.txt", "root"};
+    char path[NR_CLI_PATH_MAX + 32];
+    for (size_t k = 0; k < sizeof top / sizeof top[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", netdir, top[k]);
+        if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+            return NR_EIO;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct nr_cli_node p;
+        if (nr_cli_node_paths(&p, netdir, i) != NR_OK) {
+            return NR_EINVAL;
+        }
+        if (nftw(p.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+            return NR_EIO;
+        }
+    }
+    return NR_OK;
+}
+
 static void print_log_tail(const char *logfile)
 {
     char cmd[NR_CLI_PATH_MAX + 32];
@@ -224,11 +276,12 @@ int nr_cmd_up(int argc, char **argv)
                                              {"node", required_argument, NULL, 'N'},
                                              {"timeout-ms", required_argument, NULL, 't'},
                                              {"no-wait", no_argument, NULL, 'W'},
+                                             {"fresh", no_argument, NULL, 'F'},
                                              {NULL, 0, NULL, 0}};
     unsigned node = 0;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:W", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:WF", longopts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
         case 'n': bad = nr_cli_parse_uint(optarg, 1, NR_MAX_MEMBERS, &o.n) || o.n % 2 == 0; break;
@@ -241,6 +294,7 @@ int nr_cmd_up(int argc, char **argv)
             break;
         case 't': bad = nr_cli_parse_uint(optarg, 100, 3600000, &o.timeout_ms); break;
         case 'W': o.wait = 0; break;
+        case 'F': o.fresh = 1; break;
         default: bad = 1; break;
         }
         if (bad) {
@@ -261,7 +315,32 @@ int nr_cmd_up(int argc, char **argv)
     }
     unsigned have = 0;
     if (nr_cli_net_nodes(netdir, &have) == NR_OK) {
-        o.n = have; /* existing network: start what is not running */
+        unsigned running = count_running(netdir, have);
+        if (running == 0 && !o.fresh) {
+            fprintf(stderr,
+                    "narrator: the network in %s was stopped entirely. State enclaves keep the\n"
+                    "  records in enclave memory, so a network that lost all its members cannot\n"
+                    "  resume: its members would report TOTAL FAILURE (by design: stop, never\n"
+                    "  lie). Start a new network with 'narrator up --fresh' (or remove %s).\n",
+                    netdir, netdir);
+            return NR_CLI_EXIT_FAIL;
+        }
+        if (running == 0) {
+            printf("removing the stopped network in %s\n", netdir);
+            rc = remove_network(netdir, have);
+            if (rc) {
+                return nr_cli_fail("remove network", rc);
+            }
+            have = 0;
+        }
+    }
+    if (have > 0) {
+        if (o.fresh) {
+            fprintf(stderr, "narrator: --fresh: %s still has running members ('narrator down')\n",
+                    netdir);
+            return NR_CLI_EXIT_FAIL;
+        }
+        o.n = have; /* running network: start the members that are not running (rejoin) */
     } else {
         if (o.only_node >= 0) {
             fprintf(stderr, "narrator: no network under %s\n", netdir);

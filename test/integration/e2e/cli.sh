@@ -54,8 +54,19 @@ done
 # secrets are not world-readable
 [ "$(stat -c %a "$T/net/node0/data/identity")" = 600 ] || fail "identity file mode"
 
+# A network with no running member cannot resume; --fresh replaces it.
+NARRATORD=/bin/true expect_rc 2 "$NARRATOR" up --dir "$T/net" --base-port 31000 --no-wait
+grep -q "up --fresh" "$T/out" || fail "no hint about --fresh"
+cp -r "$T/net/root" "$T/root-copy"
+NARRATORD=/bin/true expect_rc 0 "$NARRATOR" up -n 3 --dir "$T/net" --base-port 31000 --no-wait --fresh
+[ "$(cat "$T/net/nodes")" = 3 ] && [ ! -e "$T/net/node3" ] || fail "--fresh did not replace the network"
+[ "$(cat "$T/net/system_id")" != "$sys" ] || fail "--fresh kept the system id"
+cmp -s "$T/net/root/root.pub" "$T/root-copy/root.pub" && fail "--fresh kept the attestation root"
+sys=$(cat "$T/net/system_id")
+
 # keygen / genesis by hand on the platforms `up` made
 for i in 0 1 2; do
+    "$NARRATORD" --check -c "$T/net/node$i/se.ini" >/dev/null || fail "node $i config rejected"
     expect_rc 0 "$NARRATOR" keygen --platform "$T/net/node$i/platform" --out "$T/id$i"
     grep -Eq '^identity [0-9a-f]{64}$' "$T/out" || fail "keygen output"
 done
