@@ -36,6 +36,7 @@
          ? NR_CHAN_HS_MAX_BYTES                                                                \
          : NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD)
 #define NR_HANDSHAKE_TIMEOUT_MS 5000u
+#define NR_MAX_PENDING_HANDSHAKES 64u /* per listener: unauthenticated connections */
 #define NR_PEER_OUTBUF_LIMIT (64u * 1024u * 1024u) /* drop sends beyond this (core resends) */
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
 #define NR_PEER_MAX_CONNS 4u /* per member; a newer one closes the oldest */
@@ -110,6 +111,7 @@ struct nr_host_stats {
     uint64_t peer_disconnects;
     uint64_t peer_handshake_failures;
     uint64_t peer_frames_oversize;
+    uint64_t peer_refused_pending;    /* accepts refused: too many pending handshakes */
     uint64_t peer_records_unauth;     /* records failing channel authentication / replay */
     uint64_t peer_wrong_direction;    /* authenticated peers that should have been dialled */
     uint64_t peer_msgs_in;
@@ -123,6 +125,7 @@ struct nr_host_stats {
     uint64_t local_disconnects;
     uint64_t local_handshake_failures;
     uint64_t local_frames_oversize;
+    uint64_t local_refused_pending;
     uint64_t local_records_unauth;
     uint64_t local_malformed;
     uint64_t client_opens;
@@ -166,6 +169,7 @@ struct nr_daemon {
     struct evconnlistener *local_listener;
     int local_socket_bound;
     struct nr_pconn *pconns, *graveyard_p;
+    unsigned pending_p, pending_l; /* connections still in their handshake */
     struct nr_lconn *lconns, *graveyard_l;
     struct nr_lconn *clients[NR_CLIENT_BUCKETS];
     uint64_t next_client_id;

@@ -51,6 +51,8 @@ static void lconn_close(struct nr_lconn *c, const char *why)
     if (c->closing)
         return;
     c->closing = 1;
+    if (!c->ready)
+        d->pending_l--;
     if (c->bev)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     for (struct nr_lconn **pp = &d->lconns; *pp; pp = &(*pp)->next)
@@ -237,6 +239,7 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
     if (nr_chan_ready(c->ch)) {
         char hex[2 * 8 + 1];
         c->ready = 1;
+        d->pending_l--;
         nr_chan_peer_measurement(c->ch, c->measurement);
         bufferevent_set_timeouts(c->bev, NULL, NULL);
         sodium_bin2hex(hex, sizeof hex, c->measurement, 8);
@@ -310,6 +313,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)sa;
     (void)salen;
 
+    if (d->pending_l >= NR_MAX_PENDING_HANDSHAKES) {
+        d->stats.local_refused_pending++;
+        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+                       "local socket: %u handshakes pending, connection refused", d->pending_l);
+        evutil_closesocket(fd);
+        return;
+    }
     c = calloc(1, sizeof *c);
     if (!c) {
         evutil_closesocket(fd);
@@ -336,6 +346,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     c->d = d;
+    d->pending_l++;
     c->id = ++d->next_client_id;
     c->next = d->lconns;
     d->lconns = c;

@@ -84,6 +84,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("peer_disconnects_total", "peer channels lost", h->peer_disconnects);
     C("peer_handshake_failures_total", "peer handshakes failed", h->peer_handshake_failures);
     C("peer_frames_oversize_total", "peer frames over the size cap", h->peer_frames_oversize);
+    C("peer_refused_pending_total", "peer connections refused: too many pending handshakes",
+      h->peer_refused_pending);
     C("peer_records_unauth_total", "peer records failing authentication or replay check",
       h->peer_records_unauth);
     C("peer_wrong_direction_total", "peer connections refused (lower index dials)",
@@ -100,6 +102,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("local_connects_total", "local AE connections accepted", h->local_connects);
     C("local_handshake_failures_total", "local handshakes failed", h->local_handshake_failures);
     C("local_frames_oversize_total", "local frames over the size cap", h->local_frames_oversize);
+    C("local_refused_pending_total", "local connections refused: too many pending handshakes",
+      h->local_refused_pending);
     C("local_records_unauth_total", "local records failing authentication",
       h->local_records_unauth);
     C("local_malformed_total", "malformed client messages", h->local_malformed);

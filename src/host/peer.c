@@ -105,6 +105,8 @@ static void pconn_close(struct nr_pconn *c, const char *why)
     if (c->closing)
         return;
     c->closing = 1;
+    if (!c->ready && c->expected < 0)
+        d->pending_p--;
     if (c->bev)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     for (pp = &d->pconns; *pp; pp = &(*pp)->next)
@@ -240,6 +242,8 @@ static void on_ready(struct nr_pconn *c)
         p->dialing = NULL;
     c->member = m;
     c->ready = 1;
+    if (c->expected < 0)
+        d->pending_p--;
     p->conns[p->n_conns++] = c;
     if (p->n_conns > 1)
         NR_LOGW("member %u now has %u connections (a restarted or cloned instance?)", m,
@@ -430,6 +434,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     char addr[64] = "?";
     (void)l;
 
+    if (d->pending_p >= NR_MAX_PENDING_HANDSHAKES) {
+        d->stats.peer_refused_pending++;
+        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
+                       "peer listener: %u handshakes pending, connection refused", d->pending_p);
+        evutil_closesocket(fd);
+        return;
+    }
     if (sa->sa_family == AF_INET && (size_t)salen >= sizeof(struct sockaddr_in)) {
         struct sockaddr_in *a = (struct sockaddr_in *)sa;
         char ip[INET_ADDRSTRLEN];
@@ -451,6 +462,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         bufferevent_free(bev);
         return;
     }
+    d->pending_p++;
     set_nodelay(bev);
     bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
     set_hs_timeouts(bev);

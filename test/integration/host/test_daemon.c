@@ -479,6 +479,29 @@ static void test_hostile_peer_connections(void **state)
     assert_true(closed_by_daemon(fd, 8000));
     close(fd);
 
+    /* A flood of silent connections: beyond 64 pending handshakes new ones are refused at
+     * once; once they go away, connections are accepted again (the count is right). */
+    {
+        int fds[64];
+        for (int i = 0; i < 64; i++) {
+            fds[i] = connect_tcp(nd->port);
+            assert_true(fds[i] >= 0);
+        }
+        sleep_ms(200);
+        fd = connect_tcp(nd->port);
+        assert_true(fd >= 0);
+        assert_true(closed_by_daemon(fd, 2000));
+        close(fd);
+        for (int i = 0; i < 64; i++)
+            close(fds[i]);
+        sleep_ms(200);
+        fd = connect_tcp(nd->port);
+        assert_true(fd >= 0);
+        assert_false(closed_by_daemon(fd, 500));
+        close(fd);
+        assert_true(metric(nd->mport, "narrator_peer_refused_pending_total") >= 1);
+    }
+
     assert_true(metric(nd->mport, "narrator_peer_frames_oversize_total") >= oversize0 + 1);
     assert_true(metric(nd->mport, "narrator_peer_handshake_failures_total") >= hsfail0 + 1);
     /* The real peers were not disturbed: the network still commits. */
