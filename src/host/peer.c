@@ -277,8 +277,12 @@ static void handle_record(struct nr_pconn *c, const uint8_t *rec, size_t len)
     d->stats.peer_bytes_in += len;
     rc = nr_se_on_peer_msg(d->se, (uint16_t)c->member, d->rx, pt_len, nr_now_ms());
     if (rc != NR_OK) {
+        /* Malformed bytes inside an authenticated channel mean a broken or hostile peer:
+         * warn. Stale incarnations and out-of-place messages are normal around restarts. */
+        int bad = rc == NR_EMALFORMED || rc == NR_ETRUNCATED || rc == NR_ETOOBIG ||
+                  rc == NR_EVERSION;
         d->stats.peer_core_rejects++;
-        nr_log_limited(&d->rl_core, nr_now_ms(), NR_LOG_DEBUG,
+        nr_log_limited(&d->rl_core, nr_now_ms(), bad ? NR_LOG_WARN : NR_LOG_DEBUG,
                        "peer %d: message dropped by the core: %s", c->member, nr_errname(rc));
     }
 }
