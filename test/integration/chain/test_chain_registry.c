@@ -338,6 +338,7 @@ static void test_finalize_by_non_creator_rejected(void **state)
     assert_int_equal(nr_registry_get_system(G.reg, &sys, id, NULL), NR_OK);
     assert_false(sys.finalized);
     assert_int_equal(nr_registry_finalize(G.reg, &r, G.key0, id), NR_OK);
+    printf("GAS finalize(n=1)=%" PRIu64 "\n", r.gas_used);
 }
 
 /* A transaction that is mined and reverts (gas limit given, so no estimate screens it): the
