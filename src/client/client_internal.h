@@ -57,6 +57,21 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
                      const uint8_t dn[NR_DIGEST_LEN], uint8_t *state, size_t cap, size_t *len,
                      uint64_t *version, int *result);
 
+/* One sealed state file, parsed (seal.c). Untrusted bytes: any defect leaves the candidate
+ * absent; only NR_ENOMEM is returned as an error. ld->pt owns u64 version || state. */
+struct nr_loaded {
+    uint8_t *pt;
+    size_t pt_len;
+};
+int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+                       const char *file, unsigned idx, const uint8_t *data, size_t len,
+                       struct nr_sealed_cand *cand, struct nr_loaded *ld);
+void nr_loaded_free(struct nr_loaded *ld);
+/* The bytes of sealed file `file` holding (state, version); *out is malloc'ed. */
+int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+                        const char *file, const uint8_t *state, size_t len, uint64_t version,
+                        uint8_t **out, size_t *out_len);
+
 /* Order two candidates so that the first has the higher version (absent ones last). */
 void nr_sealed_order(struct nr_sealed_cand *a, struct nr_sealed_cand *b, int *swapped);
 

@@ -139,28 +139,27 @@ static int write_atomic(const char *file, const uint8_t *data, size_t len)
     return fsync_dir_of(file);
 }
 
-int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, size_t len,
-                  uint64_t version)
+int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+                        const char *file, const uint8_t *state, size_t len, uint64_t version,
+                        uint8_t **out, size_t *out_len)
 {
-    if (!c || !path || (!state && len > 0) || version == 0 || len > STATE_MAX_BYTES) {
-        return NR_EINVAL;
-    }
-    char file[PATH_CAP];
     uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN + PATH_CAP];
     size_t ad_len = 0;
-    int rc = file_name(file, sizeof file, path, (unsigned)(version & 1u), "");
-    if (rc == NR_OK) {
-        rc = make_ad(ad, sizeof ad, &ad_len, c->system_id, file);
+    *out = NULL;
+    *out_len = 0;
+    if ((!state && len > 0) || version == 0 || len > STATE_MAX_BYTES) {
+        return NR_EINVAL;
     }
+    int rc = make_ad(ad, sizeof ad, &ad_len, system_id, file);
     if (rc) {
         return rc;
     }
     size_t pt_len = 8u + len;
     size_t cap = STATE_MAGIC_LEN + 4u + pt_len + NR_SEAL_OVERHEAD;
     uint8_t *pt = malloc(pt_len);
-    uint8_t *out = malloc(cap);
+    uint8_t *buf = malloc(cap);
     size_t blob_len = 0;
-    if (!pt || !out) {
+    if (!pt || !buf) {
         rc = NR_ENOMEM;
         goto done;
     }
@@ -168,20 +167,42 @@ int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, s
     if (len > 0) {
         memcpy(pt + 8, state, len);
     }
-    memcpy(out, STATE_MAGIC, STATE_MAGIC_LEN);
-    rc = nr_tee_seal(c->tee, pt, pt_len, ad, ad_len, out + STATE_MAGIC_LEN + 4u,
+    memcpy(buf, STATE_MAGIC, STATE_MAGIC_LEN);
+    rc = nr_tee_seal(tee, pt, pt_len, ad, ad_len, buf + STATE_MAGIC_LEN + 4u,
                      cap - STATE_MAGIC_LEN - 4u, &blob_len);
     if (rc) {
         goto done;
     }
-    nr_put_u32(out + STATE_MAGIC_LEN, (uint32_t)blob_len);
-    rc = write_atomic(file, out, STATE_MAGIC_LEN + 4u + blob_len);
+    nr_put_u32(buf + STATE_MAGIC_LEN, (uint32_t)blob_len);
+    *out = buf;
+    *out_len = STATE_MAGIC_LEN + 4u + blob_len;
+    buf = NULL;
 done:
     if (pt) {
         sodium_memzero(pt, pt_len);
     }
     free(pt);
-    free(out);
+    free(buf);
+    return rc;
+}
+
+int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, size_t len,
+                  uint64_t version)
+{
+    if (!c || !path || (!state && len > 0) || version == 0 || len > STATE_MAX_BYTES) {
+        return NR_EINVAL;
+    }
+    char file[PATH_CAP];
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int rc = file_name(file, sizeof file, path, (unsigned)(version & 1u), "");
+    if (rc == NR_OK) {
+        rc = nr_state_file_build(c->tee, c->system_id, file, state, len, version, &bytes, &n);
+    }
+    if (rc == NR_OK) {
+        rc = write_atomic(file, bytes, n);
+    }
+    free(bytes);
     return rc;
 }
 
@@ -233,28 +254,69 @@ static int read_file(const char *file, uint8_t **data, size_t *len)
     return NR_OK;
 }
 
-/* A loaded sealed file: its decrypted state (owned). */
-struct loaded {
-    uint8_t *pt; /* u64 version || state */
-    size_t pt_len;
-};
-
-/* Load and open <path>.idx; on any problem the candidate stays absent. Only I/O failures
- * other than "missing" are returned as errors. */
-static int load_cand(struct nr_client *c, const char *path, unsigned idx,
-                     struct nr_sealed_cand *cand, struct loaded *ld)
+/* Parse and open the bytes of sealed file `file` (index idx = its .0/.1 suffix). On any
+ * problem the candidate stays absent (NR_OK); only NR_ENOMEM is an error. On success
+ * ld->pt (owned, wipe and free) holds u64 version || state. */
+int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+                       const char *file, unsigned idx, const uint8_t *data, size_t len,
+                       struct nr_sealed_cand *cand, struct nr_loaded *ld)
 {
-    char file[PATH_CAP];
     uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN + PATH_CAP];
     size_t ad_len = 0;
+    memset(cand, 0, sizeof *cand);
+    memset(ld, 0, sizeof *ld);
+    if (make_ad(ad, sizeof ad, &ad_len, system_id, file) != NR_OK) {
+        return NR_OK;
+    }
+    struct nr_cur cur;
+    uint32_t blob_len = 0;
+    const uint8_t *magic = NULL, *blob = NULL;
+    nr_cur_init(&cur, data, len);
+    if (nr_cur_ptr(&cur, &magic, STATE_MAGIC_LEN) || memcmp(magic, STATE_MAGIC, STATE_MAGIC_LEN) != 0 ||
+        nr_cur_u32(&cur, &blob_len) || blob_len != cur.left || nr_cur_ptr(&cur, &blob, blob_len)) {
+        return NR_OK;
+    }
+    ld->pt = malloc(blob_len ? blob_len : 1);
+    if (!ld->pt) {
+        return NR_ENOMEM;
+    }
+    uint64_t v = 0;
+    if (nr_tee_unseal(tee, blob, blob_len, ad, ad_len, ld->pt, blob_len, &ld->pt_len) != NR_OK ||
+        ld->pt_len < 8u) {
+        goto absent;
+    }
+    nr_cur_init(&cur, ld->pt, ld->pt_len);
+    if (nr_cur_u64(&cur, &v) || v == 0 || (v & 1u) != idx) {
+        goto absent;
+    }
+    cand->present = 1;
+    cand->version = v;
+    nr_state_digest(cand->digest, ld->pt + 8, ld->pt_len - 8u, v);
+    return NR_OK;
+absent:
+    nr_loaded_free(ld);
+    return NR_OK;
+}
+
+void nr_loaded_free(struct nr_loaded *ld)
+{
+    if (ld->pt) {
+        sodium_memzero(ld->pt, ld->pt_len);
+        free(ld->pt);
+    }
+    memset(ld, 0, sizeof *ld);
+}
+
+/* Load and open <path>.idx; a missing or invalid file leaves the candidate absent. */
+static int load_cand(struct nr_client *c, const char *path, unsigned idx,
+                     struct nr_sealed_cand *cand, struct nr_loaded *ld)
+{
+    char file[PATH_CAP];
     uint8_t *data = NULL;
     size_t len = 0;
     memset(cand, 0, sizeof *cand);
     memset(ld, 0, sizeof *ld);
     int rc = file_name(file, sizeof file, path, idx, "");
-    if (rc == NR_OK) {
-        rc = make_ad(ad, sizeof ad, &ad_len, c->system_id, file);
-    }
     if (rc) {
         return rc;
     }
@@ -265,41 +327,9 @@ static int load_cand(struct nr_client *c, const char *path, unsigned idx,
     if (rc) {
         return rc;
     }
-    struct nr_cur cur;
-    uint32_t blob_len = 0;
-    const uint8_t *magic = NULL, *blob = NULL;
-    nr_cur_init(&cur, data, len);
-    if (nr_cur_ptr(&cur, &magic, STATE_MAGIC_LEN) || memcmp(magic, STATE_MAGIC, STATE_MAGIC_LEN) != 0 ||
-        nr_cur_u32(&cur, &blob_len) || blob_len != cur.left || nr_cur_ptr(&cur, &blob, blob_len)) {
-        goto absent;
-    }
-    ld->pt = malloc(blob_len ? blob_len : 1);
-    if (!ld->pt) {
-        free(data);
-        return NR_ENOMEM;
-    }
-    if (nr_tee_unseal(c->tee, blob, blob_len, ad, ad_len, ld->pt, blob_len, &ld->pt_len) != NR_OK ||
-        ld->pt_len < 8u) {
-        goto absent;
-    }
-    uint64_t v = 0;
-    nr_cur_init(&cur, ld->pt, ld->pt_len);
-    if (nr_cur_u64(&cur, &v) || v == 0 || (v & 1u) != idx) {
-        goto absent;
-    }
-    cand->present = 1;
-    cand->version = v;
-    nr_state_digest(cand->digest, ld->pt + 8, ld->pt_len - 8u, v);
+    rc = nr_state_file_open(c->tee, c->system_id, file, idx, data, len, cand, ld);
     free(data);
-    return NR_OK;
-absent:
-    if (ld->pt) {
-        sodium_memzero(ld->pt, ld->pt_len);
-        free(ld->pt);
-    }
-    memset(ld, 0, sizeof *ld);
-    free(data);
-    return NR_OK;
+    return rc;
 }
 
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
@@ -308,7 +338,7 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
 {
     int rc = NR_OK;
     struct nr_sealed_cand cand[2];
-    struct loaded ld[2];
+    struct nr_loaded ld[2];
     memset(ld, 0, sizeof ld);
     for (unsigned i = 0; i < 2 && rc == NR_OK; i++) {
         rc = load_cand(c, path, i, &cand[i], &ld[i]);
@@ -329,7 +359,7 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
     }
     /* cand[k] came from file index (k ^ swapped). */
     unsigned k = pick == NR_PICK_LATEST ? 0u : 1u;
-    const struct loaded *l = &ld[k ^ (unsigned)swapped];
+    const struct nr_loaded *l = &ld[k ^ (unsigned)swapped];
     size_t slen = l->pt_len - 8u;
     if (slen > cap) {
         rc = NR_ETOOBIG;
@@ -342,10 +372,7 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
     *version = cand[k].version;
 done:
     for (unsigned i = 0; i < 2; i++) {
-        if (ld[i].pt) {
-            sodium_memzero(ld[i].pt, ld[i].pt_len);
-            free(ld[i].pt);
-        }
+        nr_loaded_free(&ld[i]);
     }
     return rc;
 }
