@@ -12,6 +12,13 @@
  *   fund     --to ADDR (--eth N | --wei N)
  *   address                                      prints the address of --key-file
  *   chain-id                                     prints the node's chain id
+ * Acting as a state enclave (its TEE and sealed identity; no --key-file):
+ *   se-key      --tee-platform DIR --identity-file FILE      give the identity an Ethereum key
+ *                                                            generated in the TEE; prints it
+ *   register-se --system ID --tee-platform DIR --identity-file FILE
+ *               registerMember from the SE's own account: platform id from the TEE, identity
+ *               key, evidence hash = keccak256(attestation evidence for this system)
+ *   (--tee-backend sim and --code-identity narrator-se/1 by default)
  *
  * ID is 0x + 64 hex digits, or any other text, which stands for keccak256(text). The key file
  * holds one secp256k1 private key in hex (0x optional). Every transaction prints one line
@@ -25,6 +32,9 @@
 #include <sodium.h>
 
 #include "eth/registry.h"
+#ifdef NR_CHAIN_WITH_TEE
+#include "eth/chain_se.h"
+#endif
 
 #ifndef NR_REGISTRY_BIN_DEFAULT
 #define NR_REGISTRY_BIN_DEFAULT "contracts/NarratorRegistry.bin"
@@ -33,7 +43,7 @@
 
 struct opts {
     const char *config, *rpc, *key_file, *bin, *system, *measurement, *platform, *identity,
-        *evidence, *to, *eth, *wei;
+        *evidence, *to, *eth, *wei, *tee_platform, *identity_file, *tee_backend, *code_identity;
     uint64_t chain_id;
     int has_chain_id;
     const char *contract;
@@ -55,7 +65,10 @@ static void usage(void)
             "  finalize --system ID\n"
             "  show     --system ID [--verify] [--measurement HEX32]\n"
             "  fund     --to ADDR (--eth N | --wei N)\n"
-            "  address | chain-id\n");
+            "  address | chain-id\n"
+            "  se-key      --tee-platform DIR --identity-file FILE\n"
+            "  register-se --system ID --tee-platform DIR --identity-file FILE\n"
+            "              [--tee-backend sim] [--code-identity narrator-se/1]\n");
 }
 
 /* Reads a whole (small) file; NUL-terminated, malloc'd. */
@@ -249,6 +262,10 @@ int main(int argc, char **argv)
         TAKE("--eth", eth)
         TAKE("--wei", wei)
         TAKE("--contract", contract)
+        TAKE("--tee-platform", tee_platform)
+        TAKE("--identity-file", identity_file)
+        TAKE("--tee-backend", tee_backend)
+        TAKE("--code-identity", code_identity)
 #undef TAKE
         if (strcmp(a, "--legacy") == 0) {
             o.legacy = 1;
@@ -350,6 +367,22 @@ int main(int argc, char **argv)
         printf("%s\n", text);
         return 0;
     }
+#ifdef NR_CHAIN_WITH_TEE
+    struct nr_chain_se_opts se = {.backend = o.tee_backend, .platform_dir = o.tee_platform,
+                                  .identity_file = o.identity_file, .code_identity = o.code_identity};
+    if (strcmp(cmd, "se-key") == 0) {
+        uint8_t addr[20];
+        int created = 0;
+        char err[256] = "";
+        char text[NR_ETH_ADDR_HEX_BYTES];
+        int rc = nr_chain_se_key(&se, addr, &created, err, sizeof err);
+        if (rc != NR_OK)
+            return fail("se-key", rc, err);
+        nr_eth_address_hex(text, addr);
+        printf("address=%s\ncreated=%d\n", text, created);
+        return 0;
+    }
+#endif
     if (ini.rpc_url[0] == '\0') {
         sodium_memzero(sk, sizeof sk);
         return fail(cmd, NR_ECONFIG, "no RPC URL (--rpc or --config)");
@@ -369,13 +402,15 @@ int main(int argc, char **argv)
         status = fail("connect", rc, nr_registry_errmsg(reg));
         goto out;
     }
-    int needs_key = strcmp(cmd, "show") != 0 && strcmp(cmd, "chain-id") != 0;
+    int needs_key = strcmp(cmd, "show") != 0 && strcmp(cmd, "chain-id") != 0 &&
+                    strcmp(cmd, "register-se") != 0;
     if (needs_key && !have_key) {
         status = fail(cmd, NR_EINVAL, "--key-file is required");
         goto out;
     }
     int needs_system = strcmp(cmd, "create") == 0 || strcmp(cmd, "register") == 0 ||
-                       strcmp(cmd, "finalize") == 0 || strcmp(cmd, "show") == 0;
+                       strcmp(cmd, "finalize") == 0 || strcmp(cmd, "show") == 0 ||
+                       strcmp(cmd, "register-se") == 0;
     if (needs_system && parse_system_id(system_id, o.system) != NR_OK) {
         status = fail(cmd, NR_EINVAL, "--system is required");
         goto out;
@@ -429,6 +464,19 @@ int main(int argc, char **argv)
             goto out;
         }
         print_receipt("registerMember", &r);
+#ifdef NR_CHAIN_WITH_TEE
+    } else if (strcmp(cmd, "register-se") == 0) {
+        struct nr_registry_member m;
+        char err[NR_RPC_ERRMSG_BYTES + 160] = "";
+        if ((rc = nr_chain_se_register(&se, reg, &r, &m, system_id, err, sizeof err)) != NR_OK) {
+            status = fail("register-se", rc, err);
+            goto out;
+        }
+        print_receipt("registerMember", &r);
+        print_hex32("platform", m.platform_id);
+        print_hex32("identity", m.identity_key);
+        print_hex32("evidence", m.evidence_hash);
+#endif
     } else if (strcmp(cmd, "finalize") == 0) {
         if ((rc = nr_registry_finalize(reg, &r, sk, system_id)) != NR_OK) {
             status = fail("finalize", rc, nr_registry_errmsg(reg));

@@ -4,6 +4,7 @@
  * compiled by the build (solc-js) and deployed by the C client, state enclave accounts generated
  * with nr_eth_keygen and funded by the deployer. Each test uses its own system id. Gas used by
  * every step is printed ("GAS ...") for docs/chain.md. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,14 @@
 
 #include "anvil_fixture.h"
 #include "eth/registry.h"
+#ifdef NR_TEST_WITH_TEE
+#include <ftw.h>
+#include <unistd.h>
+
+#include "chan/identity.h"
+#include "eth/chain_se.h"
+#include "tee/tee.h"
+#endif
 
 #define N_SE 4
 
@@ -621,6 +630,108 @@ static void test_chain_ini(void **state)
     }
 }
 
+#ifdef NR_TEST_WITH_TEE
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The real path: each SE's Ethereum key is generated inside its (sim) TEE and sealed in its
+ * identity; it registers from that account with its TEE platform id, identity key and an
+ * evidence hash; a second identity on the same platform (a clone, or a second SE instance on
+ * one CPU) cannot take a second slot (S4). */
+static void test_tee_backed_registration(void **state)
+{
+    (void)state;
+    char dir[256], root[300], plat[3][300], idf[4][300];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/nr-chain-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(root, sizeof root, "%s/root", dir);
+    assert_int_equal(nr_tee_sim_root_create(root), NR_OK);
+    struct nr_chain_se_opts se[4];
+    uint8_t pubs[4][32], addrs[4][20];
+    char err[600];
+    for (int i = 0; i < 4; i++) {
+        int p = i < 3 ? i : 0; /* the fourth identity lives on platform 0 */
+        snprintf(plat[p], sizeof plat[p], "%s/p%d", dir, p);
+        if (i < 3)
+            assert_int_equal(nr_tee_sim_platform_create(plat[p], root), NR_OK);
+        snprintf(idf[i], sizeof idf[i], "%s/identity%d", dir, i);
+        struct nr_tee *tee = NULL;
+        assert_int_equal(nr_tee_open(&tee, "sim", plat[p], "narrator-se/1"), NR_OK);
+        struct nr_identity id;
+        assert_int_equal(nr_identity_create(tee, idf[i], &id), NR_OK);
+        memcpy(pubs[i], id.pub, 32);
+        assert_false(id.has_eth);
+        nr_identity_wipe(&id);
+        nr_tee_close(tee);
+        se[i] = (struct nr_chain_se_opts){.backend = "sim", .platform_dir = plat[p],
+                                          .identity_file = idf[i], .code_identity = "narrator-se/1"};
+        int created = 0;
+        assert_int_equal(nr_chain_se_key(&se[i], addrs[i], &created, err, sizeof err), NR_OK);
+        assert_true(created);
+        uint8_t again[20];
+        assert_int_equal(nr_chain_se_key(&se[i], again, &created, err, sizeof err), NR_OK);
+        assert_false(created); /* the sealed key is kept */
+        assert_memory_equal(again, addrs[i], 20);
+        nr_u256 one_eth;
+        assert_int_equal(nr_u256_parse(&one_eth, "1000000000000000000"), NR_OK);
+        struct nr_eth_receipt r;
+        assert_int_equal(nr_registry_transfer(G.reg, &r, G.key0, addrs[i], &one_eth), NR_OK);
+    }
+    /* The identity cannot be used on another platform (sealed), so the key stays there. */
+    struct nr_chain_se_opts moved = se[1];
+    moved.platform_dir = plat[2];
+    uint8_t a[20];
+    int created = 0;
+    assert_int_equal(nr_chain_se_key(&moved, a, &created, err, sizeof err), NR_EUNSEAL);
+
+    uint8_t sys_id[32], meas[32];
+    fill(sys_id, "tee-backed", 0);
+    nr_tee_measure("sim", "narrator-se/1", meas);
+    struct nr_eth_receipt r;
+    assert_int_equal(nr_registry_create_system(G.reg, &r, G.key0, sys_id, 3, 1, meas), NR_OK);
+    struct nr_registry_member m[4];
+    const int order[4] = {0, 3, 1, 2}; /* the clone on platform 0 tries while slots are free */
+    for (int k = 0; k < 4; k++) {
+        int i = order[k];
+        int rc = nr_chain_se_register(&se[i], G.reg, &r, &m[i], sys_id, err, sizeof err);
+        if (i == 3) {
+            printf("  second identity on platform 0: %s\n", err);
+            assert_int_equal(rc, NR_EREVERT);
+            assert_non_null(strstr(err, "platform already registered"));
+            continue;
+        }
+        if (rc != NR_OK)
+            fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, NR_OK);
+    }
+    assert_int_equal(nr_registry_finalize(G.reg, &r, G.key0, sys_id), NR_OK);
+
+    struct nr_registry_system sys;
+    struct nr_registry_member back[3];
+    size_t n = 0;
+    assert_int_equal(nr_registry_verify(G.reg, &sys, back, 3, &n, sys_id, meas), NR_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        struct nr_tee *tee = NULL;
+        uint8_t pid[32];
+        assert_int_equal(nr_tee_open(&tee, "sim", plat[i], "narrator-se/1"), NR_OK);
+        nr_tee_platform_id(tee, pid);
+        nr_tee_close(tee);
+        assert_memory_equal(back[i].platform_id, pid, 32);
+        assert_memory_equal(back[i].identity_key, pubs[i], 32);
+        assert_memory_equal(back[i].evidence_hash, m[i].evidence_hash, 32);
+        assert_memory_equal(back[i].account, addrs[i], 20);
+    }
+    assert_int_equal(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +748,9 @@ int main(void)
         cmocka_unit_test(test_views_of_unknown_things),
         cmocka_unit_test(test_unreachable_endpoint),
         cmocka_unit_test(test_chain_ini),
+#ifdef NR_TEST_WITH_TEE
+        cmocka_unit_test(test_tee_backed_registration),
+#endif
     };
     return cmocka_run_group_tests_name("chain_registry", tests, group_setup, group_teardown);
 }
