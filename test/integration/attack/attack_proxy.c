@@ -1,0 +1,620 @@
+/* attack_proxy: a malicious host's TCP relay between two state enclaves, for the replay
+ * attack tests (docs/attacks.md). It speaks no protocol: it only knows the transport framing
+ * (u32 little-endian length, then that many bytes; docs/operations.md §3) and that a peer
+ * channel starts with three handshake frames (HELLO dialer->acceptor, REPLY acceptor->dialer,
+ * FINISH dialer->acceptor), after which every frame is one channel record.
+ *
+ *   attack_proxy relay --listen PORT --target PORT --dir CAPDIR --ctl FILE
+ *       Accept connections on 127.0.0.1:PORT, dial 127.0.0.1:TARGET for each, relay both
+ *       ways frame by frame and capture every frame to CAPDIR/conn<N>.c2s and .s2c (c2s: from
+ *       the dialing SE to the accepting one). Every 50 ms it looks for FILE; if present, it
+ *       reads one command from it, deletes it and prints "ctl <cmd> <result>" to stdout:
+ *         dup        re-send the last record the dialer sent, on the live connection (a replay
+ *                    of a recorded frame; the acceptor must reject it by its counter)
+ *         dup-s2c    the same towards the dialer
+ *         old        inject the first record of connection 1 (an earlier channel) into the
+ *                    live connection, towards the acceptor
+ *         flip       flip one bit of the next record the dialer sends (tampering: AEAD)
+ *         impersonate  answer the next dialled connection with connection 1's recorded
+ *                    acceptor frames instead of relaying (a replayed handshake REPLY)
+ *         stats      print counters
+ *       "live" is the most recent relayed connection that is still open.
+ *   attack_proxy replay --target PORT --from FILE [--wait-ms MS]
+ *       Open a fresh connection to 127.0.0.1:TARGET and send every frame of the capture FILE
+ *       (a recorded dialer stream: HELLO, FINISH, records). Prints what came back. Exit 0 if
+ *       the target closed the connection, 3 if it was still open after MS (default 3000).
+ *
+ * Test tool, not product code: bounded buffers, every error is a message and an exit code. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PAIRS 16
+#define FRAME_MAX (32u * 1024u * 1024u)    /* larger prefixes: relay raw, stop parsing */
+#define CAPTURE_MAX (16u * 1024u * 1024u)  /* bytes captured per connection and direction */
+#define OUTBUF_MAX (256u * 1024u * 1024u)  /* a peer that never reads: drop the pair */
+#define HS_FRAMES_C2S 2u                   /* HELLO, FINISH */
+#define HS_FRAMES_S2C 1u                   /* REPLY */
+
+struct buf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+struct dir {
+    struct buf in;      /* unparsed bytes received */
+    struct buf out;     /* bytes to write to the other side */
+    struct buf last;    /* last record frame (prefix included) */
+    struct buf first;   /* first record frame */
+    unsigned long frames;
+    int raw;            /* framing lost: relay bytes as they are */
+    int flip_next;
+    FILE *cap;
+    size_t cap_bytes;
+};
+
+struct pair {
+    int used;
+    unsigned id;
+    int fd[2];          /* 0: accepted (dialer side), 1: to the target (acceptor side) */
+    struct dir d[2];    /* d[0]: c2s (read from fd[0], write to fd[1]); d[1]: s2c */
+    int fake;           /* impersonation: no fd[1], scripted replies */
+};
+
+static struct pair g_pairs[MAX_PAIRS];
+static unsigned g_next_id = 1;
+static struct buf g_conn1_first_c2s; /* first record of connection 1, towards the acceptor */
+static struct buf g_conn1_s2c;       /* all frames connection 1's acceptor sent (capped) */
+static int g_impersonate;
+static volatile sig_atomic_t g_stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+static unsigned long g_injected, g_relayed_frames, g_connections;
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(2);
+}
+
+static int buf_append(struct buf *b, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            return -1;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void buf_consume(struct buf *b, size_t n)
+{
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+static void buf_set(struct buf *b, const uint8_t *p, size_t n)
+{
+    b->len = 0;
+    (void)buf_append(b, p, n);
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+static uint32_t get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int dial(unsigned port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static void pair_close(struct pair *pr, const char *why)
+{
+    printf("conn %u closed: %s (frames c2s %lu s2c %lu)\n", pr->id, why, pr->d[0].frames,
+           pr->d[1].frames);
+    for (int i = 0; i < 2; i++) {
+        if (pr->fd[i] >= 0) {
+            close(pr->fd[i]);
+        }
+        buf_free(&pr->d[i].in);
+        buf_free(&pr->d[i].out);
+        buf_free(&pr->d[i].last);
+        buf_free(&pr->d[i].first);
+        if (pr->d[i].cap) {
+            fclose(pr->d[i].cap);
+        }
+    }
+    memset(pr, 0, sizeof *pr);
+    pr->fd[0] = pr->fd[1] = -1;
+}
+
+/* One complete frame read in direction `k` of pair `pr`: capture, remember, maybe tamper,
+ * queue to the other side. */
+static int on_frame(struct pair *pr, int k, uint8_t *frame, size_t n)
+{
+    struct dir *d = &pr->d[k];
+    unsigned hs = k == 0 ? HS_FRAMES_C2S : HS_FRAMES_S2C;
+    if (d->cap && d->cap_bytes + n <= CAPTURE_MAX) {
+        if (fwrite(frame, 1, n, d->cap) != n || fflush(d->cap) != 0) {
+            return -1;
+        }
+        d->cap_bytes += n;
+    }
+    if (pr->id == 1 && k == 1 && g_conn1_s2c.len + n <= CAPTURE_MAX) {
+        (void)buf_append(&g_conn1_s2c, frame, n);
+    }
+    if (d->frames >= hs) { /* a channel record */
+        if (d->flip_next && n > 4 + 8) {
+            frame[n - 1] ^= 0x01; /* the last byte of the tag */
+            d->flip_next = 0;
+            g_injected++;
+            printf("flipped one bit of conn %u record %lu\n", pr->id, d->frames);
+        }
+        buf_set(&d->last, frame, n);
+        if (d->first.len == 0) {
+            buf_set(&d->first, frame, n);
+            if (pr->id == 1 && k == 0) {
+                buf_set(&g_conn1_first_c2s, frame, n);
+            }
+        }
+    }
+    d->frames++;
+    g_relayed_frames++;
+    if (pr->fake) {
+        return 0;
+    }
+    return buf_append(&pr->d[k].out, frame, n);
+}
+
+static int on_bytes(struct pair *pr, int k, const uint8_t *p, size_t n)
+{
+    struct dir *d = &pr->d[k];
+    if (d->raw) {
+        return pr->fake ? 0 : buf_append(&d->out, p, n);
+    }
+    if (buf_append(&d->in, p, n) != 0) {
+        return -1;
+    }
+    while (d->in.len >= 4) {
+        uint32_t len = get_u32le(d->in.p);
+        if (len > FRAME_MAX) {
+            d->raw = 1;
+            int rc = pr->fake ? 0 : buf_append(&d->out, d->in.p, d->in.len);
+            d->in.len = 0;
+            return rc;
+        }
+        if (d->in.len < 4u + (size_t)len) {
+            break;
+        }
+        if (on_frame(pr, k, d->in.p, 4u + (size_t)len) != 0) {
+            return -1;
+        }
+        buf_consume(&d->in, 4u + (size_t)len);
+    }
+    return 0;
+}
+
+static struct pair *live_pair(void)
+{
+    struct pair *best = NULL;
+    for (int i = 0; i < MAX_PAIRS; i++) {
+        struct pair *pr = &g_pairs[i];
+        if (pr->used && !pr->fake && pr->d[0].frames >= HS_FRAMES_C2S &&
+            (!best || pr->id > best->id)) {
+            best = pr;
+        }
+    }
+    return best;
+}
+
+static void ctl_command(const char *cmd)
+{
+    struct pair *pr = live_pair();
+    if (strcmp(cmd, "stats") == 0) {
+        printf("ctl stats connections %lu frames %lu injected %lu\n", g_connections,
+               g_relayed_frames, g_injected);
+        return;
+    }
+    if (strcmp(cmd, "impersonate") == 0) {
+        g_impersonate = g_conn1_s2c.len > 0;
+        printf("ctl impersonate %s\n", g_impersonate ? "armed" : "nothing-captured");
+        return;
+    }
+    if (!pr) {
+        printf("ctl %s nolive\n", cmd);
+        return;
+    }
+    const struct buf *src = NULL;
+    int k = 0;
+    if (strcmp(cmd, "dup") == 0) {
+        src = &pr->d[0].last;
+    } else if (strcmp(cmd, "dup-s2c") == 0) {
+        src = &pr->d[1].last;
+        k = 1;
+    } else if (strcmp(cmd, "old") == 0) {
+        src = &g_conn1_first_c2s;
+        if (pr->id == 1) {
+            printf("ctl old same-connection\n");
+            return;
+        }
+    } else if (strcmp(cmd, "flip") == 0) {
+        pr->d[0].flip_next = 1;
+        printf("ctl flip armed conn %u\n", pr->id);
+        return;
+    } else {
+        printf("ctl %s unknown\n", cmd);
+        return;
+    }
+    if (!src->len) {
+        printf("ctl %s nothing-captured\n", cmd);
+        return;
+    }
+    /* Injected between two whole frames: everything queued so far is whole frames. */
+    if (buf_append(&pr->d[k].out, src->p, src->len) != 0) {
+        printf("ctl %s nomem\n", cmd);
+        return;
+    }
+    g_injected++;
+    printf("ctl %s injected conn %u (%zu bytes)\n", cmd, pr->id, src->len);
+}
+
+static void ctl_poll(const char *path)
+{
+    char cmd[64];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return;
+    }
+    size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+    fclose(f);
+    unlink(path);
+    cmd[n] = '\0';
+    cmd[strcspn(cmd, " \r\n")] = '\0';
+    ctl_command(cmd);
+}
+
+static void open_captures(struct pair *pr, const char *dir)
+{
+    char path[4096];
+    static const char *names[2] = {"c2s", "s2c"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/conn%u.%s", dir, pr->id, names[k]);
+        pr->d[k].cap = fopen(path, "wb");
+        if (!pr->d[k].cap) {
+            die(path);
+        }
+    }
+}
+
+static void accept_one(int lfd, unsigned target, const char *capdir)
+{
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+        return;
+    }
+    struct pair *pr = NULL;
+    for (int i = 0; i < MAX_PAIRS && !pr; i++) {
+        if (!g_pairs[i].used) {
+            pr = &g_pairs[i];
+        }
+    }
+    if (!pr) {
+        close(fd);
+        return;
+    }
+    memset(pr, 0, sizeof *pr);
+    pr->used = 1;
+    pr->id = g_next_id++;
+    pr->fd[0] = fd;
+    pr->fd[1] = -1;
+    g_connections++;
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (g_impersonate) {
+        /* Answer with connection 1's recorded acceptor frames: the handshake REPLY and the
+         * records after it, as a host that replays a whole recorded session would. */
+        g_impersonate = 0;
+        pr->fake = 1;
+        (void)buf_append(&pr->d[1].out, g_conn1_s2c.p, g_conn1_s2c.len);
+        g_injected++;
+        printf("conn %u: impersonating the acceptor with %zu recorded bytes\n", pr->id,
+               g_conn1_s2c.len);
+    } else {
+        pr->fd[1] = dial(target);
+        if (pr->fd[1] < 0) {
+            pair_close(pr, "target unreachable");
+            return;
+        }
+        open_captures(pr, capdir);
+        printf("conn %u: relaying\n", pr->id);
+    }
+    (void)set_nonblock(pr->fd[0]);
+    if (pr->fd[1] >= 0) {
+        (void)set_nonblock(pr->fd[1]);
+    }
+}
+
+/* Write as much of d->out as the socket takes. */
+static int flush_out(int fd, struct buf *out)
+{
+    while (out->len > 0) {
+        ssize_t w = write(fd, out->p, out->len);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return 0;
+            }
+            return errno == EINTR ? 0 : -1;
+        }
+        buf_consume(out, (size_t)w);
+    }
+    return 0;
+}
+
+static int cmd_relay(unsigned listen_port, unsigned target, const char *capdir, const char *ctl)
+{
+    struct sockaddr_in a;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (lfd < 0) {
+        die("socket");
+    }
+    (void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)listen_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 16) != 0) {
+        die("bind/listen");
+    }
+    for (int i = 0; i < MAX_PAIRS; i++) {
+        g_pairs[i].fd[0] = g_pairs[i].fd[1] = -1;
+    }
+    printf("relay 127.0.0.1:%u -> 127.0.0.1:%u, captures in %s\n", listen_port, target, capdir);
+    static uint8_t rbuf[256 * 1024];
+    while (!g_stop) {
+        struct pollfd pfd[1 + 2 * MAX_PAIRS];
+        struct pair *owner[1 + 2 * MAX_PAIRS];
+        int side[1 + 2 * MAX_PAIRS];
+        nfds_t n = 0;
+        pfd[n].fd = lfd;
+        pfd[n].events = POLLIN;
+        owner[n] = NULL;
+        side[n] = -1;
+        n++;
+        for (int i = 0; i < MAX_PAIRS; i++) {
+            struct pair *pr = &g_pairs[i];
+            if (!pr->used) {
+                continue;
+            }
+            for (int s = 0; s < 2; s++) {
+                if (pr->fd[s] < 0) {
+                    continue;
+                }
+                /* side s reads direction s, writes direction 1-s */
+                struct buf *out = &pr->d[1 - s].out;
+                pfd[n].fd = pr->fd[s];
+                pfd[n].events = (short)(POLLIN | (out->len ? POLLOUT : 0));
+                owner[n] = pr;
+                side[n] = s;
+                n++;
+            }
+        }
+        int rc = poll(pfd, n, 50);
+        if (rc < 0 && errno != EINTR) {
+            die("poll");
+        }
+        ctl_poll(ctl);
+        if (rc <= 0) {
+            continue;
+        }
+        if (pfd[0].revents & POLLIN) {
+            accept_one(lfd, target, capdir);
+        }
+        for (nfds_t i = 1; i < n; i++) {
+            struct pair *pr = owner[i];
+            int s = side[i];
+            if (!pr->used || !pfd[i].revents) {
+                continue;
+            }
+            if (pfd[i].revents & POLLOUT) {
+                if (flush_out(pr->fd[s], &pr->d[1 - s].out) != 0) {
+                    pair_close(pr, s == 0 ? "dialer write error" : "acceptor write error");
+                    continue;
+                }
+            }
+            if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t r = read(pr->fd[s], rbuf, sizeof rbuf);
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                    /* deliver what is queued towards the other side, then close */
+                    int o = 1 - s;
+                    if (pr->fd[o] >= 0) {
+                        (void)flush_out(pr->fd[o], &pr->d[s].out);
+                    }
+                    pair_close(pr, s == 0 ? "dialer closed" : "acceptor closed");
+                    continue;
+                }
+                if (r > 0 && on_bytes(pr, s, rbuf, (size_t)r) != 0) {
+                    pair_close(pr, "out of memory");
+                    continue;
+                }
+            }
+            if (pr->used && (pr->d[0].out.len > OUTBUF_MAX || pr->d[1].out.len > OUTBUF_MAX)) {
+                pair_close(pr, "output backlog");
+            }
+        }
+        for (int i = 0; i < MAX_PAIRS; i++) { /* opportunistic flush of fresh output */
+            struct pair *pr = &g_pairs[i];
+            for (int s = 0; pr->used && s < 2; s++) {
+                if (pr->fd[s] >= 0 && pr->d[1 - s].out.len &&
+                    flush_out(pr->fd[s], &pr->d[1 - s].out) != 0) {
+                    pair_close(pr, "write error");
+                }
+            }
+        }
+    }
+    printf("relay stopped: connections %lu frames %lu injected %lu\n", g_connections,
+           g_relayed_frames, g_injected);
+    return 0;
+}
+
+static int cmd_replay(unsigned target, const char *from, unsigned wait_ms)
+{
+    FILE *f = fopen(from, "rb");
+    struct buf all = {0};
+    uint8_t tmp[65536];
+    size_t r;
+    if (!f) {
+        die(from);
+    }
+    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (buf_append(&all, tmp, r) != 0) {
+            die("memory");
+        }
+    }
+    fclose(f);
+    unsigned frames = 0;
+    for (size_t off = 0; off + 4 <= all.len;) {
+        uint32_t len = get_u32le(all.p + off);
+        if (len > FRAME_MAX || off + 4 + len > all.len) {
+            break;
+        }
+        off += 4 + (size_t)len;
+        frames++;
+    }
+    int fd = dial(target);
+    if (fd < 0) {
+        die("connect");
+    }
+    size_t sent = 0;
+    while (sent < all.len) {
+        ssize_t w = write(fd, all.p + sent, all.len - sent);
+        if (w <= 0) {
+            break; /* the target may close while we are still sending */
+        }
+        sent += (size_t)w;
+    }
+    size_t got = 0;
+    int closed = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long el = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+        if (el >= (long)wait_ms) {
+            break;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)((long)wait_ms - el)) <= 0) {
+            continue;
+        }
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n <= 0) {
+            closed = 1;
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf_free(&all);
+    printf("replay: %u frames (%zu of their bytes sent) into a fresh connection; %zu bytes "
+           "came back; the target %s\n",
+           frames, sent, got, closed ? "closed the connection" : "kept it open");
+    return closed ? 0 : 3;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned listen_port = 0, target = 0, wait_ms = 3000;
+    const char *dir = NULL, *ctl = NULL, *from = NULL;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        goto usage;
+    }
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--listen") == 0) {
+            listen_port = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(k, "--target") == 0) {
+            target = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(k, "--dir") == 0) {
+            dir = v;
+        } else if (strcmp(k, "--ctl") == 0) {
+            ctl = v;
+        } else if (strcmp(k, "--from") == 0) {
+            from = v;
+        } else if (strcmp(k, "--wait-ms") == 0) {
+            wait_ms = (unsigned)strtoul(v, NULL, 10);
+        } else {
+            goto usage;
+        }
+    }
+    if (strcmp(argv[1], "relay") == 0 && listen_port && listen_port < 65536 && target &&
+        target < 65536 && dir && ctl) {
+        return cmd_relay(listen_port, target, dir, ctl);
+    }
+    if (strcmp(argv[1], "replay") == 0 && target && target < 65536 && from) {
+        return cmd_replay(target, from, wait_ms);
+    }
+usage:
+    fprintf(stderr, "usage: attack_proxy relay --listen P --target P --dir CAPDIR --ctl FILE\n"
+                    "       attack_proxy replay --target P --from CAPFILE [--wait-ms MS]\n");
+    return 2;
+}

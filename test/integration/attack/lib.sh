@@ -1,0 +1,254 @@
+# Shared helpers of the malicious-host tests (docs/attacks.md).
+#
+# The script plays the host: it owns every narratord process (they are its children, so it
+# sees their exit codes), their files and, through attack_proxy, their network. A network
+# is created with `narrator up` (keys, membership, configs), stopped, its stores emptied (so
+# that the next start is a genesis) and started again as children of this script.
+# Binaries come from the environment (CTest sets them): NARRATOR, NARRATORD, ATTACK_LOADER,
+# ATTACK_PROXY.
+set -euo pipefail
+
+: "${NARRATOR:?NARRATOR (path of the narrator CLI) not set}"
+: "${NARRATORD:?NARRATORD (path of narratord) not set}"
+: "${ATTACK_LOADER:?ATTACK_LOADER not set}"
+export NARRATORD
+
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "/tmp/nr-attack-$T_NAME.XXXXXX")
+NET="$T_DIR/net"
+declare -A DPID=()    # node index or name -> narratord pid (our children)
+declare -A LPID=()    # loader name -> pid
+declare -A LNODE=()   # loader name -> node whose socket it uses
+declare -A LPREFIX=() # loader name -> record prefix
+declare -A LRECS=()   # loader name -> record count
+EXTRA_PIDS=()
+
+log() { echo "[$T_NAME $(date +%T.%3N)] $*"; }
+
+dump_logs() {
+    local f
+    for f in "$NET"/node*/narratord.log "$T_DIR"/*.log "$T_DIR"/*.out "$T_DIR"/*.err; do
+        [ -s "$f" ] || continue
+        case "$f" in *acks*.log) continue ;; esac
+        echo "---- $f (last 15 lines)"
+        tail -n 15 "$f" || true
+    done
+}
+
+fail() {
+    echo "FAIL [$T_NAME]: $*" >&2
+    dump_logs >&2
+    exit 1
+}
+
+cleanup() {
+    local rc=$? p
+    for p in "${LPID[@]}" "${EXTRA_PIDS[@]}" "${DPID[@]}"; do
+        [ -n "$p" ] || continue
+        kill -CONT "$p" 2>/dev/null || true
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ "$rc" -eq 0 ] && [ -z "${ATTACK_KEEP:-}" ]; then
+        rm -rf "$T_DIR"
+    else
+        echo "[$T_NAME] files kept in $T_DIR" >&2
+    fi
+}
+trap cleanup EXIT
+
+# A base port such that base..base+19 and base+100..base+119 are free on loopback.
+pick_ports() {
+    local tries=0 base used p clash
+    used=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    while :; do
+        base=$((21000 + (RANDOM % 380) * 100 + 20 * (RANDOM % 4)))
+        clash=0
+        for p in $(seq "$base" $((base + 19))) $(seq $((base + 100)) $((base + 119))); do
+            if grep -qx "$p" <<<"$used"; then clash=1; break; fi
+        done
+        [ "$clash" = 0 ] && { echo "$base"; return; }
+        tries=$((tries + 1))
+        [ "$tries" -lt 50 ] || { echo "no free ports" >&2; return 1; }
+    done
+}
+
+# start_daemon NAME CONFIG LOGFILE: narratord as our child; DPID[NAME] = its pid.
+start_daemon() {
+    "$NARRATORD" --config "$2" >>"$3" 2>&1 &
+    DPID[$1]=$!
+}
+
+# start_node I: member I with its own config (node$I/se.ini); pidfile for `narrator status`.
+start_node() {
+    start_daemon "$1" "$NET/node$1/se.ini" "$NET/node$1/narratord.log"
+    echo "${DPID[$1]}" >"$NET/node$1/narratord.pid"
+}
+
+# Metric value from a metrics port ("" if unreachable or absent).
+metric() { # port name
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null |
+        awk -v n="$2" '$1 == n { print $2; exit }' || true
+}
+mport() { echo $((BASE_PORT + 100 + $1)); } # metrics port of member I
+nmetric() { metric "$(mport "$1")" "$2"; }   # node I, metric name
+
+# Incarnation (hex) of member I, from `narrator status`.
+incarnation() { # i
+    "$NARRATOR" status --dir "$NET" 2>/dev/null |
+        sed -n "s/^node $1: .*incarnation=\([0-9a-f]*\).*/\1/p"
+}
+
+# Wait until the narratord on metrics port P reports state S (1 joining, 2 active, 3 halted).
+wait_state_port() { # port state timeout_s what
+    local deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt $deadline ]; do
+        [ "$(metric "$1" narrator_se_state)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "$4: state $(metric "$1" narrator_se_state) after $3 s, wanted $2"
+}
+wait_active() { # i timeout_s
+    wait_state_port "$(mport "$1")" 2 "$2" "node $1 ACTIVE"
+}
+
+# Wait until a condition (a shell command) holds.
+wait_until() { # timeout_s what command...
+    local deadline=$((SECONDS + $1)) what=$2
+    shift 2
+    while [ $SECONDS -lt $deadline ]; do
+        "$@" && return 0
+        sleep 0.1
+    done
+    fail "timed out ($what)"
+}
+
+# net_create: a 3-SE network of our own children, all ACTIVE, with empty stores.
+# Hook: NET_EDIT (a function name) runs after the configs exist and before the start.
+net_create() {
+    BASE_PORT=$(pick_ports)
+    "$NARRATOR" up -n 3 --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
+        >"$T_DIR/up.out" 2>&1 || { cat "$T_DIR/up.out"; fail "narrator up failed"; }
+    "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || fail "narrator down failed"
+    local i
+    for i in 0 1 2; do
+        rm -rf "$NET/node$i/data/store" "$NET/node$i/narratord.pid"
+        : >"$NET/node$i/narratord.log"
+    done
+    if [ -n "${NET_EDIT:-}" ]; then "$NET_EDIT"; fi
+    for i in 0 1 2; do start_node "$i"; done
+    for i in 0 1 2; do wait_active "$i" 30; done
+    log "network of 3 SEs ACTIVE on ports $BASE_PORT..$((BASE_PORT + 2)) (metrics +100)"
+}
+
+# Environment of an AE beside member I.
+ae_env() { # i
+    # shellcheck disable=SC1090
+    . "$NET/node$1/client.env"
+}
+# Run a command as an AE beside member I, in a subshell.
+as_ae() { # i cmd...
+    local i=$1
+    shift
+    (ae_env "$i" && "$@")
+}
+
+# start_loader NAME NODE PREFIX RECORDS [TAG]: sequential updates in the background.
+start_loader() {
+    local name=$1 node=$2 prefix=$3 recs=$4 tag=${5:-$1}
+    rm -f "$T_DIR/stop-$name"
+    (
+        ae_env "$node"
+        exec "$ATTACK_LOADER" load --records "$recs" --prefix "$prefix" --tag "$tag" \
+            --log "$T_DIR/acks-$name.log" --stop "$T_DIR/stop-$name" --timeout-ms 3000
+    ) >"$T_DIR/loader-$name.out" 2>"$T_DIR/loader-$name.err" &
+    LPID[$name]=$!
+    LNODE[$name]=$node
+    LPREFIX[$name]=$prefix
+    LRECS[$name]=$recs
+}
+
+acks() { # loader name
+    local f="$T_DIR/acks-$1.log"
+    if [ -f "$f" ]; then grep -c '^A ' "$f" || true; else echo 0; fi
+}
+
+# wait_acks NAME N TIMEOUT WHAT: at least N more acknowledgements by loader NAME.
+wait_acks() {
+    local start deadline
+    start=$(acks "$1")
+    deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt $deadline ]; do
+        [ $(($(acks "$1") - start)) -ge "$2" ] && return 0
+        kill -0 "${LPID[$1]}" 2>/dev/null || fail "loader $1 died ($4)"
+        sleep 0.1
+    done
+    fail "loader $1: fewer than $2 updates acknowledged in $3 s: $4"
+}
+
+stop_loader() { # name
+    touch "$T_DIR/stop-$1"
+    wait "${LPID[$1]}" || fail "loader $1 exited with an error"
+    LPID[$1]=
+    log "$(cat "$T_DIR/loader-$1.out")"
+}
+
+# check_loaders NAME...: the guarantee checker over the logs of loaders that share one
+# node and prefix (several AE instances of one record set pass several names).
+check_loaders() {
+    local first=$1 logs=() n
+    for n in "$@"; do logs+=("$T_DIR/acks-$n.log"); done
+    local out
+    if ! out=$(as_ae "${LNODE[$first]}" "$ATTACK_LOADER" check --records "${LRECS[$first]}" \
+        --prefix "${LPREFIX[$first]}" --timeout-ms 10000 "${logs[@]}" 2>&1); then
+        echo "$out" >&2
+        fail "guarantee check failed for loader(s) $*"
+    fi
+    log "$out"
+    [ -n "${CHECKER_CONTROL_DONE:-}" ] || checker_control "$first"
+}
+
+# Negative control, once per test: the checker must fail on forged logs of loader NAME
+# (a version above what the network holds claimed acknowledged: S1; the last acknowledged
+# version of a record claimed with a second digest: S2).
+checker_control() { # name
+    CHECKER_CONTROL_DONE=1
+    local name=$1 f="$T_DIR/acks-$1.log" last k v
+    last=$(grep '^A ' "$f" | tail -n 1) || fail "loader $name acknowledged nothing"
+    read -r _ k v _ <<<"$last"
+    { cat "$f"; echo "A $k $((v + 1000)) $(printf '%064d' 0)"; } >"$T_DIR/forged-s1.log"
+    { cat "$f"; echo "A $k $v $(printf 'ab%062d' 0)"; } >"$T_DIR/forged-s2.log"
+    local forged rc
+    for forged in s1 s2; do
+        rc=0
+        as_ae "${LNODE[$name]}" "$ATTACK_LOADER" check --records "${LRECS[$name]}" \
+            --prefix "${LPREFIX[$name]}" "$T_DIR/forged-$forged.log" \
+            >"$T_DIR/forged-$forged.out" 2>&1 || rc=$?
+        [ "$rc" = 1 ] && grep -q "VIOLATION ${forged^^}" "$T_DIR/forged-$forged.out" ||
+            fail "negative control: the checker did not report the forged ${forged^^} violation (exit $rc)"
+    done
+    log "negative control: the checker rejects forged S1 and S2 violations"
+}
+
+# Wait until daemon NAME has exited (within timeout_s) and set EXIT_CODE to its exit code.
+# (Not in a command substitution: only this shell can wait for its children.)
+daemon_exit() { # name timeout_s
+    local pid=${DPID[$1]} deadline=$((SECONDS + $2))
+    # a zombie child still answers kill -0: look at its state
+    while [ $SECONDS -lt $deadline ] && [ -e "/proc/$pid" ] &&
+        [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+        sleep 0.1
+    done
+    if [ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+        fail "daemon $1 (pid $pid) still running after $2 s"
+    fi
+    EXIT_CODE=0
+    wait "$pid" || EXIT_CODE=$?
+    DPID[$1]=
+}
+
+kill_node() { # i [signal]
+    kill "-${2:-KILL}" "${DPID[$1]}"
+    wait "${DPID[$1]}" 2>/dev/null || true
+    DPID[$1]=
+}
