@@ -58,6 +58,7 @@ struct net {
 };
 
 static struct net g;
+static const char *g_durability = "memory";
 
 /* ---- helpers ---- */
 
@@ -124,10 +125,10 @@ static void write_config(const struct node *nd, int index, const char *extra_lis
     int len = snprintf(buf, sizeof buf,
                        "# test config %s\n[Node]\nIndex = %d\nListen = 127.0.0.1:%d\n"
                        "Socket = %s\nDataDir = %s\nPlatform = %s\nMembership = %s\n"
-                       "AttestationRoot = %s\nDurability = memory\nLogLevel = debug\n"
+                       "AttestationRoot = %s\nDurability = %s\nLogLevel = debug\n"
                        "Metrics = 127.0.0.1:%d\nMaxRecords = 10000\n",
                        extra_listen_note, index, nd->port, nd->sock, nd->data, nd->plat,
-                       g.membership, g.root_hex, nd->mport);
+                       g.membership, g.root_hex, g_durability, nd->mport);
     for (int j = 0; j < N; j++) {
         if (j == index)
             continue;
@@ -629,6 +630,54 @@ static void test_bad_config_exit(void **state)
     assert_true(file_contains(log, "member 1 is not this SE's identity"));
 }
 
+/* ---- DISK durability: group commit + fsync before acknowledging ---- */
+
+static int setup_disk(void **state)
+{
+    g_durability = "disk";
+    memset(&g, 0, sizeof g);
+    return setup(state);
+}
+
+static void test_disk_commit_and_rejoin(void **state)
+{
+    (void)state;
+    struct nr_client *c;
+    uint8_t d[32], got[32];
+    uint64_t v = 0;
+
+    assert_int_equal(open_client(&g.nodes[0], "disk", &c), NR_OK);
+    for (uint64_t k = 1; k <= 5; k++) {
+        memset(d, (int)k, sizeof d);
+        assert_int_equal(nr_update(c, k, d, &v), NR_OK);
+        assert_int_equal(v, k);
+    }
+    nr_close(c);
+    /* Every replica persisted with group commits, no store error. */
+    for (int i = 0; i < N; i++) {
+        assert_true(metric(g.nodes[i].mport, "narrator_store_commits_total") >= 1);
+        assert_true(metric(g.nodes[i].mport, "narrator_store_records_total") >= 5);
+        assert_int_equal(metric(g.nodes[i].mport, "narrator_store_errors_total"), 0);
+    }
+    /* SIGKILL a replica and restart it: it rejoins (new epoch) and the record is intact. */
+    assert_int_equal(kill(g.nodes[2].pid, SIGKILL), 0);
+    waitpid(g.nodes[2].pid, NULL, 0);
+    g.nodes[2].pid = spawn(g.nodes[2].ini, g.nodes[2].log);
+    assert_int_equal(wait_state(g.nodes[2].mport, "active", 20000), 0);
+    assert_int_equal(metric(g.nodes[2].mport, "narrator_se_incarnation_epoch"), 2);
+    assert_int_equal(open_client(&g.nodes[0], "disk", &c), NR_OK);
+    assert_int_equal(nr_read(c, &v, got), NR_OK);
+    assert_int_equal(v, 5);
+    memset(d, 6, sizeof d);
+    assert_int_equal(nr_update(c, 6, d, &v), NR_OK);
+    nr_close(c);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(kill(g.nodes[i].pid, SIGTERM), 0);
+        assert_int_equal(wait_exit(g.nodes[i].pid, 10000), 0);
+        g.nodes[i].pid = 0;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,5 +689,10 @@ int main(void)
         cmocka_unit_test(test_sigterm_clean_exit),
         cmocka_unit_test(test_bad_config_exit),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest disk_tests[] = {
+        cmocka_unit_test(test_disk_commit_and_rejoin),
+    };
+    int failed = cmocka_run_group_tests_name("memory durability", tests, setup, teardown);
+    failed += cmocka_run_group_tests_name("disk durability", disk_tests, setup_disk, teardown);
+    return failed;
 }
