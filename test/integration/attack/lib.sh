@@ -57,12 +57,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port such that base..base+19 and base+100..base+119 are free on loopback.
+# A base port such that base..base+19 and base+100..base+119 are free on loopback
+# (base+0..2: members, +10..19: clones and proxies; +100..: their metrics).
 pick_ports() {
     local tries=0 base used p clash
-    used=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    # below the kernel's ephemeral range (32768..), avoiding every port in use
+    used=$(ss -tanH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
     while :; do
-        base=$((21000 + (RANDOM % 380) * 100 + 20 * (RANDOM % 4)))
+        base=$((10000 + (RANDOM % 220) * 100 + 20 * (RANDOM % 4)))
         clash=0
         for p in $(seq "$base" $((base + 19))) $(seq $((base + 100)) $((base + 119))); do
             if grep -qx "$p" <<<"$used"; then clash=1; break; fi
@@ -126,9 +128,16 @@ wait_until() { # timeout_s what command...
 # net_create: a 3-SE network of our own children, all ACTIVE, with empty stores.
 # Hook: NET_EDIT (a function name) runs after the configs exist and before the start.
 net_create() {
-    BASE_PORT=$(pick_ports)
-    "$NARRATOR" up -n 3 --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
-        >"$T_DIR/up.out" 2>&1 || { cat "$T_DIR/up.out"; fail "narrator up failed"; }
+    local try
+    for try in 1 2 3; do # a port may be taken between the choice and the bind: retry
+        BASE_PORT=$(pick_ports)
+        "$NARRATOR" up -n 3 --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
+            >"$T_DIR/up.out" 2>&1 && break
+        cat "$T_DIR/up.out"
+        "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true
+        rm -rf "$NET"
+        [ "$try" -lt 3 ] || fail "narrator up failed"
+    done
     "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || fail "narrator down failed"
     local i
     for i in 0 1 2; do
