@@ -19,6 +19,8 @@
  *             if it reads a newer (committed but unacknowledged) version, with a digest some
  *             loader tried for that version.
  *       Exit 0: no violation; 1: violations (each printed); 2: could not check.
+ *   attack_loader read --record NAME
+ *       Print "v<version>" of the record, or the error name (exit 1).
  *   attack_loader ae-update --state PATH --record NAME --count N
  *       An AE that keeps sealed state: restore (nr_restore; fresh start if there is no
  *       record), then N times: seal (state, v+1) to PATH.0/PATH.1 and nr_update(v+1).
@@ -348,6 +350,24 @@ out:
     return rc;
 }
 
+static int cmd_read(const char *name)
+{
+    struct nr_client *c = NULL;
+    uint64_t v = 0;
+    uint8_t d[NR_DIGEST_LEN];
+    int rc = open_rec(&c, name);
+    if (rc == NR_OK) {
+        rc = nr_read(c, &v, d);
+    }
+    nr_close(c);
+    if (rc != NR_OK) {
+        printf("%s\n", nr_errname(rc));
+        return 1;
+    }
+    printf("v%llu\n", (unsigned long long)v);
+    return 0;
+}
+
 /* ---- an AE with sealed state ---- */
 
 static const char *restore_name(int result)
@@ -460,6 +480,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0 && records > 0 && records <= MAX_RECORDS && optind < argc) {
         return cmd_check(records, argv + optind, argc - optind);
     }
+    if (strcmp(cmd, "read") == 0 && record) {
+        return cmd_read(record);
+    }
     if (strcmp(cmd, "ae-update") == 0 && state && record && count > 0) {
         return cmd_ae_update(state, record, count);
     }
@@ -467,7 +490,7 @@ int main(int argc, char **argv)
         return cmd_ae_restore(state, record);
     }
 usage:
-    fprintf(stderr, "usage: attack_loader load|check|ae-update|ae-restore [options] "
+    fprintf(stderr, "usage: attack_loader load|check|read|ae-update|ae-restore [options] "
                     "(see the comment at the top of attack_loader.c)\n");
     return 2;
 }

@@ -162,12 +162,14 @@ as_ae() { # i cmd...
     (ae_env "$i" && "$@")
 }
 
-# start_loader NAME NODE PREFIX RECORDS [TAG]: sequential updates in the background.
+# start_loader NAME NODE PREFIX RECORDS [TAG]: sequential updates in the background, as AEs
+# beside member NODE (LOADER_SOCKET=PATH: through another SE socket on NODE's platform).
 start_loader() {
     local name=$1 node=$2 prefix=$3 recs=$4 tag=${5:-$1}
     rm -f "$T_DIR/stop-$name"
     (
         ae_env "$node"
+        if [ -n "${LOADER_SOCKET:-}" ]; then export NARRATOR_SOCKET=$LOADER_SOCKET; fi
         exec "$ATTACK_LOADER" load --records "$recs" --prefix "$prefix" --tag "$tag" \
             --log "$T_DIR/acks-$name.log" --stop "$T_DIR/stop-$name" --timeout-ms 3000
     ) >"$T_DIR/loader-$name.out" 2>"$T_DIR/loader-$name.err" &
@@ -260,4 +262,29 @@ kill_node() { # i [signal]
     kill "-${2:-KILL}" "${DPID[$1]}"
     wait "${DPID[$1]}" 2>/dev/null || true
     DPID[$1]=
+}
+
+# clone_config I OFFSET CUT_PEER DATADIR OUT: a config for a second instance of member I
+# (same identity and platform) with its own Listen/Socket/Metrics (BASE_PORT+OFFSET) and
+# DataDir, cut off from member CUT_PEER: its [Peer] section is omitted if CUT_PEER < I (that
+# member dials us; the clone's Listen is not in its config, so it never dials the clone), and
+# pointed at a port where nobody listens if CUT_PEER > I (narratord requires a [Peer] section
+# for every member it dials).
+clone_config() { # i offset cut_peer datadir out
+    local i=$1 off=$2 cut=$3 data=$4 out=$5
+    awk -v cut="$cut" -v self="$i" -v listen="127.0.0.1:$((BASE_PORT + off))" \
+        -v sock="$T_DIR/clone$i.sock" -v metrics="127.0.0.1:$((BASE_PORT + 100 + off))" \
+        -v dead="127.0.0.1:$((BASE_PORT + 19))" -v data="$data" '
+        /^\[/ { sect = $0; skip = 0; dead_peer = 0 }
+        sect == "[Peer]" && /^Index *=/ && $3 == cut { if (cut + 0 < self + 0) { skip = 1; held = "" } else dead_peer = 1 }
+        sect == "[Peer]" && /^\[Peer\]/ { held = $0; next }
+        skip { next }
+        held != "" { print held; held = "" }
+        dead_peer && /^Endpoint *=/ { print "Endpoint = " dead; next }
+        /^Listen *=/ { print "Listen = " listen; next }
+        /^Socket *=/ { print "Socket = " sock; next }
+        /^Metrics *=/ { print "Metrics = " metrics; next }
+        /^DataDir *=/ { print "DataDir = " data; next }
+        { print }' "$NET/node$i/se.ini" >"$out"
+    "$NARRATORD" --check -c "$out" >/dev/null || fail "clone config $out rejected"
 }
