@@ -211,6 +211,8 @@ static void end_of_iteration(struct nr_daemon *d)
         }
         d->became_active = 0;
     }
+    nr_peer_push(d);
+    nr_local_push(d);
     nr_peer_reap(d);
     nr_local_reap(d);
 }
@@ -492,6 +494,8 @@ void nr_daemon_free(struct nr_daemon *d)
         event_base_free(d->base);
     free(d->rx);
     free(d->tokens);
+    free(d->dirty_p);
+    free(d->dirty_l);
     sodium_memzero(d->identity_sk, sizeof d->identity_sk);
     nr_log_close();
 }

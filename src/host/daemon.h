@@ -67,6 +67,7 @@ struct nr_pconn {
     int expected; /* dialled connections: the member we dialled; -1 for accepted ones */
     int ready;
     int closing;
+    int dirty; /* in d->dirty_p: output to push at the end of this iteration */
     char addr[64];
     struct nr_pconn *next; /* d->pconns or d->graveyard_p */
 };
@@ -98,6 +99,7 @@ struct nr_lconn {
     uint64_t id; /* client handle given to the core */
     int ready;
     int closing;
+    int dirty; /* in d->dirty_l */
     int has_key;
     uint8_t key[NR_KEY_BYTES];
     uint8_t measurement[NR_MEASUREMENT_BYTES];
@@ -174,6 +176,12 @@ struct nr_daemon {
     struct nr_lconn *clients[NR_CLIENT_BUCKETS];
     uint64_t next_client_id;
     uint8_t *rx; /* scratch: one opened record (plaintext) */
+    /* Connections written to during this iteration: their output is pushed to the kernel at
+     * the end of the iteration (one write per connection per iteration), instead of waiting
+     * for the next poll round. */
+    struct nr_pconn **dirty_p;
+    struct nr_lconn **dirty_l;
+    size_t n_dirty_p, cap_dirty_p, n_dirty_l, cap_dirty_l;
 
     /* metrics */
     struct evhttp *http;
@@ -212,7 +220,11 @@ int nr_frame_write(struct evbuffer *out, const uint8_t *data, size_t len);
 /* Seal `len` bytes with the channel directly into `out` as one frame. */
 int nr_frame_write_sealed(struct evbuffer *out, struct nr_chan *ch, const uint8_t *pt, size_t len);
 
+/* Push a bufferevent's pending output to its socket now (non-blocking, best effort). */
+void nr_bev_push(struct bufferevent *bev);
+
 /* peer.c */
+void nr_peer_push(struct nr_daemon *d);
 int nr_peer_start(struct nr_daemon *d) __attribute__((warn_unused_result));
 void nr_peer_stop(struct nr_daemon *d);
 void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t len);
@@ -225,6 +237,7 @@ void nr_local_stop(struct nr_daemon *d);
 void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int status,
                     uint64_t version, const uint8_t digest[NR_DIGEST_BYTES]);
 void nr_local_reap(struct nr_daemon *d);
+void nr_local_push(struct nr_daemon *d);
 unsigned nr_local_count(const struct nr_daemon *d);
 
 /* metrics.c */

@@ -110,6 +110,29 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, int status, uint64_t
         return;
     }
     d->stats.client_replies++;
+    if (!c->dirty) {
+        if (d->n_dirty_l == d->cap_dirty_l) {
+            size_t cap = d->cap_dirty_l ? 2u * d->cap_dirty_l : 64u;
+            struct nr_lconn **a = realloc(d->dirty_l, cap * sizeof *a);
+            if (!a)
+                return; /* the bufferevent sends it on its own */
+            d->dirty_l = a;
+            d->cap_dirty_l = cap;
+        }
+        c->dirty = 1;
+        d->dirty_l[d->n_dirty_l++] = c;
+    }
+}
+
+void nr_local_push(struct nr_daemon *d)
+{
+    for (size_t i = 0; i < d->n_dirty_l; i++) {
+        struct nr_lconn *c = d->dirty_l[i];
+        c->dirty = 0;
+        if (!c->closing)
+            nr_bev_push(c->bev);
+    }
+    d->n_dirty_l = 0;
 }
 
 void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int status,

@@ -93,6 +93,20 @@ int nr_frame_write_sealed(struct evbuffer *out, struct nr_chan *ch, const uint8_
     return NR_OK;
 }
 
+void nr_bev_push(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+
+    if (fd < 0 || evbuffer_get_length(out) == 0)
+        return;
+    /* A socket bufferevent keeps the front of its output frozen except inside its own write
+     * callback; thaw it for this write. Errors are left for the bufferevent to report. */
+    evbuffer_unfreeze(out, 1);
+    (void)evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+}
+
 /* ---- connections ---- */
 
 static void schedule_dial(struct nr_daemon *d, struct nr_peer *p);
@@ -139,6 +153,17 @@ static void pconn_close(struct nr_pconn *c, const char *why)
         if (p->n_conns == 0 && !p->dialing && !d->stop)
             schedule_dial(d, p);
     }
+}
+
+void nr_peer_push(struct nr_daemon *d)
+{
+    for (size_t i = 0; i < d->n_dirty_p; i++) {
+        struct nr_pconn *c = d->dirty_p[i];
+        c->dirty = 0;
+        if (!c->closing)
+            nr_bev_push(c->bev);
+    }
+    d->n_dirty_p = 0;
 }
 
 void nr_peer_reap(struct nr_daemon *d)
@@ -556,6 +581,18 @@ void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t l
             continue;
         }
         sent = 1;
+        if (!c->dirty) {
+            if (d->n_dirty_p == d->cap_dirty_p) {
+                size_t cap = d->cap_dirty_p ? 2u * d->cap_dirty_p : 16u;
+                struct nr_pconn **a = realloc(d->dirty_p, cap * sizeof *a);
+                if (!a)
+                    continue; /* the bufferevent sends it on its own */
+                d->dirty_p = a;
+                d->cap_dirty_p = cap;
+            }
+            c->dirty = 1;
+            d->dirty_p[d->n_dirty_p++] = c;
+        }
     }
     if (!sent) {
         d->stats.peer_sends_dropped_noconn++;
