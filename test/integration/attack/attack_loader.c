@@ -24,6 +24,9 @@
  *   attack_loader ae-update --state PATH --record NAME --count N
  *       An AE that keeps sealed state: restore (nr_restore; fresh start if there is no
  *       record), then N times: seal (state, v+1) to PATH.0/PATH.1 and nr_update(v+1).
+ *   attack_loader ae-seal --state PATH --record NAME [--tag T]
+ *       Restore, then seal (state "NAME:v+1:T", v+1) WITHOUT committing it: the files of an
+ *       AE that crashed between nr_seal_state and nr_update (or a forked instance's state).
  *   attack_loader ae-restore --state PATH --record NAME
  *       nr_restore only. Prints "restore: FRESH|DROPPED_UNCOMMITTED|NO_RECORD v<N>" or
  *       "restore: <NR_E...>". Exit 0 on success, 1 on an error code.
@@ -380,7 +383,9 @@ static const char *restore_name(int result)
     }
 }
 
-static int cmd_ae_update(const char *path, const char *name, unsigned count)
+/* count updates (seal, then commit) after a restore; seal_only: seal one more, no commit */
+static int cmd_ae_update(const char *path, const char *name, unsigned count, int seal_only,
+                         const char *tag)
 {
     struct nr_client *c = NULL;
     uint8_t state[STATE_MAX], d[NR_DIGEST_LEN];
@@ -392,9 +397,15 @@ static int cmd_ae_update(const char *path, const char *name, unsigned count)
         rc = nr_restore(c, path, state, sizeof state, &len, &v, &result);
     }
     for (unsigned i = 0; rc == NR_OK && i < count; i++) {
-        int n = snprintf((char *)state, sizeof state, "%s:%llu:ae", name,
-                         (unsigned long long)v + 1);
+        int n = snprintf((char *)state, sizeof state, "%s:%llu:%s", name,
+                         (unsigned long long)v + 1, tag);
         rc = nr_seal_state(c, path, state, (size_t)n, v + 1);
+        if (rc == NR_OK && seal_only) {
+            nr_close(c);
+            printf("ae-seal: %s: restored %s, sealed v%llu (not committed)\n", name,
+                   restore_name(result), (unsigned long long)v + 1);
+            return 0;
+        }
         if (rc == NR_OK) {
             nr_state_digest(d, state, (size_t)n, v + 1);
             rc = nr_update(c, v + 1, d, &committed);
@@ -484,13 +495,16 @@ int main(int argc, char **argv)
         return cmd_read(record);
     }
     if (strcmp(cmd, "ae-update") == 0 && state && record && count > 0) {
-        return cmd_ae_update(state, record, count);
+        return cmd_ae_update(state, record, count, 0, "ae");
+    }
+    if (strcmp(cmd, "ae-seal") == 0 && state && record) {
+        return cmd_ae_update(state, record, 1, 1, tag);
     }
     if (strcmp(cmd, "ae-restore") == 0 && state && record) {
         return cmd_ae_restore(state, record);
     }
 usage:
-    fprintf(stderr, "usage: attack_loader load|check|read|ae-update|ae-restore [options] "
+    fprintf(stderr, "usage: attack_loader load|check|read|ae-update|ae-seal|ae-restore [options] "
                     "(see the comment at the top of attack_loader.c)\n");
     return 2;
 }
