@@ -79,6 +79,7 @@ struct nr_se_stats {
     uint64_t votes_discarded;         /* acks / fetch replies filtered out by views */
     uint64_t superseded;              /* 1 once this instance learned it is superseded */
     uint64_t total_failure;           /* 1 once total failure was detected */
+    uint64_t incarnation_collisions;  /* two instances of a member with one incarnation */
 };
 
 /* Host callbacks. `ctx` is the host's pointer given at creation. */
@@ -111,6 +112,8 @@ struct nr_se_config {
     uint16_t f;
     uint16_t self; /* my member index */
     nr_inc_t incarnation;    /* fresh for this start, drawn by the host; nonzero */
+    uint64_t nonce;          /* 64 random bits from the TEE for this instance (0: derived
+                              * from the incarnation; tests only) */
     int was_active;          /* sealed hint: this SE (some earlier instance) was ACTIVE */
     uint32_t max_records;    /* capacity of the record table (all owners) */
     uint32_t max_batch;      /* entries per PREPARE (default 1024) */

@@ -19,6 +19,7 @@
 #define JOIN_CHUNK_RECS 4096u
 #define TOTAL_FAILURE_ROUNDS 3u
 #define MAX_DISK_ACKS 1024u
+#define JOIN_REPLY_FIXED 22u /* status, flags, snapshot, chunk, chunks, count */
 
 /* Own-record states (protocol.md §1). */
 enum { OWN_COMMITTED = 0, OWN_UNCONFIRMED = 1 };
@@ -82,6 +83,8 @@ struct join_peer {
     uint8_t status;
     uint8_t was_active;
     uint32_t next_chunk, chunks;
+    uint64_t snapshot;      /* replier's id of the snapshot being received */
+    uint64_t last_chunk_ms; /* progress of a partial reply */
     uint64_t last_req_ms;
     uint64_t joining_round; /* retry round of the last JOINING reply */
 };
@@ -99,8 +102,12 @@ struct nr_se {
     struct nr_se_io io;
     enum nr_se_state state;
     nr_inc_t inc;
+    uint64_t nonce;
     nr_inc_t view[NR_MAX_MEMBERS];
     nr_inc_t seen[NR_MAX_MEMBERS];
+    uint64_t seen_nonce[NR_MAX_MEMBERS]; /* nonce of the instance that is seen[j] (0: unknown) */
+    uint64_t last_snapshot_ms[NR_MAX_MEMBERS]; /* replier side: last ACCEPT snapshot sent */
+    uint64_t next_snapshot;
     struct nr_se_stats stats;
     uint64_t now_ms;
 
@@ -161,6 +168,32 @@ static void logf_(struct nr_se *se, int level, const char *fmt, ...)
 static nr_inc_t max_inc(nr_inc_t a, nr_inc_t b)
 {
     return a > b ? a : b;
+}
+
+/* Learn that incarnation `inc` of member j exists (§2.3). `nonce` is the instance's random
+ * nonce when the message came from that instance itself (0 when learned from a view). Two
+ * instances with one incarnation but different nonces are both refused from then on: their
+ * incarnation is poisoned (seen[j] moves past it), so each learns it is superseded. */
+static void learn(struct nr_se *se, uint16_t j, nr_inc_t inc, uint64_t nonce)
+{
+    if (inc > se->seen[j]) {
+        se->seen[j] = inc;
+        se->seen_nonce[j] = nonce;
+        return;
+    }
+    if (inc != se->seen[j] || nonce == 0 || j == se->cfg.self)
+        return;
+    if (se->seen_nonce[j] == 0) {
+        se->seen_nonce[j] = nonce;
+    } else if (se->seen_nonce[j] != nonce) {
+        se->seen[j] = inc + 1u; /* incarnations are odd: no instance has inc + 1 */
+        se->seen_nonce[j] = 0;
+        se->stats.incarnation_collisions++;
+        logf_(se, NR_LOG_ERROR,
+              "CLONE DETECTED: two instances of member %u share incarnation %016llx; both "
+              "refused",
+              j, (unsigned long long)inc);
+    }
 }
 
 static uint16_t quorum(const struct nr_se *se)
@@ -228,6 +261,7 @@ static int store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_
                       nr_inc_t stamp)
 {
     se->network_existed = 1;
+    learn(se, s->owner, stamp, 0);
     if (s->version == 0 && s->stamp == 0) {
         s->version = v;
         memcpy(s->digest, d, NR_DIGEST_BYTES);
@@ -387,6 +421,7 @@ static uint8_t *hdr(struct nr_se *se, uint8_t type, nr_inc_t dest_inc, uint32_t 
     h.sender = se->cfg.self;
     h.body_len = body_len;
     h.sender_inc = se->inc;
+    h.sender_nonce = se->nonce;
     h.dest_inc = dest_inc;
     known_view(se, h.view);
     return nr_peer_hdr_put(se->buf, se->cfg.n, &h);
@@ -454,9 +489,10 @@ static void send_join_req(struct nr_se *se, uint16_t to)
 
 static void send_join_status(struct nr_se *se, uint16_t to, nr_inc_t dest_inc, uint8_t status)
 {
-    uint8_t *p = hdr(se, NR_MSG_JOIN_REPLY, dest_inc, 14);
+    uint8_t *p = hdr(se, NR_MSG_JOIN_REPLY, dest_inc, JOIN_REPLY_FIXED);
     p = nr_put_u8(p, status);
     p = nr_put_u8(p, se->network_existed ? 1 : 0);
+    p = nr_put_u64(p, 0);
     p = nr_put_u32(p, 0);
     p = nr_put_u32(p, 1);
     p = nr_put_u32(p, 0);
@@ -472,14 +508,18 @@ static void send_join_accept(struct nr_se *se, uint16_t to, nr_inc_t dest_inc)
             total++;
     uint32_t chunks = total == 0 ? 1u : (total + JOIN_CHUNK_RECS - 1u) / JOIN_CHUNK_RECS;
     uint32_t si = 0;
+    uint64_t snapshot = ++se->next_snapshot;
 
+    se->last_snapshot_ms[to] = se->now_ms;
     for (uint32_t c = 0; c < chunks; c++) {
         uint32_t count = total - c * JOIN_CHUNK_RECS;
         if (count > JOIN_CHUNK_RECS)
             count = JOIN_CHUNK_RECS;
-        uint8_t *p = hdr(se, NR_MSG_JOIN_REPLY, dest_inc, 14u + count * NR_JOIN_REC_BYTES);
+        uint8_t *p =
+            hdr(se, NR_MSG_JOIN_REPLY, dest_inc, JOIN_REPLY_FIXED + count * NR_JOIN_REC_BYTES);
         p = nr_put_u8(p, NR_JOIN_ACCEPT);
         p = nr_put_u8(p, se->network_existed ? 1 : 0);
+        p = nr_put_u64(p, snapshot);
         p = nr_put_u32(p, c);
         p = nr_put_u32(p, chunks);
         p = nr_put_u32(p, count);
@@ -750,7 +790,9 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
         return NR_EINVAL;
     if (cfg.max_batch > NR_MAX_PREPARE_ENTRIES || cfg.max_batch > NR_MAX_FETCH_KEYS)
         return NR_EINVAL;
-    if (cfg.max_records > (UINT32_MAX / 5u) * 4u || cfg.max_inflight > 1024)
+    if (cfg.max_records > (1u << 28) || cfg.max_inflight > 1024)
+        return NR_EINVAL;
+    if (cfg.durability == NR_DURABILITY_DISK && !io->persist)
         return NR_EINVAL;
 
     se = calloc(1, sizeof(*se));
@@ -760,7 +802,9 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
     se->io = *io;
     se->state = NR_SE_JOINING;
     se->inc = cfg.incarnation;
+    se->nonce = cfg.nonce ? cfg.nonce : (cfg.incarnation * 0x9E3779B97F4A7C15ull) | 1u;
     se->view[cfg.self] = se->seen[cfg.self] = se->inc;
+    se->seen_nonce[cfg.self] = se->nonce;
     se->network_existed = cfg.was_active;
 
     se->n_slots = cfg.max_records + cfg.max_records / 4u + 16u;
@@ -771,8 +815,10 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
     se->fetch = calloc(cfg.max_inflight, sizeof(*se->fetch));
     se->recs = calloc(NR_MAX_PREPARE_ENTRIES, sizeof(*se->recs));
     body_max = 12u + (size_t)cfg.max_batch * NR_FETCH_REC_BYTES;
-    if (body_max < 14u + (size_t)JOIN_CHUNK_RECS * NR_JOIN_REC_BYTES)
-        body_max = 14u + (size_t)JOIN_CHUNK_RECS * NR_JOIN_REC_BYTES;
+    if (body_max < 12u + (size_t)NR_MAX_FETCH_KEYS * NR_FETCH_REC_BYTES)
+        body_max = 12u + (size_t)NR_MAX_FETCH_KEYS * NR_FETCH_REC_BYTES;
+    if (body_max < JOIN_REPLY_FIXED + (size_t)JOIN_CHUNK_RECS * NR_JOIN_REC_BYTES)
+        body_max = JOIN_REPLY_FIXED + (size_t)JOIN_CHUNK_RECS * NR_JOIN_REC_BYTES;
     se->buf_cap = NR_PEER_HDR_BYTES(cfg.n) + body_max;
     se->buf = malloc(se->buf_cap);
     if (!se->slots || !se->ops || !se->prep || !se->fetch || !se->recs || !se->buf)
@@ -902,12 +948,20 @@ static int on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_
         send_join_status(se, j, h->sender_inc, NR_JOIN_JOINING);
         return 0;
     }
-    if (h->sender_inc == se->view[j]) {
-        send_join_accept(se, j, h->sender_inc); /* resent request */
+    if (h->sender_inc == se->view[j] && se->view[j] >= se->seen[j]) {
+        /* A resent request: one fresh snapshot per retry interval at most (a replayed
+         * request must not make us stream the whole table again and again). */
+        if (se->now_ms >= se->last_snapshot_ms[j] + se->cfg.join_retry_ms / 2u ||
+            se->last_snapshot_ms[j] == 0)
+            send_join_accept(se, j, h->sender_inc);
         return 0;
     }
     if (h->sender_inc > se->view[j] && h->sender_inc >= se->seen[j]) {
         se->view[j] = se->seen[j] = h->sender_inc; /* admit (I1) */
+        se->seen_nonce[j] = h->sender_nonce;
+        /* A member restarted after the network formed: from now on nobody may take this
+         * network for a blank one (genesis, §5.7). */
+        se->network_existed = 1;
         se->stats.joins_admitted++;
         logf_(se, NR_LOG_INFO, "admitted member %u incarnation %016llx", j,
               (unsigned long long)h->sender_inc);
@@ -924,11 +978,13 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
 {
     uint8_t status = 0, flags = 0;
     uint32_t chunk = 0, chunks = 0, count = 0;
+    uint64_t snapshot = 0;
     uint16_t j = h->sender;
     struct join_peer *jp = &se->jp[j];
 
     nr_cur_u8(b, &status);
     nr_cur_u8(b, &flags);
+    nr_cur_u64(b, &snapshot);
     nr_cur_u32(b, &chunk);
     nr_cur_u32(b, &chunks);
     nr_cur_u32(b, &count);
@@ -950,6 +1006,12 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
         reincarnate(se);
         return 0;
     }
+    /* A complete reply from this replier incarnation is final: later snapshots, replays
+     * and JOINING answers from it change nothing. */
+    if (jp->status == JP_DONE && se->jvotes[j].inc == h->sender_inc) {
+        se->stats.msgs_dropped_unexpected++;
+        return 0;
+    }
     if (status == NR_JOIN_JOINING) {
         jp->status = JP_JOINING;
         jp->was_active = flags & 1u;
@@ -962,14 +1024,17 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
         se->stats.msgs_dropped_unexpected++;
         return 0;
     }
-    if (chunk == 0) {
+    if (chunk == 0 && (jp->status != JP_PARTIAL || snapshot != jp->snapshot)) {
         jp->was_active = flags & 1u;
         jp->status = JP_PARTIAL;
+        jp->snapshot = snapshot;
         jp->next_chunk = 0;
         jp->chunks = chunks;
         se->jvotes[j].have = 0;
     }
-    if (jp->status != JP_PARTIAL || chunk != jp->next_chunk || chunks != jp->chunks) {
+    /* Chunks of one snapshot only, in order (a reply is one atomic snapshot, §7.2). */
+    if (jp->status != JP_PARTIAL || snapshot != jp->snapshot || chunk != jp->next_chunk ||
+        chunks != jp->chunks) {
         se->stats.msgs_dropped_unexpected++; /* out of order: the retry resends all */
         return 0;
     }
@@ -1002,6 +1067,7 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
 #endif
     }
     jp->next_chunk++;
+    jp->last_chunk_ms = se->now_ms;
     if (jp->next_chunk == jp->chunks) {
         jp->status = JP_DONE;
         se->jvotes[j].have = 1;
@@ -1061,7 +1127,7 @@ static int on_prepare(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
         }
         if (store_rule(se, &se->slots[si], version, digest, h->sender_inc))
             status = 1;
-        struct nr_record *rec = &se->recs[k];
+        struct nr_record *rec = &se->recs[stored];
         const struct slot *s = &se->slots[si];
         memcpy(rec->key, s->key, NR_KEY_BYTES);
         rec->owner = s->owner;
@@ -1097,11 +1163,9 @@ static int on_fetch(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur
     nr_cur_u32(b, &count);
     if (b->err)
         return b->err;
-    if (count > NR_MAX_FETCH_KEYS || count > se->cfg.max_batch ||
-        (uint64_t)count * NR_KEY_BYTES != b->left)
+    if (count > NR_MAX_FETCH_KEYS || (uint64_t)count * NR_KEY_BYTES != b->left)
         return NR_EMALFORMED;
-    /* The body is read into the reply buffer after the header: copy keys first. */
-    const uint8_t *keys;
+    const uint8_t *keys; /* points into msg, not into se->buf */
     nr_cur_ptr(b, &keys, (size_t)count * NR_KEY_BYTES);
     uint8_t *p = hdr(se, NR_MSG_FETCH_REPLY, h->sender_inc, 12u + count * NR_FETCH_REC_BYTES);
     p = nr_put_u64(p, req);
@@ -1256,9 +1320,9 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
         return NR_EREPLAY;
     }
     /* Learn supersession from the view and the sender's incarnation (§2.3). */
+    learn(se, from, h.sender_inc, h.sender_nonce);
     for (uint16_t j = 0; j < se->cfg.n; j++)
-        se->seen[j] = max_inc(se->seen[j], h.view[j]);
-    se->seen[from] = max_inc(se->seen[from], h.sender_inc);
+        learn(se, j, h.view[j], 0);
     if (se->seen[se->cfg.self] > se->inc) {
         if (se->state == NR_SE_JOINING) {
             reincarnate(se);
@@ -1339,9 +1403,14 @@ void nr_se_tick(struct nr_se *se, uint64_t now_ms)
             total_failure_check(se);
             if (se->state != NR_SE_JOINING)
                 return;
-            for (uint16_t j = 0; j < se->cfg.n; j++)
-                if (j != se->cfg.self && !vote_counts(se, se->jvotes, j, JOIN_FILTER))
-                    send_join_req(se, j);
+            for (uint16_t j = 0; j < se->cfg.n; j++) {
+                if (j == se->cfg.self || vote_counts(se, se->jvotes, j, JOIN_FILTER))
+                    continue;
+                if (se->jp[j].status == JP_PARTIAL &&
+                    now_ms < se->jp[j].last_chunk_ms + se->cfg.join_retry_ms)
+                    continue; /* a large snapshot still streaming in */
+                send_join_req(se, j);
+            }
         }
         return;
     }
@@ -1368,14 +1437,11 @@ static void client_op(struct nr_se *se, uint64_t client, uint64_t req_id, const 
         reply(se, &tmp, NR_EINVAL, 0, NULL);
         return;
     }
-    uint32_t si = slot_find(se, se->cfg.self, key, type == OP_WRITE);
+    /* Even "no record" is only answered after a read quorum confirmed that we are current
+     * (§4): an old instance must not claim a record is absent. */
+    uint32_t si = slot_find(se, se->cfg.self, key, 1);
     if (si == NONE) {
-        if (type == OP_READ) { /* no record */
-            se->stats.reads_served++;
-            reply(se, &tmp, NR_OK, 0, NULL);
-        } else {
-            reply(se, &tmp, NR_EFULL, 0, NULL);
-        }
+        reply(se, &tmp, NR_EFULL, 0, NULL);
         return;
     }
     uint32_t i = op_alloc(se);

@@ -120,6 +120,7 @@ uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h)
     p = nr_put_u16(p, h->sender);
     p = nr_put_u32(p, h->body_len);
     p = nr_put_u64(p, h->sender_inc);
+    p = nr_put_u64(p, h->sender_nonce);
     p = nr_put_u64(p, h->dest_inc);
     for (uint16_t i = 0; i < n; i++)
         p = nr_put_u64(p, h->view[i]);
@@ -141,6 +142,7 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
     nr_cur_u16(&c, &h->sender);
     nr_cur_u32(&c, &h->body_len);
     nr_cur_u64(&c, &h->sender_inc);
+    nr_cur_u64(&c, &h->sender_nonce);
     nr_cur_u64(&c, &h->dest_inc);
     for (uint16_t i = 0; i < n; i++)
         nr_cur_u64(&c, &h->view[i]);

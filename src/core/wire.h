@@ -7,12 +7,14 @@
  * NR_EVERSION, never a crash.
  *
  * ---------------------------------------------------------------------------------------
- * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 24 + 8n bytes)
+ * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 32 + 8n bytes)
  *   u8  version        NR_WIRE_VERSION
  *   u8  type           enum nr_peer_type
  *   u16 sender         sender's member index
  *   u32 body_len       bytes after the header (<= NR_MAX_BODY)
  *   u64 sender_inc     sender's incarnation
+ *   u64 sender_nonce   random per SE instance: two instances that drew the same
+ *                      incarnation are told apart (and both refused) by it
  *   u64 dest_inc       the receiver's incarnation this is meant for (0 = any: JOIN_REQ)
  *   u64 view[n]        sender's view: incarnation it accepts for each member (0 = none);
  *                      n is the system's member count, known to both sides
@@ -25,8 +27,9 @@
  *   FETCH       u64 req, u32 count, count * key[32]        (owner = sender)
  *   FETCH_REPLY u64 req, u32 count, count * rec{key[32], u64 version, digest[32], u64 stamp}
  *   JOIN_REQ    u8 flags (bit0: was_active hint)
- *   JOIN_REPLY  u8 status (enum nr_join_status), u8 flags (bit0: replier was_active),
- *               u32 chunk, u32 chunks, u32 count,
+ *   JOIN_REPLY  u8 status (enum nr_join_status), u8 flags (bit0: has-state),
+ *               u64 snapshot (replier's id of this snapshot), u32 chunk, u32 chunks,
+ *               u32 count,
  *               count * rec{u16 owner, key[32], u64 version, digest[32], u64 stamp}
  *
  * AE <-> SE (local channel). Header NR_CLIENT_HDR_BYTES = 16:
@@ -48,7 +51,7 @@
 
 #define NR_WIRE_VERSION 1u
 #define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
-#define NR_PEER_HDR_FIXED 24u
+#define NR_PEER_HDR_FIXED 32u
 #define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
 #define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)            /* 72 */
 #define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)           /* 80 */
@@ -88,6 +91,7 @@ struct nr_peer_hdr {
     uint16_t sender;
     uint32_t body_len;
     nr_inc_t sender_inc;
+    uint64_t sender_nonce;
     nr_inc_t dest_inc;
     nr_inc_t view[NR_MAX_MEMBERS];
 };
