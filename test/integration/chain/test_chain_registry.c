@@ -47,7 +47,7 @@ static void random_cb(void *arg, uint8_t *out, size_t len)
 
 static void fill(uint8_t out[32], const char *label, unsigned i)
 {
-    char s[64];
+    char s[160];
     snprintf(s, sizeof s, "%s/%u", label, i);
     nr_keccak256(out, (const uint8_t *)s, strlen(s));
 }
