@@ -1,0 +1,236 @@
+/* The Narrator deterministic simulator: shared declarations.
+ *
+ * One seed drives everything: the member count, the fault rates (swarm testing), every
+ * message delay, drop, duplicate and replay, every partition, crash, restart and clone, and
+ * every AE operation. The unmodified protocol core (src/core/) is driven through core.h
+ * only; the checker (check.c) asserts S1-S3 after every step. See docs/simulator.md. */
+#ifndef NR_SIM_H
+#define NR_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define SIM_MAX_INST 64u   /* SE instances per run (every start, restart and clone) */
+#define SIM_MAX_AE 48u     /* simulated application enclaves */
+#define SIM_MAX_REC 48u    /* records (all owners) */
+#define SIM_MAX_HINTS 64u  /* sealed-hint snapshots per member */
+#define SIM_RING 64u       /* captured messages kept for replays */
+#define SIM_TRACE_LINES 512u
+#define SIM_TRACE_LINE 224u
+#define SIM_MAX_STEPS 1000000u /* per run: more is a storm or a livelock */
+
+/* Exit codes / run outcomes. */
+enum sim_result {
+    SIM_PASS = 0,
+    SIM_SAFETY = 1,   /* S1/S2/S3 violated */
+    SIM_LIVENESS = 2, /* the healthy quorum did not converge in the bounded time */
+    SIM_ERROR = 3,    /* the simulator itself or a scenario precondition failed */
+};
+
+/* ---- PRNG (xoshiro256**, seeded with splitmix64): the only source of randomness ---- */
+struct sim_rng {
+    uint64_t s[4];
+};
+uint64_t sim_mix64(uint64_t x);
+void sim_rng_seed(struct sim_rng *r, uint64_t seed);
+uint64_t sim_rng_next(struct sim_rng *r);
+uint64_t sim_rng_below(struct sim_rng *r, uint64_t n); /* uniform in [0, n), n > 0 */
+uint64_t sim_rng_range(struct sim_rng *r, uint64_t lo, uint64_t hi); /* [lo, hi] */
+int sim_rng_ppm(struct sim_rng *r, uint32_t ppm); /* true with probability ppm / 1e6 */
+
+/* ---- options from the command line ---- */
+struct sim_opts {
+    unsigned n;           /* 0: chosen by the seed (3 or 5) */
+    int verbose;          /* print the whole trace live */
+    uint64_t fault_ms;    /* 0: chosen by the seed */
+    uint64_t live_ms;     /* bound of the liveness phase (simulated ms) */
+    int quiet;            /* no report on failure (used by --expect-violation) */
+};
+
+/* ---- the world ---- */
+enum sim_link { SIM_LINK_UP = 0, SIM_LINK_CUT = 1, SIM_LINK_HOLD = 2 };
+enum sim_phase { SIM_PH_GENESIS = 0, SIM_PH_FAULTS = 1, SIM_PH_LIVE = 2, SIM_PH_SCRIPT = 3 };
+
+struct sim_world;
+
+struct sim_msg {
+    struct sim_msg *next; /* held list */
+    int from, to;         /* instance ids */
+    uint64_t seq;
+    size_t len;
+    uint8_t bytes[];
+};
+
+struct sim_inst {
+    struct sim_world *w;
+    int id;
+    int used, alive, halted, was_active_seen;
+    int halt_reason;
+    uint16_t member;
+    uint32_t epoch;
+    nr_inc_t inc;
+    struct nr_se *se;
+    uint64_t created_ms;
+    char label[16];
+};
+
+enum sim_op_kind { SIM_OP_WRITE = 1, SIM_OP_READ = 2 };
+
+/* One AE operation in the history of one record. */
+struct sim_op {
+    uint8_t kind;
+    uint8_t done;      /* a reply arrived */
+    uint8_t checked;   /* S1 checked at its response */
+    uint16_t ae;
+    int inst;
+    int status;        /* NR_OK or NR_E* (valid when done) */
+    uint64_t inv;      /* history sequence number of the invocation */
+    uint64_t resp;     /* ... of the response (0: none yet) */
+    uint64_t v;        /* write: version written; read: version returned */
+    uint8_t d[NR_DIGEST_BYTES];
+};
+
+struct sim_rec {
+    uint16_t owner;
+    uint8_t key[NR_KEY_BYTES];
+    struct sim_op *ops;
+    size_t nops, cap;
+    /* S2: the op index (+1) that first committed/observed each version, 0 = none */
+    uint32_t *obs;
+    size_t obs_cap;
+    uint64_t max_obs; /* highest version acked or read */
+};
+
+struct sim_ae {
+    int id;
+    uint16_t member;
+    int rec;
+    int inst;            /* attached SE instance, -1 none */
+    int pending;         /* op index in the record history, -1 none */
+    int secondary;       /* an AE clone: a second writer for the same record */
+    int restore;         /* must read before the next write */
+    int scheduled;
+    uint64_t last_v;     /* last version this AE knows committed */
+    uint32_t opno;
+    int live_stage;      /* liveness phase: 0 read, 1 write, 2 read, 3 done */
+    uint64_t live_v;
+    int down;            /* its member is kept down in the liveness phase */
+};
+
+/* Swarm parameters: chosen per seed. */
+struct sim_swarm {
+    uint32_t drop_ppm, dup_ppm, spike_ppm;
+    uint32_t delay_min_ms, delay_max_ms, spike_ms;
+    uint32_t fault_gap_ms;
+    uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
+        w_heal, w_replay, w_reroute;
+    uint32_t stale_hint_ppm;
+    uint32_t ae_clone_ppm;
+    uint32_t records_per_member;
+    uint32_t retransmit_ms, join_retry_ms, max_batch, max_inflight;
+    int durability;
+    int multicast; /* a message to member j reaches every connected instance of j */
+    int halt_exit; /* the host kills an instance soon after it halts */
+    int budget_aware; /* the injector keeps at most f members down (liveness is checked) */
+    uint32_t ae_think_ms;
+    uint32_t write_ppm;
+};
+
+struct sim_ev {
+    uint64_t at, seq;
+    int kind;
+    int a;
+    uint64_t b;
+    struct sim_msg *msg;
+};
+
+struct sim_hint {
+    uint32_t epoch;
+    int was_active;
+};
+
+struct sim_world {
+    uint64_t seed;
+    struct sim_rng rng;
+    struct sim_opts opt;
+    struct sim_swarm sw;
+    uint16_t n, f;
+    enum sim_phase phase;
+    uint64_t now, step, hseq, evseq, msgseq;
+    uint64_t fault_end, live_end;
+
+    struct sim_inst inst[SIM_MAX_INST];
+    int ninst;
+    uint8_t link[SIM_MAX_INST][SIM_MAX_INST];
+    int route[SIM_MAX_INST][NR_MAX_MEMBERS];
+    uint8_t default_link; /* link mode of new instances (scripts hold everything) */
+
+    uint32_t max_epoch[NR_MAX_MEMBERS];
+    int top[NR_MAX_MEMBERS]; /* instance with the highest incarnation ever created */
+    int ever_active[NR_MAX_MEMBERS];
+    int kept_down[NR_MAX_MEMBERS];
+    struct sim_hint hints[NR_MAX_MEMBERS][SIM_MAX_HINTS];
+    unsigned nhints[NR_MAX_MEMBERS];
+
+    struct sim_rec rec[SIM_MAX_REC];
+    int nrec;
+    struct sim_ae ae[SIM_MAX_AE];
+    int nae;
+
+    struct sim_ev *heap;
+    size_t nheap, capheap;
+    struct sim_msg *held_head, *held_tail;
+    struct sim_msg *ring[SIM_RING];
+    unsigned ring_pos;
+
+    char trace[SIM_TRACE_LINES][SIM_TRACE_LINE];
+    uint64_t ntrace;
+
+    int check_rec[SIM_MAX_REC]; /* records with a new response since the last check */
+    int violation;
+    char why[2048];
+    int bad_rec; /* record of the violation, -1 none */
+    int budget_exceeded;
+    uint64_t budget_exceeded_at;
+    int in_callback;
+
+    /* outcome counters */
+    unsigned halts_total_failure, halts_superseded, halts_other;
+    unsigned writes_acked, reads_ok, restarts, clones, kills;
+};
+
+/* world.c */
+struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsigned n);
+void sim_world_free(struct sim_world *w);
+void sim_trace(struct sim_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_report(struct sim_world *w, int result, const char *what);
+int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links);
+int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active);
+void sim_kill(struct sim_world *w, int id);
+int sim_add_record(struct sim_world *w, uint16_t owner);
+int sim_add_ae(struct sim_world *w, int rec, int secondary);
+int sim_ae_write(struct sim_world *w, int ae, int inst, uint64_t v);
+int sim_ae_read(struct sim_world *w, int ae, int inst);
+int sim_process_one(struct sim_world *w); /* 0: nothing left */
+void sim_after_step(struct sim_world *w); /* flush every SE, check, account the budget */
+int sim_run_until(struct sim_world *w, uint64_t t);
+int sim_release(struct sim_world *w, int from, int to, int type); /* returns count */
+void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode);
+void sim_set_all_links(struct sim_world *w, uint8_t mode);
+int sim_genesis(struct sim_world *w);
+int sim_live_phase(struct sim_world *w);
+int sim_run_random(struct sim_world *w);
+enum nr_se_state sim_state(const struct sim_world *w, int id);
+const char *sim_msg_name(int type);
+
+/* check.c */
+int sim_check_record(struct sim_world *w, int rec);
+void sim_dump_record(const struct sim_world *w, int rec);
+
+/* scenario.c */
+int sim_run_scenario(const char *name, uint64_t seed, const struct sim_opts *opt);
+void sim_list_scenarios(void);
+
+#endif

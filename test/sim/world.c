@@ -1,0 +1,1372 @@
+/* The simulated world: SE instances of the unmodified core, the network between them, the
+ * simulated AEs, the fault injector and the two phases of a random run (faults, then
+ * liveness). Everything random comes from w->rng, so one seed replays exactly. */
+#include "sim.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wire.h"
+
+enum {
+    EV_DELIVER = 1,
+    EV_TICK,
+    EV_AE,
+    EV_FAULT,
+    EV_PERSISTED,
+    EV_KILL,
+    EV_RESTART,
+    EV_HEAL,
+};
+
+#define TICK_MS 5u
+#define LIVE_DELAY_MAX_MS 5u
+#define MAX_RECORDS_PER_SE 256u
+
+/* ------------------------------------------------------------------------------------ */
+/* trace                                                                                  */
+
+void sim_trace(struct sim_world *w, const char *fmt, ...)
+{
+    char *line = w->trace[w->ntrace % SIM_TRACE_LINES];
+    int off = snprintf(line, SIM_TRACE_LINE, "t=%-6" PRIu64 " #%-7" PRIu64 " ", w->now, w->step);
+    if (off < 0)
+        off = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + off, SIM_TRACE_LINE - (size_t)off, fmt, ap);
+    va_end(ap);
+    w->ntrace++;
+    if (w->opt.verbose)
+        printf("%s\n", line);
+}
+
+static const char *state_name(enum nr_se_state s)
+{
+    switch (s) {
+    case NR_SE_JOINING: return "JOINING";
+    case NR_SE_ACTIVE: return "ACTIVE";
+    case NR_SE_HALTED: return "HALTED";
+    default: return "?";
+    }
+}
+
+static const char *result_name(int r)
+{
+    switch (r) {
+    case SIM_PASS: return "pass";
+    case SIM_SAFETY: return "SAFETY VIOLATION";
+    case SIM_LIVENESS: return "LIVENESS FAILURE";
+    default: return "SIMULATOR ERROR";
+    }
+}
+
+void sim_report(struct sim_world *w, int result, const char *what)
+{
+    if (w->opt.quiet)
+        return;
+    printf("=== %s: seed %" PRIu64 " n=%u step %" PRIu64 " t=%" PRIu64 "ms\n", result_name(result),
+           w->seed, w->n, w->step, w->now);
+    printf("%s\n", what);
+    if (!w->opt.verbose) {
+        uint64_t first = w->ntrace > 150 ? w->ntrace - 150 : 0;
+        printf("--- trace tail (%" PRIu64 " lines) ---\n", w->ntrace - first);
+        for (uint64_t i = first; i < w->ntrace; i++)
+            printf("%s\n", w->trace[i % SIM_TRACE_LINES]);
+    }
+    printf("--- instances ---\n");
+    for (int i = 0; i < w->ninst; i++) {
+        const struct sim_inst *in = &w->inst[i];
+        if (!in->alive) {
+            printf("  %-6s inc %09" PRIx64 " dead%s\n", in->label, in->inc,
+                   in->halted ? " (halted before)" : "");
+            continue;
+        }
+        nr_inc_t view[NR_MAX_MEMBERS];
+        nr_se_view(in->se, view);
+        const struct nr_se_stats *st = nr_se_stats(in->se);
+        printf("  %-6s inc %09" PRIx64 " %-7s view", in->label, in->inc,
+               state_name(nr_se_state(in->se)));
+        for (unsigned j = 0; j < w->n; j++)
+            printf(" %09" PRIx64, view[j]);
+        printf(" | in %" PRIu64 " stale %" PRIu64 " unexp %" PRIu64 " wc %" PRIu64
+               " votes_disc %" PRIu64 " joins %" PRIu64 " jdisc %" PRIu64 " forks %" PRIu64
+               "\n",
+               st->msgs_in, st->msgs_dropped_stale_inc, st->msgs_dropped_unexpected,
+               st->writes_committed, st->votes_discarded, st->joins_admitted,
+               st->join_replies_discarded, st->fork_attempts);
+    }
+    printf("--- replay: narrator-sim --seed %" PRIu64 "%s%s ---\n", w->seed,
+           w->opt.n ? " --n " : "", w->opt.n ? (w->opt.n == 3 ? "3" : "5") : "");
+    fflush(stdout);
+}
+
+const char *sim_msg_name(int type)
+{
+    switch (type) {
+    case NR_MSG_PREPARE: return "PREPARE";
+    case NR_MSG_ACK: return "ACK";
+    case NR_MSG_FETCH: return "FETCH";
+    case NR_MSG_FETCH_REPLY: return "FETCH_REPLY";
+    case NR_MSG_JOIN_REQ: return "JOIN_REQ";
+    case NR_MSG_JOIN_REPLY: return "JOIN_REPLY";
+    default: return "?";
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* event heap, ordered by (time, sequence)                                               */
+
+static int ev_less(const struct sim_ev *a, const struct sim_ev *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b,
+                    struct sim_msg *msg)
+{
+    if (w->nheap == w->capheap) {
+        size_t cap = w->capheap ? w->capheap * 2 : 1024;
+        struct sim_ev *h = realloc(w->heap, cap * sizeof(*h));
+        if (!h) {
+            fprintf(stderr, "narrator-sim: out of memory\n");
+            abort();
+        }
+        w->heap = h;
+        w->capheap = cap;
+    }
+    struct sim_ev ev = {.at = at, .seq = w->evseq++, .kind = kind, .a = a, .b = b, .msg = msg};
+    size_t i = w->nheap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ev_less(&ev, &w->heap[p]))
+            break;
+        w->heap[i] = w->heap[p];
+        i = p;
+    }
+    w->heap[i] = ev;
+}
+
+static int ev_pop(struct sim_world *w, struct sim_ev *out)
+{
+    if (w->nheap == 0)
+        return 0;
+    *out = w->heap[0];
+    struct sim_ev last = w->heap[--w->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct sim_ev *best = &last;
+        if (l < w->nheap && ev_less(&w->heap[l], best)) {
+            m = l;
+            best = &w->heap[l];
+        }
+        if (r < w->nheap && ev_less(&w->heap[r], best))
+            m = r;
+        if (m == i)
+            break;
+        w->heap[i] = w->heap[m];
+        i = m;
+    }
+    if (w->nheap > 0)
+        w->heap[i] = last;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* network                                                                               */
+
+static struct sim_msg *msg_new(struct sim_world *w, int from, int to, const uint8_t *b,
+                               size_t len)
+{
+    struct sim_msg *m = malloc(sizeof(*m) + len);
+    if (!m) {
+        fprintf(stderr, "narrator-sim: out of memory\n");
+        abort();
+    }
+    m->next = NULL;
+    m->from = from;
+    m->to = to;
+    m->seq = w->msgseq++;
+    m->len = len;
+    memcpy(m->bytes, b, len);
+    return m;
+}
+
+static int msg_type(const struct sim_msg *m)
+{
+    return m->len > 1 ? m->bytes[1] : 0;
+}
+
+static uint64_t msg_u64(const struct sim_msg *m, size_t off)
+{
+    uint64_t v = 0;
+    if (m->len < off + 8)
+        return 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)m->bytes[off + i] << (8 * i);
+    return v;
+}
+
+static uint64_t msg_delay(struct sim_world *w)
+{
+    if (w->phase == SIM_PH_LIVE || w->phase == SIM_PH_GENESIS)
+        return sim_rng_range(&w->rng, 1, LIVE_DELAY_MAX_MS);
+    if (w->phase == SIM_PH_SCRIPT)
+        return 1;
+    uint64_t d = sim_rng_range(&w->rng, w->sw.delay_min_ms, w->sw.delay_max_ms);
+    if (sim_rng_ppm(&w->rng, w->sw.spike_ppm))
+        d += sim_rng_range(&w->rng, 1, w->sw.spike_ms);
+    return d;
+}
+
+static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b, size_t len)
+{
+    uint8_t mode = w->link[from][to];
+    if (mode == SIM_LINK_CUT)
+        return;
+    struct sim_msg *m = msg_new(w, from, to, b, len);
+    if (mode == SIM_LINK_HOLD) {
+        if (w->held_tail)
+            w->held_tail->next = m;
+        else
+            w->held_head = m;
+        w->held_tail = m;
+        return;
+    }
+    if (w->phase == SIM_PH_FAULTS && sim_rng_ppm(&w->rng, w->sw.drop_ppm)) {
+        if (w->opt.verbose)
+            sim_trace(w, "  drop %s %s->%s", sim_msg_name(msg_type(m)), w->inst[from].label,
+                      w->inst[to].label);
+        free(m);
+        return;
+    }
+    if (w->phase == SIM_PH_FAULTS && sim_rng_ppm(&w->rng, w->sw.dup_ppm)) {
+        struct sim_msg *d = msg_new(w, from, to, b, len);
+        ev_push(w, w->now + msg_delay(w), EV_DELIVER, to, 0, d);
+    }
+    ev_push(w, w->now + msg_delay(w), EV_DELIVER, to, 0, m);
+}
+
+static void net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b,
+                     size_t len)
+{
+    int cand[SIM_MAX_INST];
+    int nc = 0;
+    for (int i = 0; i < w->ninst; i++) {
+        struct sim_inst *t = &w->inst[i];
+        if (i != from && t->alive && t->member == to_member && w->link[from][i] != SIM_LINK_CUT)
+            cand[nc++] = i;
+    }
+    if (nc == 0)
+        return;
+    if (w->sw.multicast || w->phase == SIM_PH_SCRIPT) {
+        for (int k = 0; k < nc; k++)
+            net_send_to(w, from, cand[k], b, len);
+        return;
+    }
+    /* one channel per (instance, member): stays on the same instance while it lives */
+    int r = w->route[from][to_member];
+    int ok = 0;
+    for (int k = 0; k < nc; k++)
+        if (cand[k] == r)
+            ok = 1;
+    if (!ok) {
+        r = cand[sim_rng_below(&w->rng, (uint64_t)nc)];
+        w->route[from][to_member] = r;
+    }
+    net_send_to(w, from, r, b, len);
+}
+
+static void ring_keep(struct sim_world *w, struct sim_msg *m)
+{
+    unsigned i = w->ring_pos++ % SIM_RING;
+    free(w->ring[i]);
+    w->ring[i] = m;
+}
+
+static void net_deliver(struct sim_world *w, struct sim_msg *m)
+{
+    struct sim_inst *to = &w->inst[m->to];
+    if (!to->alive) {
+        free(m);
+        return;
+    }
+    const struct sim_inst *from = &w->inst[m->from];
+    sim_trace(w, "deliver %-11s %s->%s inc %" PRIx64 "->%" PRIx64, sim_msg_name(msg_type(m)),
+              from->label, to->label, msg_u64(m, 8), msg_u64(m, 16));
+    /* the newest channel from a member wins: replies go back where requests came from */
+    w->route[m->to][from->member] = m->from;
+    int rc = nr_se_on_peer_msg(to->se, from->member, m->bytes, m->len, w->now);
+    if (rc != 0 && w->opt.verbose)
+        sim_trace(w, "  -> %s", nr_errname(rc));
+    ring_keep(w, m);
+}
+
+void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode)
+{
+    w->link[a][b] = mode;
+    w->link[b][a] = mode;
+}
+
+void sim_set_all_links(struct sim_world *w, uint8_t mode)
+{
+    for (int a = 0; a < w->ninst; a++)
+        for (int b = 0; b < w->ninst; b++)
+            w->link[a][b] = mode;
+    w->default_link = mode;
+}
+
+/* Deliver held messages from instance `from` to `to` (-1: any) of `type` (0: any) in the
+ * order they were sent. Messages they cause are held or sent as their links say. */
+int sim_release(struct sim_world *w, int from, int to, int type)
+{
+    int count = 0;
+    struct sim_msg **pp = &w->held_head;
+    struct sim_msg *prev = NULL;
+    /* detach the matching ones first: delivering may append to the held list */
+    struct sim_msg *batch = NULL, **bt = &batch;
+    while (*pp) {
+        struct sim_msg *m = *pp;
+        if ((from < 0 || m->from == from) && (to < 0 || m->to == to) &&
+            (type == 0 || msg_type(m) == type)) {
+            *pp = m->next;
+            if (w->held_tail == m)
+                w->held_tail = prev;
+            m->next = NULL;
+            *bt = m;
+            bt = &m->next;
+        } else {
+            prev = m;
+            pp = &m->next;
+        }
+    }
+    while (batch) {
+        struct sim_msg *m = batch;
+        batch = m->next;
+        m->next = NULL;
+        w->step++;
+        net_deliver(w, m);
+        sim_after_step(w);
+        count++;
+    }
+    return count;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* SE instances and their callbacks                                                      */
+
+static void schedule_ae(struct sim_world *w, int a, uint64_t delay)
+{
+    if (w->ae[a].scheduled)
+        return;
+    w->ae[a].scheduled = 1;
+    ev_push(w, w->now + delay, EV_AE, a, 0, NULL);
+}
+
+static void cb_send(void *ctx, uint16_t to, const uint8_t *msg, size_t len)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive || to >= w->n)
+        return;
+    net_send(w, in->id, to, msg, len);
+}
+
+static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, uint64_t version,
+                     const uint8_t digest[NR_DIGEST_BYTES])
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive)
+        return;
+    /* client handles are ae id + 1: the core treats client 0 as "no client" */
+    if (client == 0 || client > (uint64_t)w->nae) {
+        snprintf(w->why, sizeof(w->why), "API: %s replied to unknown client %" PRIu64,
+                 in->label, client);
+        w->violation = SIM_ERROR;
+        return;
+    }
+    struct sim_ae *ae = &w->ae[client - 1];
+    struct sim_rec *rec = &w->rec[ae->rec];
+    if (ae->pending < 0 || (uint64_t)ae->pending != req_id ||
+        rec->ops[ae->pending].inst != in->id) {
+        snprintf(w->why, sizeof(w->why),
+                 "API: %s sent a reply for request %" PRIu64 " of ae%d that is not pending "
+                 "there (each request gets exactly one reply)",
+                 in->label, req_id, ae->id);
+        w->violation = SIM_ERROR;
+        return;
+    }
+    struct sim_op *op = &rec->ops[ae->pending];
+    op->done = 1;
+    op->status = status;
+    op->resp = ++w->hseq;
+    if (op->kind == SIM_OP_READ && status == NR_OK) {
+        op->v = version;
+        if (digest)
+            memcpy(op->d, digest, NR_DIGEST_BYTES);
+        else
+            memset(op->d, 0, NR_DIGEST_BYTES);
+    }
+    sim_trace(w, "ae%d <- %s %s v=%" PRIu64 " d=%02x%02x (op %d) from %s", ae->id,
+              op->kind == SIM_OP_WRITE ? "W" : "R", nr_errname(status),
+              op->kind == SIM_OP_WRITE ? op->v : version,
+              op->kind == SIM_OP_WRITE ? op->d[0] : (digest ? digest[0] : 0),
+              op->kind == SIM_OP_WRITE ? op->d[1] : (digest ? digest[1] : 0), ae->pending,
+              in->label);
+    ae->pending = -1;
+    w->check_rec[ae->rec] = 1;
+    if (status == NR_OK) {
+        if (op->kind == SIM_OP_WRITE) {
+            ae->last_v = op->v;
+            w->writes_acked++;
+        } else {
+            ae->last_v = version;
+            w->reads_ok++;
+        }
+        ae->restore = 0;
+    } else {
+        ae->restore = 1;
+    }
+    if (w->phase == SIM_PH_LIVE) {
+        if (status != NR_OK)
+            ae->live_stage = 0;
+        else if (ae->live_stage == 0 && op->kind == SIM_OP_READ) {
+            ae->live_stage = 1;
+            ae->live_v = version + 1;
+        } else if (ae->live_stage == 1 && op->kind == SIM_OP_WRITE)
+            ae->live_stage = 2;
+        else if (ae->live_stage == 2 && op->kind == SIM_OP_READ)
+            ae->live_stage = version >= ae->live_v ? 3 : 0;
+    }
+    uint64_t think = status == NR_OK ? sim_rng_range(&w->rng, 0, w->sw.ae_think_ms)
+                                     : sim_rng_range(&w->rng, 10, 100);
+    schedule_ae(w, ae->id, think);
+}
+
+static void cb_persist(void *ctx, uint64_t token, const struct nr_record *recs, size_t count)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive)
+        return;
+    ev_push(w, w->now + sim_rng_range(&w->rng, 0, 5), EV_PERSISTED, in->id, token, NULL);
+}
+
+static void cb_log(void *ctx, int level, const char *msg)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (level <= NR_LOG_INFO || w->opt.verbose)
+        sim_trace(w, "  [%s] %s", in->label, msg);
+}
+
+static void cb_halted(void *ctx, int reason)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive || in->halted)
+        return;
+    in->halted = 1;
+    in->halt_reason = reason;
+    if (reason == NR_ETOTALFAILURE)
+        w->halts_total_failure++;
+    else if (reason == NR_ESUPERSEDED)
+        w->halts_superseded++;
+    else
+        w->halts_other++;
+    sim_trace(w, "HALT %s inc %" PRIx64 ": %s", in->label, in->inc, nr_errname(reason));
+    if (w->sw.halt_exit || w->phase == SIM_PH_LIVE)
+        ev_push(w, w->now + sim_rng_range(&w->rng, 1, 50), EV_KILL, in->id, in->inc, NULL);
+    for (int a = 0; a < w->nae; a++)
+        if (w->ae[a].inst == in->id)
+            schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
+}
+
+static void cb_active(void *ctx)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive)
+        return;
+    in->was_active_seen = 1;
+    w->ever_active[in->member] = 1;
+    if (w->nhints[in->member] < SIM_MAX_HINTS)
+        w->hints[in->member][w->nhints[in->member]++] = (struct sim_hint){in->epoch, 1};
+    sim_trace(w, "ACTIVE %s inc %" PRIx64, in->label, in->inc);
+}
+
+enum nr_se_state sim_state(const struct sim_world *w, int id)
+{
+    const struct sim_inst *in = &w->inst[id];
+    if (!in->alive || !in->se)
+        return NR_SE_HALTED;
+    return nr_se_state(in->se);
+}
+
+int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active)
+{
+    if (w->ninst >= (int)SIM_MAX_INST)
+        return -1;
+    int id = w->ninst;
+    struct sim_inst *in = &w->inst[id];
+    memset(in, 0, sizeof(*in));
+    in->w = w;
+    in->id = id;
+    in->used = 1;
+    in->alive = 1;
+    in->member = member;
+    in->epoch = epoch;
+    in->inc = nr_incarnation_make(epoch, (uint32_t)sim_rng_next(&w->rng));
+    in->created_ms = w->now;
+    unsigned k = 0;
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].member == member)
+            k++;
+    snprintf(in->label, sizeof(in->label), "s%u.%u", member, k);
+
+    struct nr_se_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    for (unsigned i = 0; i < NR_SYSTEM_ID_BYTES; i++)
+        cfg.system_id[i] = (uint8_t)(0xA0u + i);
+    cfg.n = w->n;
+    cfg.f = w->f;
+    cfg.self = member;
+    cfg.incarnation = in->inc;
+    cfg.was_active = was_active;
+    cfg.max_records = MAX_RECORDS_PER_SE;
+    cfg.max_batch = w->sw.max_batch;
+    cfg.max_inflight = w->sw.max_inflight;
+    cfg.retransmit_ms = w->sw.retransmit_ms;
+    cfg.join_retry_ms = w->sw.join_retry_ms;
+    cfg.durability = w->sw.durability;
+    nr_se_config_defaults(&cfg);
+
+    struct nr_se_io io = {
+        .ctx = in,
+        .send_peer = cb_send,
+        .client_reply = cb_reply,
+        .persist = w->sw.durability == NR_DURABILITY_DISK ? cb_persist : NULL,
+        .log = cb_log,
+        .halted = cb_halted,
+        .active = cb_active,
+    };
+    int rc = nr_se_create(&in->se, &cfg, &io);
+    if (rc != NR_OK) {
+        snprintf(w->why, sizeof(w->why), "nr_se_create failed: %s", nr_errname(rc));
+        w->violation = SIM_ERROR;
+        in->alive = 0;
+        in->used = 0;
+        return -1;
+    }
+    w->ninst++;
+    for (int i = 0; i < w->ninst; i++) {
+        w->link[id][i] = w->default_link;
+        w->link[i][id] = w->default_link;
+    }
+    for (unsigned m = 0; m < NR_MAX_MEMBERS; m++)
+        w->route[id][m] = -1;
+    for (int i = 0; i < w->ninst; i++)
+        w->route[i][member] = id; /* a new instance connects to everyone */
+    if (epoch > w->max_epoch[member])
+        w->max_epoch[member] = epoch;
+    if (w->top[member] < 0 || in->inc > w->inst[w->top[member]].inc)
+        w->top[member] = id;
+    if (w->nhints[member] < SIM_MAX_HINTS)
+        w->hints[member][w->nhints[member]++] = (struct sim_hint){epoch, was_active};
+    sim_trace(w, "SPAWN %s epoch %u inc %" PRIx64 " was_active=%d", in->label, epoch, in->inc,
+              was_active);
+    nr_se_start(in->se, w->now);
+    return id;
+}
+
+/* A restart or clone of `member` from its sealed hint: the latest snapshot, or with
+ * `stale` a random older one (a rollback of the sealed file by the host). */
+int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
+{
+    unsigned nh = w->nhints[member];
+    struct sim_hint h = {0, 0};
+    if (nh > 0)
+        h = stale ? w->hints[member][sim_rng_below(&w->rng, nh)] : w->hints[member][nh - 1];
+    /* Once the member was ever ACTIVE the chain record shows that a network exists; a
+     * restart never believes in a genesis again (docs/simulator.md, fault model). */
+    int was_active = h.was_active || w->ever_active[member];
+    int id = sim_spawn_epoch(w, member, h.epoch + 1, was_active);
+    if (id < 0)
+        return id;
+    if (stale)
+        sim_trace(w, "  (%s started from a stale sealed hint: epoch %u)", w->inst[id].label,
+                  h.epoch);
+    if (clone_links) {
+        /* the clone and the older instances of its member see different peers */
+        for (int j = 0; j < w->ninst; j++) {
+            struct sim_inst *p = &w->inst[j];
+            if (j == id || !p->alive || p->member == member)
+                continue;
+            if (sim_rng_below(&w->rng, 2)) {
+                sim_set_link(w, id, j, SIM_LINK_CUT);
+            } else if (sim_rng_below(&w->rng, 2)) {
+                for (int o = 0; o < w->ninst; o++)
+                    if (o != id && w->inst[o].alive && w->inst[o].member == member)
+                        sim_set_link(w, o, j, SIM_LINK_CUT);
+            }
+        }
+        ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), EV_HEAL, -1, 0, NULL);
+    }
+    return id;
+}
+
+void sim_kill(struct sim_world *w, int id)
+{
+    struct sim_inst *in = &w->inst[id];
+    if (!in->alive)
+        return;
+    sim_trace(w, "KILL %s inc %" PRIx64 " (%s)", in->label, in->inc,
+              state_name(nr_se_state(in->se)));
+    in->alive = 0;
+    nr_se_destroy(in->se);
+    in->se = NULL;
+    w->kills++;
+    for (int a = 0; a < w->nae; a++)
+        if (w->ae[a].inst == id)
+            schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* records and AEs                                                                       */
+
+int sim_add_record(struct sim_world *w, uint16_t owner)
+{
+    if (w->nrec >= (int)SIM_MAX_REC)
+        return -1;
+    int id = w->nrec++;
+    struct sim_rec *r = &w->rec[id];
+    memset(r, 0, sizeof(*r));
+    r->owner = owner;
+    for (unsigned i = 0; i < NR_KEY_BYTES; i += 8) {
+        uint64_t x = sim_mix64(((uint64_t)owner << 32) ^ (uint64_t)id ^ ((uint64_t)i << 48));
+        memcpy(r->key + i, &x, 8);
+    }
+    return id;
+}
+
+int sim_add_ae(struct sim_world *w, int rec, int secondary)
+{
+    if (w->nae >= (int)SIM_MAX_AE)
+        return -1;
+    int id = w->nae++;
+    struct sim_ae *ae = &w->ae[id];
+    memset(ae, 0, sizeof(*ae));
+    ae->id = id;
+    ae->rec = rec;
+    ae->member = w->rec[rec].owner;
+    ae->inst = -1;
+    ae->pending = -1;
+    ae->secondary = secondary;
+    ae->restore = 1;
+    return id;
+}
+
+static int hist_add(struct sim_world *w, int rec, const struct sim_op *op)
+{
+    struct sim_rec *r = &w->rec[rec];
+    if (r->nops == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct sim_op *o = realloc(r->ops, cap * sizeof(*o));
+        if (!o) {
+            fprintf(stderr, "narrator-sim: out of memory\n");
+            abort();
+        }
+        r->ops = o;
+        r->cap = cap;
+    }
+    r->ops[r->nops] = *op;
+    return (int)r->nops++;
+}
+
+static void make_digest(struct sim_world *w, int rec, uint64_t v, int ae, uint32_t opno,
+                        uint8_t d[NR_DIGEST_BYTES])
+{
+    uint64_t x = sim_mix64(w->seed ^ sim_mix64(((uint64_t)(unsigned)rec << 40) ^ v) ^
+                           sim_mix64(((uint64_t)(unsigned)ae << 32) | opno));
+    for (unsigned i = 0; i < NR_DIGEST_BYTES; i += 8) {
+        x = sim_mix64(x + i);
+        memcpy(d + i, &x, 8);
+    }
+}
+
+int sim_ae_write(struct sim_world *w, int a, int inst, uint64_t v)
+{
+    struct sim_ae *ae = &w->ae[a];
+    struct sim_inst *in = &w->inst[inst];
+    if (!in->alive || ae->pending >= 0)
+        return -1;
+    struct sim_op op;
+    memset(&op, 0, sizeof(op));
+    op.kind = SIM_OP_WRITE;
+    op.ae = (uint16_t)a;
+    op.inst = inst;
+    op.inv = ++w->hseq;
+    op.v = v;
+    make_digest(w, ae->rec, v, a, ae->opno++, op.d);
+    int idx = hist_add(w, ae->rec, &op);
+    ae->pending = idx;
+    ae->inst = inst;
+    sim_trace(w, "ae%d -> W r%d v=%" PRIu64 " d=%02x%02x (op %d) at %s", a, ae->rec, v, op.d[0],
+              op.d[1], idx, in->label);
+    nr_se_client_write(in->se, (uint64_t)a + 1, (uint64_t)idx, w->rec[ae->rec].key, v, op.d,
+                       w->now);
+    return idx;
+}
+
+int sim_ae_read(struct sim_world *w, int a, int inst)
+{
+    struct sim_ae *ae = &w->ae[a];
+    struct sim_inst *in = &w->inst[inst];
+    if (!in->alive || ae->pending >= 0)
+        return -1;
+    struct sim_op op;
+    memset(&op, 0, sizeof(op));
+    op.kind = SIM_OP_READ;
+    op.ae = (uint16_t)a;
+    op.inst = inst;
+    op.inv = ++w->hseq;
+    int idx = hist_add(w, ae->rec, &op);
+    ae->pending = idx;
+    ae->inst = inst;
+    sim_trace(w, "ae%d -> R r%d (op %d) at %s", a, ae->rec, idx, in->label);
+    nr_se_client_read(in->se, (uint64_t)a + 1, (uint64_t)idx, w->rec[ae->rec].key, w->now);
+    return idx;
+}
+
+static int pick_instance(struct sim_world *w, const struct sim_ae *ae)
+{
+    int cand[SIM_MAX_INST];
+    int nc = 0;
+    for (int i = 0; i < w->ninst; i++) {
+        const struct sim_inst *in = &w->inst[i];
+        if (in->alive && !in->halted && in->member == ae->member)
+            cand[nc++] = i;
+    }
+    if (nc == 0)
+        return -1;
+    int top = w->top[ae->member];
+    int top_ok = top >= 0 && w->inst[top].alive && !w->inst[top].halted;
+    if (w->phase == SIM_PH_LIVE)
+        return top_ok ? top : -1;
+    if (top_ok && !ae->secondary && sim_rng_below(&w->rng, 10) < 7)
+        return top;
+    return cand[sim_rng_below(&w->rng, (uint64_t)nc)];
+}
+
+static void ae_event(struct sim_world *w, int a)
+{
+    struct sim_ae *ae = &w->ae[a];
+    ae->scheduled = 0;
+    if (ae->pending >= 0) {
+        const struct sim_op *op = &w->rec[ae->rec].ops[ae->pending];
+        const struct sim_inst *in = &w->inst[op->inst];
+        if (in->alive && !in->halted)
+            return; /* still waiting for the reply */
+        /* the SE died (or is being shut down): the op stays open (indeterminate) forever */
+        sim_trace(w, "ae%d abandons op %d at %s (%s)", a, ae->pending, in->label,
+                  in->alive ? "halted" : "dead");
+        if (in->alive)
+            nr_se_client_gone(in->se, (uint64_t)a + 1);
+        ae->pending = -1;
+        ae->inst = -1;
+        ae->restore = 1;
+        if (w->phase == SIM_PH_LIVE)
+            ae->live_stage = 0;
+    }
+    if (w->phase == SIM_PH_LIVE && (ae->secondary || ae->down || ae->live_stage == 3))
+        return;
+    if (w->phase == SIM_PH_SCRIPT)
+        return;
+    int inst = ae->inst;
+    if (inst < 0 || !w->inst[inst].alive || w->inst[inst].halted ||
+        (w->phase == SIM_PH_FAULTS && sim_rng_below(&w->rng, 20) == 0) ||
+        (w->phase == SIM_PH_LIVE && inst != w->top[ae->member]))
+        inst = pick_instance(w, ae);
+    if (inst < 0) {
+        schedule_ae(w, a, sim_rng_range(&w->rng, 20, 100));
+        return;
+    }
+    if (w->phase == SIM_PH_LIVE) {
+        if (ae->live_stage == 1)
+            sim_ae_write(w, a, inst, ae->live_v);
+        else
+            sim_ae_read(w, a, inst);
+        return;
+    }
+    if (ae->restore || !sim_rng_ppm(&w->rng, w->sw.write_ppm))
+        sim_ae_read(w, a, inst);
+    else
+        sim_ae_write(w, a, inst, ae->last_v + 1);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* faults                                                                                */
+
+static int random_alive(struct sim_world *w, int member)
+{
+    int cand[SIM_MAX_INST];
+    int nc = 0;
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].alive && (member < 0 || w->inst[i].member == member))
+            cand[nc++] = i;
+    return nc ? cand[sim_rng_below(&w->rng, (uint64_t)nc)] : -1;
+}
+
+static int member_down(const struct sim_world *w, uint16_t m)
+{
+    int t = w->top[m];
+    return t < 0 || !w->inst[t].alive || w->inst[t].halted ||
+           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE;
+}
+
+static unsigned down_count(const struct sim_world *w)
+{
+    unsigned down = 0;
+    for (uint16_t m = 0; m < w->n; m++)
+        down += (unsigned)member_down(w, m);
+    return down;
+}
+
+/* May the injector take member m down now? (budget-aware seeds keep <= f down) */
+static int may_down(const struct sim_world *w, uint16_t m)
+{
+    if (!w->sw.budget_aware || member_down(w, m))
+        return 1;
+    return down_count(w) + 1 <= w->f;
+}
+
+static int room(const struct sim_world *w)
+{
+    return w->ninst + (int)w->n + 4 < (int)SIM_MAX_INST;
+}
+
+static void fault_restart(struct sim_world *w, uint16_t m)
+{
+    if (!may_down(w, m))
+        return;
+    int victim = random_alive(w, m);
+    if (victim >= 0)
+        sim_kill(w, victim);
+    if (!room(w))
+        return;
+    w->restarts++;
+    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), 0);
+}
+
+static void fault_clone(struct sim_world *w, uint16_t m)
+{
+    if (!room(w) || !may_down(w, m))
+        return;
+    w->clones++;
+    sim_trace(w, "CLONE of member %u", m);
+    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), (int)sim_rng_below(&w->rng, 2));
+}
+
+static void fault_event(struct sim_world *w)
+{
+    if (w->phase != SIM_PH_FAULTS)
+        return;
+    const struct sim_swarm *s = &w->sw;
+    uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
+                     s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute};
+    uint32_t total = 0;
+    for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
+        total += ws[i];
+    ev_push(w, w->now + sim_rng_range(&w->rng, 1, 2u * s->fault_gap_ms), EV_FAULT, 0, 0, NULL);
+    if (total == 0)
+        return;
+    uint32_t pick = (uint32_t)sim_rng_below(&w->rng, total);
+    unsigned act = 0;
+    while (pick >= ws[act]) {
+        pick -= ws[act];
+        act++;
+    }
+    uint16_t m = (uint16_t)sim_rng_below(&w->rng, w->n);
+    switch (act) {
+    case 0: { /* SIGKILL, restart later */
+        int v = random_alive(w, -1);
+        if (v < 0)
+            break;
+        uint16_t vm = w->inst[v].member;
+        if (w->top[vm] == v && !may_down(w, vm))
+            break;
+        sim_kill(w, v);
+        if (sim_rng_below(&w->rng, 10) < 7)
+            ev_push(w, w->now + sim_rng_range(&w->rng, 0, 300), EV_RESTART, vm, 0, NULL);
+        break;
+    }
+    case 1:
+        fault_restart(w, m);
+        break;
+    case 2:
+        fault_clone(w, m);
+        break;
+    case 3: { /* two or more members restart or clone at once */
+        unsigned k = (unsigned)sim_rng_range(&w->rng, 2, w->n);
+        uint16_t order[NR_MAX_MEMBERS];
+        for (uint16_t i = 0; i < w->n; i++)
+            order[i] = i;
+        for (unsigned i = w->n - 1; i > 0; i--) {
+            unsigned j = (unsigned)sim_rng_below(&w->rng, i + 1);
+            uint16_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        sim_trace(w, "CONCURRENT restart/clone of %u members", k);
+        for (unsigned i = 0; i < k; i++) {
+            if (sim_rng_below(&w->rng, 2))
+                fault_restart(w, order[i]);
+            else
+                fault_clone(w, order[i]);
+        }
+        break;
+    }
+    case 4: { /* bipartition of all instances */
+        uint8_t side[SIM_MAX_INST];
+        for (int i = 0; i < w->ninst; i++)
+            side[i] = (uint8_t)sim_rng_below(&w->rng, 2);
+        for (int a = 0; a < w->ninst; a++)
+            for (int b = 0; b < w->ninst; b++)
+                if (side[a] != side[b])
+                    w->link[a][b] = SIM_LINK_CUT;
+        sim_trace(w, "PARTITION (random halves)");
+        ev_push(w, w->now + sim_rng_range(&w->rng, 50, 1500), EV_HEAL, -1, 0, NULL);
+        break;
+    }
+    case 5: { /* isolate one instance */
+        int v = random_alive(w, -1);
+        if (v < 0)
+            break;
+        for (int b = 0; b < w->ninst; b++)
+            sim_set_link(w, v, b, SIM_LINK_CUT);
+        sim_trace(w, "ISOLATE %s", w->inst[v].label);
+        ev_push(w, w->now + sim_rng_range(&w->rng, 50, 1500), EV_HEAL, v, 0, NULL);
+        break;
+    }
+    case 6: { /* one directed link flips */
+        int a = random_alive(w, -1), b = random_alive(w, -1);
+        if (a < 0 || a == b)
+            break;
+        w->link[a][b] = w->link[a][b] == SIM_LINK_UP ? SIM_LINK_CUT : SIM_LINK_UP;
+        sim_trace(w, "LINK %s->%s %s", w->inst[a].label, w->inst[b].label,
+                  w->link[a][b] == SIM_LINK_UP ? "up" : "cut");
+        break;
+    }
+    case 7:
+        sim_set_all_links(w, SIM_LINK_UP);
+        sim_trace(w, "HEAL all links");
+        break;
+    case 8: { /* replay an old message on its own (still open) channel */
+        struct sim_msg *old = w->ring[sim_rng_below(&w->rng, SIM_RING)];
+        if (!old || !w->inst[old->from].alive || !w->inst[old->to].alive)
+            break;
+        sim_trace(w, "REPLAY %s %s->%s", sim_msg_name(msg_type(old)), w->inst[old->from].label,
+                  w->inst[old->to].label);
+        struct sim_msg *c = msg_new(w, old->from, old->to, old->bytes, old->len);
+        ev_push(w, w->now + sim_rng_range(&w->rng, 0, 20), EV_DELIVER, c->to, 0, c);
+        break;
+    }
+    default:
+        for (int a = 0; a < w->ninst; a++)
+            for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)
+                w->route[a][j] = -1;
+        sim_trace(w, "REROUTE all channels");
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the step loop                                                                         */
+
+static void budget_account(struct sim_world *w)
+{
+    if (w->phase != SIM_PH_FAULTS && w->phase != SIM_PH_SCRIPT)
+        return;
+    if (w->budget_exceeded)
+        return;
+    unsigned down = down_count(w);
+    if (down > w->f) {
+        w->budget_exceeded = 1;
+        w->budget_exceeded_at = w->now;
+        sim_trace(w, "FAULT BUDGET EXCEEDED: %u of %u members lost their memory at once", down,
+                  w->n);
+    }
+}
+
+/* A JOINING instance may take a fresh incarnation itself (it has served nothing yet). */
+static void refresh_incarnation(struct sim_world *w, struct sim_inst *in)
+{
+    nr_inc_t inc = nr_se_incarnation(in->se);
+    if (inc == in->inc)
+        return;
+    sim_trace(w, "REINCARNATE %s: %" PRIx64 " -> %" PRIx64, in->label, in->inc, inc);
+    in->inc = inc;
+    in->epoch = nr_incarnation_epoch(inc);
+    if (in->epoch > w->max_epoch[in->member])
+        w->max_epoch[in->member] = in->epoch;
+    int t = w->top[in->member];
+    if (t < 0 || inc > w->inst[t].inc)
+        w->top[in->member] = in->id;
+    if (w->nhints[in->member] < SIM_MAX_HINTS)
+        w->hints[in->member][w->nhints[in->member]++] =
+            (struct sim_hint){in->epoch, w->ever_active[in->member]};
+}
+
+void sim_after_step(struct sim_world *w)
+{
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].alive)
+            nr_se_flush(w->inst[i].se, w->now);
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].alive)
+            refresh_incarnation(w, &w->inst[i]);
+    for (int r = 0; r < w->nrec; r++) {
+        if (!w->check_rec[r])
+            continue;
+        w->check_rec[r] = 0;
+        if (!w->violation && sim_check_record(w, r))
+            w->violation = SIM_SAFETY;
+    }
+    budget_account(w);
+}
+
+int sim_process_one(struct sim_world *w)
+{
+    struct sim_ev ev;
+    if (!ev_pop(w, &ev))
+        return 0;
+    if (ev.at > w->now)
+        w->now = ev.at;
+    w->step++;
+    if (w->step > SIM_MAX_STEPS && !w->violation) {
+        snprintf(w->why, sizeof(w->why),
+                 "step limit: more than %u events in one run (message storm or livelock)",
+                 SIM_MAX_STEPS);
+        w->violation = SIM_LIVENESS;
+    }
+    switch (ev.kind) {
+    case EV_DELIVER:
+        net_deliver(w, ev.msg);
+        break;
+    case EV_TICK:
+        for (int i = 0; i < w->ninst; i++)
+            if (w->inst[i].alive)
+                nr_se_tick(w->inst[i].se, w->now);
+        ev_push(w, w->now + TICK_MS, EV_TICK, 0, 0, NULL);
+        break;
+    case EV_AE:
+        ae_event(w, ev.a);
+        break;
+    case EV_FAULT:
+        fault_event(w);
+        break;
+    case EV_PERSISTED:
+        if (w->inst[ev.a].alive)
+            nr_se_persisted(w->inst[ev.a].se, ev.b, w->now);
+        break;
+    case EV_KILL:
+        if (w->inst[ev.a].alive && w->inst[ev.a].inc == ev.b) {
+            sim_kill(w, ev.a);
+            if (w->phase == SIM_PH_LIVE && w->top[w->inst[ev.a].member] == ev.a &&
+                !w->kept_down[w->inst[ev.a].member])
+                ev_push(w, w->now + 50, EV_RESTART, w->inst[ev.a].member, 0, NULL);
+        }
+        break;
+    case EV_RESTART: {
+        uint16_t m = (uint16_t)ev.a;
+        if (w->phase == SIM_PH_FAULTS && room(w) && may_down(w, m)) {
+            w->restarts++;
+            sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), 0);
+        } else if (w->phase == SIM_PH_LIVE && room(w) && !w->kept_down[m] &&
+                   (w->top[m] < 0 || !w->inst[w->top[m]].alive ||
+                    w->inst[w->top[m]].halted)) {
+            sim_trace(w, "host restarts member %u after its halt", m);
+            sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1);
+        }
+        break;
+    }
+    case EV_HEAL:
+        if (ev.a < 0) {
+            sim_set_all_links(w, SIM_LINK_UP);
+            sim_trace(w, "HEAL all links");
+        } else {
+            for (int b = 0; b < w->ninst; b++)
+                sim_set_link(w, ev.a, b, SIM_LINK_UP);
+            sim_trace(w, "HEAL %s", w->inst[ev.a].label);
+        }
+        break;
+    default:
+        break;
+    }
+    sim_after_step(w);
+    return 1;
+}
+
+int sim_run_until(struct sim_world *w, uint64_t t)
+{
+    while (!w->violation && w->nheap > 0 && w->heap[0].at <= t)
+        sim_process_one(w);
+    if (w->now < t)
+        w->now = t;
+    return w->violation;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* world lifecycle and the two phases                                                    */
+
+static void choose_swarm(struct sim_world *w)
+{
+    struct sim_swarm *s = &w->sw;
+    struct sim_rng *r = &w->rng;
+    s->drop_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 200000) : 0;
+    s->dup_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 100000) : 0;
+    s->delay_min_ms = (uint32_t)sim_rng_range(r, 1, 2);
+    s->delay_max_ms = (uint32_t)sim_rng_range(r, 1, 40);
+    s->spike_ppm = sim_rng_below(r, 3) == 0 ? (uint32_t)sim_rng_range(r, 0, 50000) : 0;
+    s->spike_ms = (uint32_t)sim_rng_range(r, 50, 800);
+    s->fault_gap_ms = (uint32_t)sim_rng_range(r, 30, 600);
+    uint32_t *ws[] = {&s->w_kill,      &s->w_restart, &s->w_clone, &s->w_concurrent,
+                      &s->w_partition, &s->w_isolate, &s->w_link,  &s->w_heal,
+                      &s->w_replay,    &s->w_reroute};
+    for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
+        *ws[i] = sim_rng_below(r, 3) ? (uint32_t)sim_rng_range(r, 1, 10) : 0;
+    s->stale_hint_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 500000) : 0;
+    s->ae_clone_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 600000) : 0;
+    s->records_per_member = (uint32_t)sim_rng_range(r, 1, 3);
+    s->retransmit_ms = (uint32_t)sim_rng_range(r, 10, 100);
+    s->join_retry_ms = (uint32_t)sim_rng_range(r, 20, 200);
+    s->max_batch = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 1, 4) : 64;
+    s->max_inflight = (uint32_t)sim_rng_range(r, 1, 16);
+    s->durability = sim_rng_below(r, 4) == 0 ? NR_DURABILITY_DISK : NR_DURABILITY_MEMORY;
+    s->multicast = (int)sim_rng_below(r, 2);
+    s->halt_exit = (int)sim_rng_below(r, 2);
+    s->budget_aware = (int)sim_rng_below(r, 2);
+    s->ae_think_ms = (uint32_t)sim_rng_range(r, 0, 50);
+    s->write_ppm = (uint32_t)sim_rng_range(r, 300000, 900000);
+}
+
+struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsigned n)
+{
+    struct sim_world *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->seed = seed;
+    w->opt = *opt;
+    sim_rng_seed(&w->rng, seed);
+    if (n == 0)
+        n = sim_rng_below(&w->rng, 2) ? 5u : 3u;
+    w->n = (uint16_t)n;
+    w->f = (uint16_t)((n - 1) / 2);
+    for (unsigned m = 0; m < NR_MAX_MEMBERS; m++)
+        w->top[m] = -1;
+    choose_swarm(w);
+    w->default_link = SIM_LINK_UP;
+    return w;
+}
+
+void sim_world_free(struct sim_world *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].alive)
+            nr_se_destroy(w->inst[i].se);
+    struct sim_ev ev;
+    while (ev_pop(w, &ev))
+        free(ev.msg);
+    while (w->held_head) {
+        struct sim_msg *m = w->held_head;
+        w->held_head = m->next;
+        free(m);
+    }
+    for (unsigned i = 0; i < SIM_RING; i++)
+        free(w->ring[i]);
+    for (int r = 0; r < w->nrec; r++) {
+        free(w->rec[r].ops);
+        free(w->rec[r].obs);
+    }
+    free(w->heap);
+    free(w);
+}
+
+/* All members start fresh at once; the network is fault-free until all are ACTIVE. */
+int sim_genesis(struct sim_world *w)
+{
+    w->phase = SIM_PH_GENESIS;
+    for (uint16_t m = 0; m < w->n; m++)
+        if (sim_spawn_epoch(w, m, 1, 0) < 0)
+            return SIM_ERROR;
+    ev_push(w, w->now + TICK_MS, EV_TICK, 0, 0, NULL);
+    uint64_t deadline = w->now + 10000;
+    for (;;) {
+        int all = 1;
+        for (uint16_t m = 0; m < w->n; m++)
+            if (sim_state(w, w->top[m]) != NR_SE_ACTIVE)
+                all = 0;
+        if (all)
+            return SIM_PASS;
+        if (w->violation)
+            return w->violation;
+        if (w->now > deadline || !sim_process_one(w)) {
+            snprintf(w->why, sizeof(w->why),
+                     "genesis: not all members ACTIVE after 10 s on a fault-free network");
+            return SIM_LIVENESS;
+        }
+    }
+}
+
+static int live_done(struct sim_world *w, char *why, size_t cap)
+{
+    for (uint16_t m = 0; m < w->n; m++) {
+        if (w->kept_down[m])
+            continue;
+        int t = w->top[m];
+        if (sim_state(w, t) != NR_SE_ACTIVE || w->inst[t].halted) {
+            snprintf(why, cap, "member %u: newest instance %s is %s", m,
+                     t >= 0 ? w->inst[t].label : "-",
+                     t >= 0 && w->inst[t].alive ? state_name(sim_state(w, t)) : "dead");
+            return 0;
+        }
+    }
+    for (int a = 0; a < w->nae; a++) {
+        const struct sim_ae *ae = &w->ae[a];
+        if (ae->down)
+            continue;
+        if (ae->pending >= 0) {
+            snprintf(why, cap, "ae%d (record r%d, member %u): operation %d still pending at %s",
+                     a, ae->rec, ae->member, ae->pending,
+                     w->inst[w->rec[ae->rec].ops[ae->pending].inst].label);
+            return 0;
+        }
+        if (!ae->secondary && ae->live_stage != 3) {
+            snprintf(why, cap, "ae%d (record r%d, member %u): fresh write+read not done (stage %d)",
+                     a, ae->rec, ae->member, ae->live_stage);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Faults stop, partitions heal, the host keeps one instance per member (the newest) and
+ * restarts failed members; at most f members stay down. The healthy quorum must converge
+ * and every AE must finish its operation and a fresh write + read within w->opt.live_ms. */
+int sim_live_phase(struct sim_world *w)
+{
+    w->phase = SIM_PH_LIVE;
+    w->live_end = w->now + w->opt.live_ms;
+    sim_trace(w, "=== liveness phase (budget %s) ===",
+              w->budget_exceeded ? "EXCEEDED: safety only" : "kept");
+    sim_set_all_links(w, SIM_LINK_UP);
+    while (w->held_head) {
+        struct sim_msg *m = w->held_head;
+        w->held_head = m->next;
+        m->next = NULL;
+        ev_push(w, w->now + 1, EV_DELIVER, m->to, 0, m);
+    }
+    w->held_tail = NULL;
+    for (int a = 0; a < w->ninst; a++)
+        for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)
+            w->route[a][j] = -1;
+    for (uint16_t m = 0; m < w->n; m++) {
+        int t = w->top[m];
+        for (int i = 0; i < w->ninst; i++)
+            if (i != t && w->inst[i].alive && w->inst[i].member == m)
+                sim_kill(w, i);
+        if (t < 0 || !w->inst[t].alive || w->inst[t].halted) {
+            if (t >= 0)
+                sim_kill(w, t);
+            if (sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1) < 0)
+                return SIM_ERROR;
+        }
+    }
+    if (!w->budget_exceeded) {
+        unsigned down = 0;
+        for (uint16_t m = 0; m < w->n; m++)
+            if (sim_state(w, w->top[m]) != NR_SE_ACTIVE)
+                down++;
+        unsigned extra = down < w->f ? (unsigned)sim_rng_range(&w->rng, 0, w->f - down) : 0;
+        for (unsigned k = 0; k < extra; k++) {
+            uint16_t m = (uint16_t)sim_rng_below(&w->rng, w->n);
+            if (w->kept_down[m] || sim_state(w, w->top[m]) != NR_SE_ACTIVE)
+                continue;
+            w->kept_down[m] = 1;
+            sim_trace(w, "member %u stays down for the liveness phase", m);
+            sim_kill(w, w->top[m]);
+        }
+    }
+    for (int a = 0; a < w->nae; a++) {
+        struct sim_ae *ae = &w->ae[a];
+        ae->down = w->kept_down[ae->member];
+        ae->live_stage = 0;
+        if (ae->pending < 0 || !w->inst[w->rec[ae->rec].ops[ae->pending].inst].alive)
+            schedule_ae(w, a, sim_rng_range(&w->rng, 1, 20));
+    }
+    char why[512];
+    while (!w->violation) {
+        if (live_done(w, why, sizeof(why))) {
+            sim_trace(w, "liveness: converged%s",
+                      w->budget_exceeded ? " (although beyond the fault budget)" : "");
+            return SIM_PASS;
+        }
+        if (w->now > w->live_end || !sim_process_one(w))
+            break;
+    }
+    if (w->violation)
+        return w->violation;
+    if (w->budget_exceeded) {
+        if (!live_done(w, why, sizeof(why)))
+            sim_trace(w, "beyond the fault budget, not converged: %s", why);
+        sim_trace(w, "beyond the fault budget: %u total-failure halts, no safety violation",
+                  w->halts_total_failure);
+        return SIM_PASS;
+    }
+    live_done(w, why, sizeof(why));
+    snprintf(w->why, sizeof(w->why), "liveness: not converged %" PRIu64 " ms after faults "
+             "stopped: %s", w->opt.live_ms, why);
+    return SIM_LIVENESS;
+}
+
+int sim_run_random(struct sim_world *w)
+{
+    int rc = sim_genesis(w);
+    if (rc != SIM_PASS)
+        return rc;
+    for (uint16_t m = 0; m < w->n; m++)
+        for (uint32_t k = 0; k < w->sw.records_per_member; k++) {
+            int r = sim_add_record(w, m);
+            if (r < 0)
+                continue;
+            int a = sim_add_ae(w, r, 0);
+            if (a >= 0)
+                schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
+            if (sim_rng_ppm(&w->rng, w->sw.ae_clone_ppm)) {
+                a = sim_add_ae(w, r, 1);
+                if (a >= 0)
+                    schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
+            }
+        }
+    w->phase = SIM_PH_FAULTS;
+    uint64_t fault_ms = w->opt.fault_ms ? w->opt.fault_ms : sim_rng_range(&w->rng, 1000, 5000);
+    w->fault_end = w->now + fault_ms;
+    sim_trace(w, "=== fault phase: %" PRIu64 " ms, drop %u ppm, dup %u ppm, delay %u-%u ms, "
+              "fault gap %u ms, multicast %d, durability %d, budget-aware %d ===",
+              fault_ms, w->sw.drop_ppm, w->sw.dup_ppm, w->sw.delay_min_ms, w->sw.delay_max_ms,
+              w->sw.fault_gap_ms, w->sw.multicast, w->sw.durability, w->sw.budget_aware);
+    ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.fault_gap_ms), EV_FAULT, 0, 0, NULL);
+    while (!w->violation && w->now < w->fault_end)
+        if (!sim_process_one(w))
+            break;
+    if (w->violation)
+        return w->violation;
+    return sim_live_phase(w);
+}
