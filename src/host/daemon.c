@@ -211,10 +211,15 @@ static void end_of_iteration(struct nr_daemon *d)
         }
         d->became_active = 0;
     }
+    /* Push before reaping (dirty lists may name connections closed in this iteration). */
     nr_peer_push(d);
     nr_local_push(d);
     nr_peer_reap(d);
     nr_local_reap(d);
+    if (d->n_dirty_p || d->n_dirty_l) { /* written while reaping */
+        nr_peer_push(d);
+        nr_local_push(d);
+    }
 }
 
 int nr_daemon_run(struct nr_daemon *d)

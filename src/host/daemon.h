@@ -222,6 +222,9 @@ int nr_frame_write_sealed(struct evbuffer *out, struct nr_chan *ch, const uint8_
 
 /* Push a bufferevent's pending output to its socket now (non-blocking, best effort). */
 void nr_bev_push(struct bufferevent *bev);
+/* The same for a connection past its handshake: also keeps libevent's write event enabled
+ * only while output is left over. */
+void nr_bev_push_ready(struct bufferevent *bev);
 
 /* peer.c */
 void nr_peer_push(struct nr_daemon *d);

@@ -82,6 +82,24 @@ void nr_local_reap(struct nr_daemon *d)
     }
 }
 
+static void mark_dirty(struct nr_daemon *d, struct nr_lconn *c)
+{
+    if (c->dirty)
+        return;
+    if (d->n_dirty_l == d->cap_dirty_l) {
+        size_t cap = d->cap_dirty_l ? 2u * d->cap_dirty_l : 64u;
+        struct nr_lconn **a = realloc(d->dirty_l, cap * sizeof *a);
+        if (!a) {
+            bufferevent_enable(c->bev, EV_WRITE); /* let libevent send it */
+            return;
+        }
+        d->dirty_l = a;
+        d->cap_dirty_l = cap;
+    }
+    c->dirty = 1;
+    d->dirty_l[d->n_dirty_l++] = c;
+}
+
 static void send_reply(struct nr_lconn *c, uint64_t req_id, int status, uint64_t version,
                        const uint8_t digest[NR_DIGEST_BYTES])
 {
@@ -110,18 +128,7 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, int status, uint64_t
         return;
     }
     d->stats.client_replies++;
-    if (!c->dirty) {
-        if (d->n_dirty_l == d->cap_dirty_l) {
-            size_t cap = d->cap_dirty_l ? 2u * d->cap_dirty_l : 64u;
-            struct nr_lconn **a = realloc(d->dirty_l, cap * sizeof *a);
-            if (!a)
-                return; /* the bufferevent sends it on its own */
-            d->dirty_l = a;
-            d->cap_dirty_l = cap;
-        }
-        c->dirty = 1;
-        d->dirty_l[d->n_dirty_l++] = c;
-    }
+    mark_dirty(d, c);
 }
 
 void nr_local_push(struct nr_daemon *d)
@@ -129,8 +136,19 @@ void nr_local_push(struct nr_daemon *d)
     for (size_t i = 0; i < d->n_dirty_l; i++) {
         struct nr_lconn *c = d->dirty_l[i];
         c->dirty = 0;
-        if (!c->closing)
-            nr_bev_push(c->bev);
+        if (c->closing)
+            continue;
+        nr_bev_push_ready(c->bev);
+        /* A client whose reading was paused (backpressure) and whose replies the kernel has
+         * now taken is read again (write_cb does this when libevent did the writing). */
+        if (!(bufferevent_get_enabled(c->bev) & EV_READ) &&
+            evbuffer_get_length(bufferevent_get_output(c->bev)) < NR_LOCAL_OUTBUF_LIMIT / 2u) {
+            bufferevent_enable(c->bev, EV_READ);
+            /* Frames may already wait in the input buffer: run read_cb from the loop (not
+             * here: this is after the iteration's flush and push). */
+            if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+                bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+        }
     }
     d->n_dirty_l = 0;
 }
@@ -265,6 +283,7 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
         d->pending_l--;
         nr_chan_peer_measurement(c->ch, c->measurement);
         bufferevent_set_timeouts(c->bev, NULL, NULL);
+        mark_dirty(d, c); /* pushes the last handshake message; then writes go by push */
         sodium_bin2hex(hex, sizeof hex, c->measurement, 8);
         NR_LOGD("client %llu: local channel ready, AE measurement %s...",
                 (unsigned long long)c->id, hex);

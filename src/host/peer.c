@@ -107,6 +107,38 @@ void nr_bev_push(struct bufferevent *bev)
     evbuffer_freeze(out, 1);
 }
 
+/* After the handshake, writes go through the dirty list and nr_bev_push(); libevent's write
+ * event is enabled only while data is left that the kernel did not take. This saves two
+ * epoll_ctl calls per message and connection. */
+void nr_bev_push_ready(struct bufferevent *bev)
+{
+    nr_bev_push(bev);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        if (bufferevent_get_enabled(bev) & EV_WRITE)
+            bufferevent_disable(bev, EV_WRITE);
+    } else if (!(bufferevent_get_enabled(bev) & EV_WRITE)) {
+        bufferevent_enable(bev, EV_WRITE);
+    }
+}
+
+static void mark_dirty(struct nr_daemon *d, struct nr_pconn *c)
+{
+    if (c->dirty)
+        return;
+    if (d->n_dirty_p == d->cap_dirty_p) {
+        size_t cap = d->cap_dirty_p ? 2u * d->cap_dirty_p : 16u;
+        struct nr_pconn **a = realloc(d->dirty_p, cap * sizeof *a);
+        if (!a) {
+            bufferevent_enable(c->bev, EV_WRITE); /* let libevent send it */
+            return;
+        }
+        d->dirty_p = a;
+        d->cap_dirty_p = cap;
+    }
+    c->dirty = 1;
+    d->dirty_p[d->n_dirty_p++] = c;
+}
+
 /* ---- connections ---- */
 
 static void schedule_dial(struct nr_daemon *d, struct nr_peer *p);
@@ -161,7 +193,7 @@ void nr_peer_push(struct nr_daemon *d)
         struct nr_pconn *c = d->dirty_p[i];
         c->dirty = 0;
         if (!c->closing)
-            nr_bev_push(c->bev);
+            nr_bev_push_ready(c->bev);
     }
     d->n_dirty_p = 0;
 }
@@ -277,6 +309,7 @@ static void on_ready(struct nr_pconn *c)
     p->connects++;
     d->stats.peer_connects++;
     bufferevent_set_timeouts(c->bev, NULL, NULL);
+    mark_dirty(d, c); /* from now on output is pushed at the end of each iteration */
     NR_LOGI("peer %u (%s) connected, channel authenticated", m, c->addr);
 }
 
@@ -581,18 +614,7 @@ void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t l
             continue;
         }
         sent = 1;
-        if (!c->dirty) {
-            if (d->n_dirty_p == d->cap_dirty_p) {
-                size_t cap = d->cap_dirty_p ? 2u * d->cap_dirty_p : 16u;
-                struct nr_pconn **a = realloc(d->dirty_p, cap * sizeof *a);
-                if (!a)
-                    continue; /* the bufferevent sends it on its own */
-                d->dirty_p = a;
-                d->cap_dirty_p = cap;
-            }
-            c->dirty = 1;
-            d->dirty_p[d->n_dirty_p++] = c;
-        }
+        mark_dirty(d, c);
     }
     if (!sent) {
         d->stats.peer_sends_dropped_noconn++;
