@@ -893,6 +893,10 @@ int nr_rpc_wait_receipt(struct nr_rpc *rpc, struct nr_eth_receipt *out,
         set_msg(rpc->err, sizeof rpc->err,
                 "transaction %s dropped: no receipt after %u ms and unknown to the node", hex,
                 timeout_ms);
+    else if (rc != NR_OK)
+        set_msg(rpc->err, sizeof rpc->err,
+                "transaction %s: no receipt after %u ms, status unknown (%s)", hex, timeout_ms,
+                nr_strerror(rc));
     else
         set_msg(rpc->err, sizeof rpc->err,
                 "transaction %s still pending: no receipt after %u ms", hex, timeout_ms);

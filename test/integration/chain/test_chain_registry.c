@@ -542,6 +542,32 @@ static void test_confirmations(void **state)
     nr_registry_close(reg);
 }
 
+/* A reorganisation that removes a mined transaction (evm_snapshot / evm_revert, then new
+ * blocks) is detected while waiting for confirmations. */
+static void test_reorg_while_confirming(void **state)
+{
+    (void)state;
+    struct nr_rpc *rpc = nr_registry_rpc(G.reg);
+    cJSON *snap = NULL, *res = NULL;
+    assert_int_equal(nr_rpc_call(rpc, &snap, "evm_snapshot", "[]"), NR_OK);
+    assert_true(cJSON_IsString(snap));
+    nr_u256 one;
+    nr_u256_from_u64(&one, 1);
+    struct nr_eth_receipt r;
+    assert_int_equal(nr_registry_transfer(G.reg, &r, G.key0, G.se_addr[1], &one), NR_OK);
+    char params[96];
+    snprintf(params, sizeof params, "[\"%s\"]", snap->valuestring);
+    cJSON_Delete(snap);
+    assert_int_equal(nr_rpc_call(rpc, &res, "evm_revert", params), NR_OK);
+    assert_true(cJSON_IsTrue(res));
+    cJSON_Delete(res);
+    assert_int_equal(nr_rpc_call(rpc, &res, "anvil_mine", "[\"0x3\"]"), NR_OK);
+    cJSON_Delete(res);
+    assert_int_equal(nr_rpc_wait_confirmations(rpc, &r, 2, 2000, 50), NR_ECHAIN);
+    printf("  %s\n", nr_rpc_errmsg(rpc));
+    assert_non_null(strstr(nr_rpc_errmsg(rpc), "reorganisation"));
+}
+
 static void test_views_of_unknown_things(void **state)
 {
     (void)state;
@@ -745,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_nonce_too_low),
         cmocka_unit_test(test_missing_receipt_and_dropped_transaction),
         cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_reorg_while_confirming),
         cmocka_unit_test(test_views_of_unknown_things),
         cmocka_unit_test(test_unreachable_endpoint),
         cmocka_unit_test(test_chain_ini),
