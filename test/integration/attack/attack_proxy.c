@@ -12,11 +12,13 @@
  *         dup        re-send the last record the dialer sent, on the live connection (a replay
  *                    of a recorded frame; the acceptor must reject it by its counter)
  *         dup-s2c    the same towards the dialer
- *         old        inject the first record of connection 1 (an earlier channel) into the
- *                    live connection, towards the acceptor
+ *         old        inject the first record of the reference connection (the first whose
+ *                    handshake completed: earlier channel keys) into the live connection,
+ *                    towards the acceptor
  *         flip       flip one bit of the next record the dialer sends (tampering: AEAD)
- *         impersonate  answer the next dialled connection with connection 1's recorded
- *                    acceptor frames instead of relaying (a replayed handshake REPLY)
+ *         impersonate  answer the next dialled connection with the reference connection's
+ *                    recorded acceptor frames instead of relaying (a replayed handshake
+ *                    REPLY and records)
  *         stats      print counters
  *       "live" is the most recent relayed connection that is still open.
  *   attack_proxy replay --target PORT --from FILE [--wait-ms MS]
@@ -75,8 +77,10 @@ struct pair {
 
 static struct pair g_pairs[MAX_PAIRS];
 static unsigned g_next_id = 1;
-static struct buf g_conn1_first_c2s; /* first record of connection 1, towards the acceptor */
-static struct buf g_conn1_s2c;       /* all frames connection 1's acceptor sent (capped) */
+/* The reference connection: the first one whose handshake completed. */
+static unsigned g_ref_id;
+static struct buf g_ref_first_c2s; /* its first record towards the acceptor */
+static struct buf g_ref_s2c;       /* every frame its acceptor sent, REPLY first (capped) */
 static int g_impersonate;
 static volatile sig_atomic_t g_stop;
 
@@ -196,8 +200,16 @@ static int on_frame(struct pair *pr, int k, uint8_t *frame, size_t n)
         }
         d->cap_bytes += n;
     }
-    if (pr->id == 1 && k == 1 && g_conn1_s2c.len + n <= CAPTURE_MAX) {
-        (void)buf_append(&g_conn1_s2c, frame, n);
+    if (k == 1 && d->frames == 0) {
+        buf_set(&pr->d[1].first, frame, n); /* the handshake REPLY, until a record replaces it */
+    }
+    if (k == 0 && d->frames + 1 == HS_FRAMES_C2S && g_ref_id == 0) {
+        g_ref_id = pr->id; /* FINISH: this connection is the reference one */
+        buf_set(&g_ref_s2c, pr->d[1].first.p, pr->d[1].first.len);
+        pr->d[1].first.len = 0;
+        printf("conn %u: reference connection\n", pr->id);
+    } else if (pr->id == g_ref_id && k == 1 && g_ref_s2c.len + n <= CAPTURE_MAX) {
+        (void)buf_append(&g_ref_s2c, frame, n);
     }
     if (d->frames >= hs) { /* a channel record */
         if (d->flip_next && n > 4 + 8) {
@@ -209,8 +221,8 @@ static int on_frame(struct pair *pr, int k, uint8_t *frame, size_t n)
         buf_set(&d->last, frame, n);
         if (d->first.len == 0) {
             buf_set(&d->first, frame, n);
-            if (pr->id == 1 && k == 0) {
-                buf_set(&g_conn1_first_c2s, frame, n);
+            if (pr->id == g_ref_id && k == 0) {
+                buf_set(&g_ref_first_c2s, frame, n);
             }
         }
     }
@@ -272,7 +284,7 @@ static void ctl_command(const char *cmd)
         return;
     }
     if (strcmp(cmd, "impersonate") == 0) {
-        g_impersonate = g_conn1_s2c.len > 0;
+        g_impersonate = g_ref_s2c.len > 0;
         printf("ctl impersonate %s\n", g_impersonate ? "armed" : "nothing-captured");
         return;
     }
@@ -288,8 +300,8 @@ static void ctl_command(const char *cmd)
         src = &pr->d[1].last;
         k = 1;
     } else if (strcmp(cmd, "old") == 0) {
-        src = &g_conn1_first_c2s;
-        if (pr->id == 1) {
+        src = &g_ref_first_c2s;
+        if (pr->id == g_ref_id) {
             printf("ctl old same-connection\n");
             return;
         }
@@ -367,14 +379,14 @@ static void accept_one(int lfd, unsigned target, const char *capdir)
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (g_impersonate) {
-        /* Answer with connection 1's recorded acceptor frames: the handshake REPLY and the
-         * records after it, as a host that replays a whole recorded session would. */
+        /* Answer with the reference connection's recorded acceptor frames: the handshake
+         * REPLY and the records after it, as a host that replays a whole session would. */
         g_impersonate = 0;
         pr->fake = 1;
-        (void)buf_append(&pr->d[1].out, g_conn1_s2c.p, g_conn1_s2c.len);
+        (void)buf_append(&pr->d[1].out, g_ref_s2c.p, g_ref_s2c.len);
         g_injected++;
-        printf("conn %u: impersonating the acceptor with %zu recorded bytes\n", pr->id,
-               g_conn1_s2c.len);
+        printf("conn %u: impersonating the acceptor with %zu recorded bytes of conn %u\n",
+               pr->id, g_ref_s2c.len, g_ref_id);
     } else {
         pr->fd[1] = dial(target);
         if (pr->fd[1] < 0) {

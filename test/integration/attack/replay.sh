@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Attack 4 (docs/attacks.md): capture and replay of SE<->SE traffic.
+#
+# Node 0's [Peer] Endpoint for node 1 points at attack_proxy, which relays the connection
+# frame by frame and records every frame. Under load in both directions (AEs beside node 0
+# and beside node 1), the host then:
+#   dup       re-sends a recorded record to node 1 on the live connection (a replay)
+#   dup-s2c   the same towards node 0
+#   flip      flips one bit of the next record to node 1 (tampering)
+#   old       injects a record recorded on an earlier connection (older channel keys)
+#   impersonate  answers node 0's next dial with a recorded handshake REPLY + records
+#   replay    opens fresh connections to node 1 and sends a whole recorded dialer stream
+#             (HELLO, FINISH, records)
+# Each time the receiving daemon must reject (NR_EREPLAY / NR_EAUTH on records, a failed
+# handshake on fresh connections), drop the connection, log it and count it; the dialer
+# reconnects, nothing crashes, updates keep committing, and the checker finds zero S1/S2
+# violations at the end.
+. "$(dirname "$0")/lib.sh"
+: "${ATTACK_PROXY:?ATTACK_PROXY not set}"
+
+CAP="$T_DIR/capture"
+CTL="$T_DIR/proxy.ctl"
+mkdir -p "$CAP"
+
+start_proxy() { # NET_EDIT hook: runs after the configs exist, before the daemons start
+    PROXY_PORT=$((BASE_PORT + 12))
+    sed -i "/^Index = 1$/{n;s/^Endpoint = .*/Endpoint = 127.0.0.1:$PROXY_PORT/}" "$NET/node0/se.ini"
+    grep -q "Endpoint = 127.0.0.1:$PROXY_PORT" "$NET/node0/se.ini" || fail "config edit"
+    "$ATTACK_PROXY" relay --listen "$PROXY_PORT" --target $((BASE_PORT + 1)) --dir "$CAP" \
+        --ctl "$CTL" >"$T_DIR/proxy.out" 2>&1 &
+    EXTRA_PIDS+=($!)
+    wait_until 5 "proxy listening" grep -q "^relay " "$T_DIR/proxy.out"
+}
+NET_EDIT=start_proxy
+net_create
+
+proxy_alive() { kill -0 "${EXTRA_PIDS[0]}" 2>/dev/null || fail "attack_proxy died"; }
+ctl_answers() { grep -c "^ctl " "$T_DIR/proxy.out" || true; }
+ctl_answered() { [ "$(ctl_answers)" -gt "$1" ]; }
+# proxy_ctl CMD: send one command to the proxy; its answer line goes to CTL_ANSWER.
+# (Not in a command substitution: fail must end the test, not a subshell.)
+proxy_ctl() {
+    local before
+    before=$(ctl_answers)
+    echo "$1" >"$CTL.tmp" && mv "$CTL.tmp" "$CTL"
+    wait_until 5 "proxy answers '$1'" ctl_answered "$before"
+    CTL_ANSWER=$(grep "^ctl " "$T_DIR/proxy.out" | tail -n 1)
+}
+relayed() { grep -c ": relaying$" "$T_DIR/proxy.out" || true; }
+reconnected() { [ "$(relayed)" -gt "$1" ]; }
+# wait_metric_above NODE NAME OLD: the counter grows past OLD within 10 s.
+wait_metric_above() {
+    local deadline=$((SECONDS + 10)) v
+    while [ $SECONDS -lt $deadline ]; do
+        v=$(nmetric "$1" "$2")
+        [ -n "$v" ] && [ "$v" -gt "$3" ] && return 0
+        sleep 0.1
+    done
+    fail "node $1: $2 stayed at ${v:-?} (was $3)"
+}
+all_alive() {
+    local i
+    for i in 0 1 2; do
+        kill -0 "${DPID[$i]}" 2>/dev/null || fail "node $i died"
+    done
+    proxy_alive
+}
+
+start_loader a 0 a- 32 # node 0 sequences: PREPAREs 0->1 through the proxy
+start_loader b 1 b- 32 # node 1 sequences: PREPAREs 1->0 back through the proxy
+wait_acks a 300 30 "network up through the proxy"
+wait_acks b 300 30 "network up through the proxy"
+[ "$(relayed)" -ge 1 ] || fail "node 0 does not reach node 1 through the proxy"
+
+# record_attack CMD NODE COUNTER LOGPATTERN: inject, then the NODE must count and log it,
+# the dialer must reconnect through the proxy and both loaders must make progress.
+record_attack() {
+    local cmd=$1 node=$2 counter=$3 pattern=$4 before conns
+    before=$(nmetric "$node" "$counter")
+    conns=$(relayed)
+    proxy_ctl "$cmd"
+    case "$CTL_ANSWER" in *injected* | *armed*) ;; *) fail "proxy: $CTL_ANSWER" ;; esac
+    log "$CTL_ANSWER"
+    wait_metric_above "$node" "$counter" "${before:-0}"
+    wait_until 10 "reconnection after '$cmd'" reconnected "$conns"
+    grep -q "$pattern" "$NET/node$node/narratord.log" ||
+        fail "node $node: no log line matching '$pattern'"
+    log "node $node rejected it: $counter $(nmetric "$node" "$counter"); $(grep -o "$pattern.*" "$NET/node$node/narratord.log" | tail -n 1)"
+    wait_acks a 200 30 "after '$cmd'"
+    wait_acks b 200 30 "after '$cmd'"
+    all_alive
+}
+
+log "replay of a recorded record to node 1 on the live connection"
+record_attack dup 1 narrator_peer_records_unauth_total "record rejected (NR_EREPLAY)"
+log "replay of a recorded record to node 0 on the live connection"
+record_attack dup-s2c 0 narrator_peer_records_unauth_total "record rejected (NR_EREPLAY)"
+log "tampering: one bit of a record to node 1"
+record_attack flip 1 narrator_peer_records_unauth_total "record rejected (NR_EAUTH)"
+log "a record of the first connection (earlier channel keys) injected into the live connection"
+record_attack old 1 narrator_peer_records_unauth_total "record rejected"
+
+log "impersonation: node 0's next dial is answered with the first connection's recorded frames"
+hs0=$(nmetric 0 narrator_peer_handshake_failures_total)
+proxy_ctl impersonate
+case "$CTL_ANSWER" in *armed*) ;; *) fail "proxy: $CTL_ANSWER" ;; esac
+record_attack dup 1 narrator_peer_records_unauth_total "record rejected" # drops the live one
+grep -q "impersonating the acceptor" "$T_DIR/proxy.out" || fail "the proxy did not impersonate"
+wait_metric_above 0 narrator_peer_handshake_failures_total "${hs0:-0}"
+log "node 0 refused the replayed handshake: handshake_failures $(nmetric 0 narrator_peer_handshake_failures_total)"
+
+log "fresh connections to node 1 replaying whole recorded dialer streams"
+ref=$(sed -n 's/^conn \([0-9]*\): reference connection$/\1/p' "$T_DIR/proxy.out")
+for c in "$ref" $((ref + 1)); do
+    hs1=$(nmetric 1 narrator_peer_handshake_failures_total)
+    out=$("$ATTACK_PROXY" replay --target $((BASE_PORT + 1)) --from "$CAP/conn$c.c2s" --wait-ms 6000) ||
+        fail "replayed stream of connection $c: $out"
+    log "$out"
+    wait_metric_above 1 narrator_peer_handshake_failures_total "${hs1:-0}"
+done
+log "node 1: handshake_failures $(nmetric 1 narrator_peer_handshake_failures_total)"
+wait_acks a 200 30 "after the fresh-connection replays"
+wait_acks b 200 30 "after the fresh-connection replays"
+all_alive
+
+stop_loader a
+stop_loader b
+check_loaders a
+check_loaders b
+for n in 0 1 2; do
+    [ "$(nmetric "$n" narrator_se_state)" = 2 ] || fail "node $n is not ACTIVE at the end"
+    log "node $n: records_unauth $(nmetric "$n" narrator_peer_records_unauth_total)," \
+        "handshake_failures $(nmetric "$n" narrator_peer_handshake_failures_total)," \
+        "connects $(nmetric "$n" narrator_peer_connects_total)," \
+        "msgs_dropped_malformed $(nmetric "$n" narrator_msgs_dropped_malformed_total)"
+done
+proxy_ctl stats
+log "$CTL_ANSWER"
+log "PASS"
