@@ -620,6 +620,38 @@ static void test_unreachable_endpoint(void **state)
     nr_registry_close(reg);
 }
 
+/* The signatures the C bindings use are the contract's (solc's method identifiers). */
+static void test_selectors_match_compiled_abi(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s", NR_REGISTRY_BIN);
+    char *dot = strrchr(path, '.');
+    assert_non_null(dot);
+    snprintf(dot, sizeof path - (size_t)(dot - path), ".json");
+    size_t len = 0;
+    char *text = nr_test_read_file(path, &len);
+    assert_non_null(text);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    assert_non_null(root);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "methodIdentifiers");
+    const char *sigs[] = {NR_REGISTRY_SIG_CREATE, NR_REGISTRY_SIG_REGISTER, NR_REGISTRY_SIG_FINALIZE,
+                          NR_REGISTRY_SIG_GET_SYSTEM, NR_REGISTRY_SIG_GET_MEMBER};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(ids, sigs[i]);
+        if (!cJSON_IsString(id))
+            fail_msg("%s is not a function of the compiled contract", sigs[i]);
+        uint8_t sel[4];
+        char hex[11];
+        nr_abi_selector(sel, sigs[i]);
+        assert_int_equal(nr_eth_hex_encode(hex, sizeof hex, sel, 4), NR_OK);
+        assert_string_equal(hex + 2, id->valuestring);
+    }
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "evmVersion")->valuestring, "paris");
+    cJSON_Delete(root);
+}
+
 static void test_chain_ini(void **state)
 {
     (void)state;
@@ -775,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_views_of_unknown_things),
         cmocka_unit_test(test_unreachable_endpoint),
         cmocka_unit_test(test_chain_ini),
+        cmocka_unit_test(test_selectors_match_compiled_abi),
 #ifdef NR_TEST_WITH_TEE
         cmocka_unit_test(test_tee_backed_registration),
 #endif
