@@ -277,6 +277,7 @@ int nr_registry_deploy(struct nr_registry *reg, struct nr_eth_receipt *rc_out,
         return NR_EINVAL;
     }
     struct nr_eth_receipt r;
+    memset(&r, 0, sizeof r);
     int rc = nr_registry_send(reg, &r, sk, NULL, NULL, code, code_len, 0);
     free(bytes);
     if (rc_out)
