@@ -411,6 +411,9 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     d->se_cfg.f = d->f;
     d->se_cfg.self = d->cfg.index;
     d->se_cfg.incarnation = d->incarnation;
+    nr_tee_random(d->tee, (uint8_t *)&d->se_cfg.nonce, sizeof d->se_cfg.nonce);
+    if (d->se_cfg.nonce == 0)
+        d->se_cfg.nonce = 1; /* 0 means "derive" (tests only) */
     d->se_cfg.was_active = hint.was_active;
     d->se_cfg.max_records = d->cfg.max_records;
     d->se_cfg.max_batch = d->cfg.max_batch;

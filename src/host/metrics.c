@@ -78,6 +78,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("votes_discarded_total", "votes filtered out by views", s->votes_discarded);
     G("superseded", "1 once this instance learned it is superseded", s->superseded);
     G("total_failure", "1 once total failure was detected", s->total_failure);
+    C("incarnation_collisions_total", "two instances of a member seen with one incarnation",
+      s->incarnation_collisions);
     G("peers_connected", "authenticated peer connections", nr_peer_connected_count(d));
     G("clients_connected", "local AE connections", nr_local_count(d));
     C("peer_connects_total", "peer channels established", h->peer_connects);
