@@ -40,8 +40,8 @@
 #define NR_PEER_OUTBUF_LIMIT (64u * 1024u * 1024u) /* drop sends beyond this (core resends) */
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
 #define NR_PEER_MAX_CONNS 4u /* per member; a newer one closes the oldest */
-#define NR_RECONNECT_MIN_MS 50u
-#define NR_RECONNECT_MAX_MS 2000u
+#define NR_RECONNECT_MIN_MS 25u
+#define NR_RECONNECT_MAX_MS 500u /* a restarted peer is found within 0.5 s */
 #define NR_TICK_MS 5u
 #define NR_WRITE_BEHIND_MS 100u
 #define NR_CLIENT_BUCKETS 4096u
