@@ -433,6 +433,9 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     if (rc != NR_OK)
         FAIL("protocol core: %s (max_records %u)", nr_strerror(rc), d->cfg.max_records);
 
+    d->peer_outbuf_limit = NR_PEER_OUTBUF_BASE +
+                           (size_t)d->cfg.max_records *
+                               (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
     d->rx = malloc(NR_PEER_MSG_MAX);
     if (!d->rx)
         FAIL("out of memory");

@@ -37,7 +37,7 @@
          : NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD)
 #define NR_HANDSHAKE_TIMEOUT_MS 5000u
 #define NR_MAX_PENDING_HANDSHAKES 64u /* per listener: unauthenticated connections */
-#define NR_PEER_OUTBUF_LIMIT (64u * 1024u * 1024u) /* drop sends beyond this (core resends) */
+#define NR_PEER_OUTBUF_BASE (64u * 1024u * 1024u) /* + one full join snapshot, see below */
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
 #define NR_PEER_MAX_CONNS 4u /* per member; a newer one closes the oldest */
 #define NR_RECONNECT_MIN_MS 25u
@@ -176,6 +176,10 @@ struct nr_daemon {
     struct nr_lconn *clients[NR_CLIENT_BUCKETS];
     uint64_t next_client_id;
     uint8_t *rx; /* scratch: one opened record (plaintext) */
+    /* Sends to a peer whose output buffer holds more than this are dropped (the core
+     * resends). NR_PEER_OUTBUF_BASE plus one whole join snapshot (all records, sent in one
+     * go as one atomic snapshot: dropping part of it would make a large join impossible). */
+    size_t peer_outbuf_limit;
     /* Connections written to during this iteration: their output is pushed to the kernel at
      * the end of the iteration (one write per connection per iteration), instead of waiting
      * for the next poll round. */

@@ -210,12 +210,19 @@ void nr_peer_reap(struct nr_daemon *d)
     }
 }
 
+/* No Nagle delay; keepalive so that a peer that vanished without a FIN (power loss, cut
+ * link) is noticed in about 11 s instead of never. */
 static void set_nodelay(struct bufferevent *bev)
 {
-    int one = 1;
+    int one = 1, idle = 5, intvl = 2, cnt = 3;
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd >= 0)
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fd < 0)
+        return;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 }
 
 static int lookup_member(void *arg, const uint8_t identity_pub[NR_IDENTITY_PUB_BYTES],
@@ -603,7 +610,7 @@ void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t l
         if (c->closing)
             continue;
         out = bufferevent_get_output(c->bev);
-        if (evbuffer_get_length(out) > NR_PEER_OUTBUF_LIMIT) {
+        if (evbuffer_get_length(out) > d->peer_outbuf_limit) {
             d->stats.peer_sends_dropped_backpressure++;
             continue;
         }
