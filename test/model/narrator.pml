@@ -1,0 +1,664 @@
+/*
+ * Narrator: Promela model of update, read and join with SE restarts and clones.
+ *
+ * One AE record owned by member 0 (its sequencer), replicated on n = 2f+1 members.
+ * Each member has up to K incarnations (member 0: K0), any of which may run at the same
+ * time as the others (a restart that does not kill the old instance is a clone). The
+ * first incarnation of every member starts ACTIVE with the full view (genesis is
+ * abstracted); every later incarnation starts whenever the scheduler picks it, joins, and
+ * may later be superseded. Killing an instance is the scheduler never picking it again.
+ *
+ * Network: every message ever sent stays in a bounded pool (a sorted set of encoded
+ * messages) and may be delivered to its destination any number of times, in any order, or
+ * never: loss, duplication and reordering are all covered. Messages to halted instances
+ * are dropped from the pool. The pool must never overflow (asserted): the bound M is part
+ * of the configuration and is checked, not silently lossy.
+ *
+ * Checked properties (assertions, see docs/model.md):
+ *   S2   no two different digests committed for one version
+ *   S1   a read returns a version >= every commit (and read) that completed before it
+ *        started, and the committed digest for that version
+ *   ORD  commit order agrees with (stamp, version) order: a version proposed by a later
+ *        incarnation of the owner is >= every version committed by an earlier one
+ *   I3   a replica never sees two digests for one version with the same stamp
+ *
+ * Parameters (-D on the spin command line): N (3 or 5), K0, K, NR, VMAX, RMAX, M.
+ * Mutations (each disables one rule; spin must then find a counterexample):
+ *   MUT_NO_JOIN_FILTER      join quorum counts replies of superseded incarnations
+ *   MUT_ACCEPT_SUPERSEDED   replicas accept messages from superseded incarnations of a peer,
+ *                           and an instance that learns it is superseded keeps running
+ *   MUT_NO_MERGE            a joiner does not merge the records of its join replies
+ *   MUT_NO_WRITEBACK        a read returns an unconfirmed record without writing it back
+ */
+
+#ifndef N
+#define N 3
+#endif
+#ifndef K0
+#define K0 2
+#endif
+#ifndef K
+#define K 2
+#endif
+#ifndef VMAX
+#define VMAX 2
+#endif
+#ifndef RMAX
+#define RMAX 1
+#endif
+#ifndef M
+#define M 24
+#endif
+
+#ifndef NR
+#define NR (N - 1)
+#endif
+
+#define F ((N - 1) / 2)
+#define NI (K0 + NR * K + (N - 1 - NR))
+
+/* instance id <-> (member, incarnation). Member 0 has incarnations 1..K0, members 1..NR
+ * have 1..K, members NR+1..N-1 only 1 (they never restart). */
+#define MEM(i) ((i) < K0 -> 0 : ((i) < K0 + NR * K -> 1 + ((i) - K0) / K : NR + 1 + ((i) - K0 - NR * K)))
+#define INC(i) ((i) < K0 -> (i) + 1 : ((i) < K0 + NR * K -> ((i) - K0) % K + 1 : 1))
+#define ID(m, k) ((m) == 0 -> (k) - 1 : ((m) <= NR -> K0 + ((m) - 1) * K + (k) - 1 : K0 + NR * K + (m) - NR - 1))
+
+/* instance states */
+#define S_IDLE 0 /* not started yet */
+#define S_JOINING 1
+#define S_ACTIVE 2
+#define S_HALTED 3
+
+/* owner record status */
+#define O_COMMITTED 0 /* committed, or no record */
+#define O_UNCONF 1    /* obtained by the join merge, not known committed */
+
+/* owner rounds */
+#define R_NONE 0
+#define R_WRITE 1
+#define R_FETCH 2
+#define R_WBACK 3 /* write-back of an unconfirmed record for a read */
+
+/* message encoding (one int):
+ *   bits 0-2 type, 3-6 src instance, 7-10 dst (instance; member for JREQ),
+ *   11-12 stamp, 13-14 version, 15-16 digest, 17-18 read id, 19.. sender's view (2 bits each) */
+#define T_JREQ 1
+#define T_JACC 2
+#define T_JSTALE 3
+#define T_PREP 4
+#define T_ACK 5
+#define T_FETCH 6
+#define T_FREP 7
+
+#define MTYPE(x) ((x) & 7)
+#define MSRC(x) (((x) >> 3) & 15)
+#define MDST(x) (((x) >> 7) & 15)
+#define MSTAMP(x) (((x) >> 11) & 3)
+#define MVER(x) (((x) >> 13) & 3)
+#define MDIG(x) (((x) >> 15) & 3)
+#define MRID(x) (((x) >> 17) & 3)
+#define MVIEW(x, j) (((x) >> (19 + 2 * (j))) & 3)
+
+#define V(i, j) view[(i) * N + (j)]
+#define SEEN(i, j) seen[(i) * N + (j)]
+#define VOTE(i, j) vote[(i) * N + (j)]
+
+/* ---- state ---- */
+byte st[NI];
+byte view[NI * N];
+byte seen[NI * N];
+byte rs[NI]; /* replica record of the owner-0 AE record: stamp, version, digest */
+byte rv[NI];
+byte rd[NI];
+int vote[NI * N]; /* vote (the message) per member in the current round */
+byte ost[K0];     /* owner instances only */
+byte rnd[K0];
+byte pv[K0];
+byte nrd[K0];
+byte rlo[K0];
+int pool[M];
+
+/* ---- history variables for the checks ---- */
+byte cd[VMAX + 1];     /* committed digest per version (0: none) */
+byte maxc;             /* highest version whose commit completed (AE acknowledged) */
+byte maxr;             /* highest version returned by a completed read */
+byte minprop[K0 + 1];  /* lowest version proposed by owner incarnation s */
+byte maxcv[K0 + 1];    /* highest version committed by owner incarnation s */
+
+/* ---- temporaries (never live across a step) ---- */
+hidden int tmsg, hm, hmsg;
+hidden byte hi, hj, hk, hx, hc, hs, hv, hd, hmask, hok, hdst, hinc;
+
+#define TO(i, x) (MTYPE(x) == T_JREQ -> (MDST(x) == MEM(i) && MEM(MSRC(x)) != MEM(i)) : MDST(x) == (i))
+
+/* build message from instance `src` into tmsg (view of src attached) */
+inline mk(t, src, dst, s, v, d, r) {
+    tmsg = t | (src << 3) | (dst << 7) | (s << 11) | (v << 13) | (d << 15) | (r << 17);
+    hj = 0;
+    do
+    :: hj < N -> tmsg = tmsg | (V(src, hj) << (19 + 2 * hj)); hj++
+    :: else -> break
+    od
+}
+
+/* insert tmsg into the sorted pool (set semantics) */
+inline send() {
+    hi = 0;
+    do
+    :: hi < M && pool[hi] != 0 && pool[hi] < tmsg -> hi++
+    :: else -> break
+    od;
+    if
+    :: hi < M && pool[hi] == tmsg -> skip
+    :: else ->
+        assert(pool[M - 1] == 0); /* POOL: the bound M is large enough */
+        hk = M - 1;
+        do
+        :: hk > hi -> pool[hk] = pool[hk - 1]; hk--
+        :: else -> break
+        od;
+        pool[hi] = tmsg
+    fi
+}
+
+/* drop from the pool every message that `cond` selects (x names the message) */
+#define PURGE(cond) \
+    hi = 0; hk = 0; \
+    do \
+    :: hi < M -> \
+        if \
+        :: pool[hi] != 0 && (cond) -> skip \
+        :: else -> pool[hk] = pool[hi]; hk++ \
+        fi; \
+        hi++ \
+    :: else -> break \
+    od; \
+    do \
+    :: hk < M -> pool[hk] = 0; hk++ \
+    :: else -> break \
+    od
+
+/* Replies (ACK, FETCH_REPLY, JOIN_REPLY) addressed to instance i outside the round they
+ * answer can only make i learn newer incarnations (rule 3), which only removes behaviours;
+ * they are dropped when the round ends, like a network loss (see docs/model.md). */
+#define REPLY_TO(x, i) (MDST(x) == (i) && (MTYPE(x) == T_ACK || MTYPE(x) == T_FREP || \
+                        MTYPE(x) == T_JACC || MTYPE(x) == T_JSTALE))
+
+/* halt instance i: drop its state, every message addressed to it and its join requests */
+inline halt(i) {
+    st[i] = S_HALTED;
+    hj = 0;
+    do
+    :: hj < N -> V(i, hj) = 0; SEEN(i, hj) = 0; VOTE(i, hj) = 0; hj++
+    :: else -> break
+    od;
+    rs[i] = 0; rv[i] = 0; rd[i] = 0;
+    if
+    :: MEM(i) == 0 -> ost[i] = 0; rnd[i] = 0; pv[i] = 0; nrd[i] = 0; rlo[i] = 0
+    :: else -> skip
+    fi;
+    PURGE((MTYPE(pool[hi]) != T_JREQ && MDST(pool[hi]) == i) ||
+          (MTYPE(pool[hi]) == T_JREQ && MSRC(pool[hi]) == i))
+}
+
+inline clearvotes(i) {
+    hj = 0;
+    do
+    :: hj < N -> VOTE(i, hj) = 0; hj++
+    :: else -> break
+    od;
+    PURGE(REPLY_TO(pool[hi], i))
+}
+
+/* rule 3: learn supersession from any received message */
+inline learn(i, x) {
+    hj = 0;
+    do
+    :: hj < N ->
+        if
+        :: MVIEW(x, hj) > SEEN(i, hj) -> SEEN(i, hj) = MVIEW(x, hj)
+        :: else -> skip
+        fi;
+        hj++
+    :: else -> break
+    od;
+    if
+    :: INC(MSRC(x)) > SEEN(i, MEM(MSRC(x))) -> SEEN(i, MEM(MSRC(x))) = INC(MSRC(x))
+    :: else -> skip
+    fi;
+#ifndef MUT_ACCEPT_SUPERSEDED
+    if
+    :: SEEN(i, MEM(i)) > INC(i) -> halt(i)
+    :: else -> skip
+    fi
+#endif
+}
+
+/* rule 4 */
+#ifndef MUT_ACCEPT_SUPERSEDED
+#define ACCEPTS(i, src) (INC(src) == V(i, MEM(src)) && V(i, MEM(src)) >= SEEN(i, MEM(src)))
+#else
+#define ACCEPTS(i, src) (V(i, MEM(src)) != 0 && INC(src) <= V(i, MEM(src)))
+#endif
+
+/* Deliveries that the model performs. A message is delivered only when the receiver would
+ * act on it; a delivery whose only effect would be rule 3 (learning newer incarnations,
+ * possibly halting) is treated as a loss. Learning only ever makes an instance refuse more,
+ * so every behaviour of the full protocol is matched by one of the model in which those
+ * deliveries are withheld (argument in docs/model.md). For the same reason a reply that
+ * can never be counted (its round is over, or a vote of that instance is already held) is
+ * not put in the pool. */
+#define NEWVOTE(i, x) (VOTE(i, MEM(MSRC(x))) == 0 || INC(MSRC(VOTE(i, MEM(MSRC(x))))) < INC(MSRC(x)))
+#define USEFUL(i, x) ( \
+    (MTYPE(x) == T_JREQ && st[i] == S_ACTIVE) || \
+    (MTYPE(x) == T_JACC && st[i] == S_JOINING && NEWVOTE(i, x)) || \
+    (MTYPE(x) == T_JSTALE && st[i] == S_JOINING) || \
+    ((MTYPE(x) == T_PREP || MTYPE(x) == T_FETCH) && st[i] == S_ACTIVE && ACCEPTS(i, MSRC(x))) || \
+    (MTYPE(x) == T_ACK && st[i] == S_ACTIVE && MEM(i) == 0 && \
+     (rnd[i] == R_WRITE || rnd[i] == R_WBACK) && MVER(x) == pv[i] && \
+     ACCEPTS(i, MSRC(x)) && NEWVOTE(i, x)) || \
+    (MTYPE(x) == T_FREP && st[i] == S_ACTIVE && MEM(i) == 0 && rnd[i] == R_FETCH && \
+     MRID(x) == nrd[i] && ACCEPTS(i, MSRC(x)) && NEWVOTE(i, x)))
+
+/* send a reply (to instance MDST(tmsg)) only if it can still be counted */
+inline reply() {
+    if
+    :: USEFUL(MDST(tmsg), tmsg) -> send()
+    :: else -> skip
+    fi
+}
+
+/* STORE at replica i, entry stamped s */
+inline store(i, s, v, d) {
+    if
+    :: rd[i] == 0 -> rs[i] = s; rv[i] = v; rd[i] = d
+    :: rd[i] != 0 && s > rs[i] -> rs[i] = s; rv[i] = v; rd[i] = d
+    :: rd[i] != 0 && s == rs[i] ->
+        assert(!(v == rv[i] && d != rd[i])); /* I3: one digest per (stamp, version) */
+        if
+        :: v > rv[i] -> rv[i] = v; rd[i] = d
+        :: else -> skip
+        fi
+    :: rd[i] != 0 && s < rs[i] -> skip
+    fi
+}
+
+/* QUORUM: count votes of instance i; hc = number counted (with selfv), hmask = members.
+ * A vote of member j from incarnation J is discarded if the collector has seen a newer
+ * incarnation of j or any other vote's view shows one. */
+inline quorum(i, selfv, filter) {
+    hc = selfv; hmask = 0; hs = 0;
+    do
+    :: hs < N ->
+        hm = VOTE(i, hs);
+        if
+        :: hs != MEM(i) && hm != 0 ->
+            hok = 1;
+            if
+            :: filter ->
+                if
+                :: SEEN(i, hs) > INC(MSRC(hm)) -> hok = 0
+                :: else -> skip
+                fi;
+                hx = 0;
+                do
+                :: hx < N ->
+                    if
+                    :: VOTE(i, hx) != 0 && MVIEW(VOTE(i, hx), hs) > INC(MSRC(hm)) -> hok = 0
+                    :: else -> skip
+                    fi;
+                    hx++
+                :: else -> break
+                od
+            :: else -> skip
+            fi;
+            if
+            :: hok -> hc++; hmask = hmask | (1 << hs)
+            :: else -> skip
+            fi
+        :: else -> skip
+        fi;
+        hs++
+    :: else -> break
+    od
+}
+
+/* record a vote from message x: one vote per member, the first complete reply of the
+ * newest incarnation heard from (a later reply of the same instance is a retransmission) */
+inline keepvote(i, x) {
+    if
+    :: VOTE(i, MEM(MSRC(x))) == 0 || INC(MSRC(VOTE(i, MEM(MSRC(x))))) < INC(MSRC(x)) ->
+        VOTE(i, MEM(MSRC(x))) = x;
+        PURGE(REPLY_TO(pool[hi], i) && MSRC(pool[hi]) == MSRC(x))
+    :: else -> skip
+    fi
+}
+
+/* send the current round's PREPARE (stamp = own incarnation) to every peer in the view */
+inline sendprep(i) {
+    hv = 1;
+    do
+    :: hv < N ->
+        if
+        :: V(i, hv) != 0 ->
+            hdst = ID(hv, V(i, hv));
+            hinc = INC(i);
+            mk(T_PREP, i, hdst, hinc, rv[i], rd[i], 0); send()
+        :: else -> skip
+        fi;
+        hv++
+    :: else -> break
+    od
+}
+
+inline sendfetch(i) {
+    hv = 1;
+    do
+    :: hv < N ->
+        if
+        :: V(i, hv) != 0 ->
+            hdst = ID(hv, V(i, hv));
+            mk(T_FETCH, i, hdst, 0, 0, 0, nrd[i]); send()
+        :: else -> skip
+        fi;
+        hv++
+    :: else -> break
+    od
+}
+
+/* a read completes at owner instance i: S1 */
+inline readret(i) {
+    assert(rv[i] >= rlo[i]);                   /* S1: no rollback */
+    assert(rv[i] == 0 || cd[rv[i]] == rd[i]);  /* S1: the committed digest */
+    if
+    :: rv[i] > maxr -> maxr = rv[i]
+    :: else -> skip
+    fi;
+    rnd[i] = R_NONE;
+    clearvotes(i)
+}
+
+/* a commit round completes at owner instance i */
+inline commit(i) {
+    hv = pv[i]; hd = rd[i];
+    assert(cd[hv] == 0 || cd[hv] == hd);       /* S2: no fork */
+    cd[hv] = hd;
+    hs = INC(i) + 1;
+    do
+    :: hs <= K0 ->
+        assert(minprop[hs] == 0 || minprop[hs] >= hv); /* ORD */
+        hs++
+    :: else -> break
+    od;
+    if
+    :: hv > maxcv[INC(i)] -> maxcv[INC(i)] = hv
+    :: else -> skip
+    fi;
+    if
+    :: hv > maxc -> maxc = hv
+    :: else -> skip
+    fi;
+    ost[i] = O_COMMITTED;
+    if
+    :: rnd[i] == R_WBACK -> readret(i)
+    :: else -> rnd[i] = R_NONE; clearvotes(i)
+    fi
+}
+
+/* the owner incarnation i proposes version v */
+inline propose(i, v) {
+    hs = 1;
+    do
+    :: hs < INC(i) ->
+        assert(maxcv[hs] <= v); /* ORD */
+        hs++
+    :: else -> break
+    od;
+    if
+    :: minprop[INC(i)] == 0 -> minprop[INC(i)] = v
+    :: else -> skip
+    fi
+}
+
+/* join quorum complete at i: merge, set the view, become ACTIVE */
+inline joindone(i) {
+#ifndef MUT_NO_MERGE
+    hs = 0;
+    do
+    :: hs < N ->
+        hm = VOTE(i, hs);
+        if
+        :: (hmask & (1 << hs)) && MDIG(hm) != 0 &&
+           (rd[i] == 0 || MSTAMP(hm) > rs[i] || (MSTAMP(hm) == rs[i] && MVER(hm) > rv[i])) ->
+            rs[i] = MSTAMP(hm); rv[i] = MVER(hm); rd[i] = MDIG(hm)
+        :: else -> skip
+        fi;
+        hs++
+    :: else -> break
+    od;
+#endif
+    if
+    :: MEM(i) == 0 && rd[i] != 0 -> ost[i] = O_UNCONF
+    :: else -> skip
+    fi;
+    hs = 0;
+    do
+    :: hs < N ->
+        if
+        :: hs != MEM(i) ->
+            hv = 0; hx = 0;
+            do
+            :: hx < N ->
+                if
+                :: (hmask & (1 << hx)) && MVIEW(VOTE(i, hx), hs) > hv -> hv = MVIEW(VOTE(i, hx), hs)
+                :: else -> skip
+                fi;
+                hx++
+            :: else -> break
+            od;
+            V(i, hs) = hv;
+            if
+            :: hv > SEEN(i, hs) -> SEEN(i, hs) = hv
+            :: else -> skip
+            fi
+        :: else -> skip
+        fi;
+        hs++
+    :: else -> break
+    od;
+    clearvotes(i);
+    st[i] = S_ACTIVE
+}
+
+/* deliver message x to instance i (JOINING or ACTIVE) */
+inline handle(i, x) {
+    learn(i, x);
+    if
+    :: st[i] == S_HALTED -> skip
+    :: st[i] != S_HALTED && MTYPE(x) == T_JREQ ->
+        if
+        :: st[i] == S_ACTIVE ->
+            if
+            :: INC(MSRC(x)) > V(i, MEM(MSRC(x))) && INC(MSRC(x)) >= SEEN(i, MEM(MSRC(x))) ->
+                V(i, MEM(MSRC(x))) = INC(MSRC(x)); SEEN(i, MEM(MSRC(x))) = INC(MSRC(x));
+                mk(T_JACC, i, MSRC(x), rs[i], rv[i], rd[i], 0); reply()
+            :: INC(MSRC(x)) == V(i, MEM(MSRC(x))) ->
+                mk(T_JACC, i, MSRC(x), rs[i], rv[i], rd[i], 0); reply()
+            :: else ->
+                mk(T_JSTALE, i, MSRC(x), 0, 0, 0, 0); reply()
+            fi
+        :: else -> skip /* a JOINING member answers JOINING: no admission (genesis abstracted) */
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_JACC ->
+        if
+        :: st[i] == S_JOINING ->
+            keepvote(i, x);
+#ifdef MUT_NO_JOIN_FILTER
+            quorum(i, 0, 0);
+#else
+            quorum(i, 0, 1);
+#endif
+            if
+            :: hc >= F + 1 -> joindone(i)
+            :: else -> skip
+            fi
+        :: else -> skip
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_JSTALE ->
+        if
+        :: st[i] == S_JOINING -> halt(i)
+        :: else -> skip
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_PREP ->
+        if
+        :: st[i] == S_ACTIVE && ACCEPTS(i, MSRC(x)) ->
+            store(i, MSTAMP(x), MVER(x), MDIG(x));
+            mk(T_ACK, i, MSRC(x), 0, MVER(x), 0, 0); reply()
+        :: else -> skip
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_FETCH ->
+        if
+        :: st[i] == S_ACTIVE && ACCEPTS(i, MSRC(x)) ->
+            mk(T_FREP, i, MSRC(x), rs[i], rv[i], rd[i], MRID(x)); reply()
+        :: else -> skip
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_ACK ->
+        if
+        :: st[i] == S_ACTIVE && MEM(i) == 0 && (rnd[i] == R_WRITE || rnd[i] == R_WBACK) &&
+           MVER(x) == pv[i] && ACCEPTS(i, MSRC(x)) ->
+            keepvote(i, x);
+            quorum(i, 1, 1);
+            if
+            :: hc >= F + 1 -> commit(i)
+            :: else -> skip
+            fi
+        :: else -> skip
+        fi
+    :: st[i] != S_HALTED && MTYPE(x) == T_FREP ->
+        if
+        :: st[i] == S_ACTIVE && MEM(i) == 0 && rnd[i] == R_FETCH && MRID(x) == nrd[i] &&
+           ACCEPTS(i, MSRC(x)) ->
+            if
+            :: MSTAMP(x) > INC(i) -> halt(i) /* a newer incarnation of me stored a value */
+            :: else ->
+                keepvote(i, x);
+                quorum(i, 1, 1);
+                if
+                :: hc >= F + 1 ->
+#ifndef MUT_NO_WRITEBACK
+                    if
+                    :: ost[i] == O_UNCONF ->
+                        clearvotes(i);
+                        propose(i, rv[i]);
+                        rs[i] = INC(i); pv[i] = rv[i]; rnd[i] = R_WBACK;
+                        sendprep(i)
+                    :: else -> readret(i)
+                    fi
+#else
+                    readret(i)
+#endif
+                :: else -> skip
+                fi
+            fi
+        :: else -> skip
+        fi
+    fi
+}
+
+#define R(k) :: pool[k] != 0 && TO(id, pool[k]) && USEFUL(id, pool[k]) -> hk = k
+#define R4(b) R(b) R(b + 1) R(b + 2) R(b + 3)
+
+proctype Inst(byte id) {
+    do
+    :: d_step {
+        st[id] == S_IDLE ->
+        st[id] = S_JOINING;
+        SEEN(id, MEM(id)) = INC(id); V(id, MEM(id)) = INC(id);
+        hv = 0;
+        do
+        :: hv < N ->
+            if
+            :: hv != MEM(id) -> mk(T_JREQ, id, hv, 0, 0, 0, 0); send()
+            :: else -> skip
+            fi;
+            hv++
+        :: else -> break
+        od;
+        hv = 0
+       }
+    :: atomic {
+        (st[id] == S_JOINING || st[id] == S_ACTIVE) ->
+        if
+        R4(0) R4(4) R4(8) R4(12) R4(16) R4(20)
+#if M > 24
+        R4(24) R4(28)
+#endif
+#if M > 32
+        R4(32) R4(36)
+#endif
+#if M > 40
+        R4(40) R4(44)
+#endif
+#if M > 48
+        R4(48) R4(52)
+#endif
+#if M > 56
+        R4(56) R4(60)
+#endif
+        fi;
+        d_step { hmsg = pool[hk]; hk = 0; handle(id, hmsg); hmsg = 0; hm = 0 }
+       }
+    /* the AE writes the next version */
+    :: d_step {
+        MEM(id) == 0 && st[id] == S_ACTIVE && rnd[id] == R_NONE && rv[id] < VMAX ->
+        propose(id, rv[id] + 1);
+        rs[id] = INC(id); rv[id] = rv[id] + 1; rd[id] = INC(id);
+        pv[id] = rv[id]; rnd[id] = R_WRITE;
+        sendprep(id);
+        hv = 0
+       }
+    /* the AE reads */
+    :: d_step {
+        MEM(id) == 0 && st[id] == S_ACTIVE && rnd[id] == R_NONE && nrd[id] < RMAX ->
+        nrd[id]++;
+        rlo[id] = (maxc > maxr -> maxc : maxr);
+        rnd[id] = R_FETCH;
+        sendfetch(id);
+        hv = 0
+       }
+    /* retransmission to the current view (after admitting a peer's newer incarnation) */
+    :: d_step {
+        MEM(id) == 0 && st[id] == S_ACTIVE && rnd[id] != R_NONE ->
+        if
+        :: rnd[id] == R_FETCH -> sendfetch(id)
+        :: else -> sendprep(id)
+        fi;
+        hv = 0
+       }
+    :: st[id] == S_HALTED -> break
+    od
+}
+
+init {
+    atomic {
+        hi = 0;
+        do
+        :: hi < N ->
+            hk = ID(hi, 1);
+            st[hk] = S_ACTIVE;
+            hj = 0;
+            do
+            :: hj < N -> V(hk, hj) = 1; SEEN(hk, hj) = 1; hj++
+            :: else -> break
+            od;
+            hi++
+        :: else -> break
+        od;
+        hi = 0;
+        do
+        :: hi < NI -> run Inst(hi); hi++
+        :: else -> break
+        od;
+        hi = 0; hj = 0; hk = 0
+    }
+}
