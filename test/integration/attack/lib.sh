@@ -155,11 +155,16 @@ ae_env() { # i
     # shellcheck disable=SC1090
     . "$NET/node$1/client.env"
 }
-# Run a command as an AE beside member I, in a subshell.
+# Run a command as an AE beside member I, in a subshell (AE_SOCKET=PATH: through another
+# SE socket on I's platform, e.g. a clone's).
 as_ae() { # i cmd...
     local i=$1
     shift
-    (ae_env "$i" && "$@")
+    (
+        ae_env "$i"
+        if [ -n "${AE_SOCKET:-}" ]; then export NARRATOR_SOCKET=$AE_SOCKET; fi
+        "$@"
+    )
 }
 
 # start_loader NAME NODE PREFIX RECORDS [TAG]: sequential updates in the background, as AEs
@@ -205,7 +210,8 @@ stop_loader() { # name
 }
 
 # check_loaders NAME...: the guarantee checker over the logs of loaders that share one
-# node and prefix (several AE instances of one record set pass several names).
+# node and prefix (several AE instances of one record set pass several names). Reads go
+# through the first loader's node (AE_SOCKET=PATH: through that socket instead).
 check_loaders() {
     local first=$1 logs=() n
     for n in "$@"; do logs+=("$T_DIR/acks-$n.log"); done

@@ -16,6 +16,12 @@
 #
 # Phase 1 clones member 1 (it dials member 2 only); phase 2 clones the sequencer of the
 # main load, member 0 (it dials member 1 only).
+#
+# Phase 3, the classic fork schedule: the host pauses the sequencer member 0 (SIGSTOP) with
+# updates in flight, starts a clone of it connected to ALL peers, lets AEs commit new
+# versions of the same records through the clone (it joins and becomes ACTIVE), then resumes
+# the paused original. The original must not acknowledge anything conflicting: it learns it
+# is superseded and halts (exit 3); its AEs get an error, never a second digest.
 . "$(dirname "$0")/lib.sh"
 
 net_create
@@ -75,14 +81,38 @@ log "node 2 dropped ${dropped:-?} messages of stale incarnations"
 
 clone_phase 0 2 11 a a- b
 
+log "phase 3: pause the sequencer node 0 under load, clone it with all peers, resume it"
+inc_orig=$(incarnation 0)
+cp -a "$NET/node0/data" "$T_DIR/clone0b-data"
+kill -STOP "${DPID[0]}"
+acks_paused=$(acks a)
+clone_config 0 13 none "$T_DIR/clone0b-data" "$T_DIR/clone0b.ini"
+sed -i "s|^Socket = .*|Socket = $T_DIR/clone0b.sock|" "$T_DIR/clone0b.ini"
+start_daemon clone0b "$T_DIR/clone0b.ini" "$T_DIR/clone0b.log"
+wait_state_port $((BASE_PORT + 113)) 2 30 "the clone of the paused node 0 ACTIVE"
+LOADER_SOCKET="$T_DIR/clone0b.sock" start_loader y0 0 a- 32 y0
+wait_acks y0 300 30 "AEs through the ACTIVE clone of node 0"
+log "resume the original node 0 (incarnation $inc_orig)"
+kill -CONT "${DPID[0]}"
+daemon_exit 0 20
+[ "$EXIT_CODE" = 3 ] || fail "resumed original node 0 exited with $EXIT_CODE, expected 3 (superseded)"
+log "resumed original node 0 halted: exit 3; loader a acknowledged $(($(acks a) - acks_paused)) updates after the pause"
+wait_acks y0 200 30 "the clone carries on"
+wait_acks b 200 30 "the clone carries on"
+
 stop_loader a
+stop_loader y0
 stop_loader b
-check_loaders a x0
 check_loaders b x1
+AE_SOCKET="$T_DIR/clone0b.sock" check_loaders a x0 y0
+# member 0 is now served by the clone (metrics port +113)
 for n in 0 1 2; do
-    log "node $n: fork_attempts $(nmetric "$n" narrator_fork_attempts_total)," \
-        "stale_leftovers $(nmetric "$n" narrator_stale_leftovers_total)," \
-        "msgs_dropped_stale_inc $(nmetric "$n" narrator_msgs_dropped_stale_inc_total)," \
-        "joins_admitted $(nmetric "$n" narrator_joins_admitted_total)"
+    port=$(mport "$n")
+    [ "$n" = 0 ] && port=$((BASE_PORT + 113))
+    [ "$(metric "$port" narrator_se_state)" = 2 ] || fail "member $n is not ACTIVE at the end"
+    log "member $n: fork_attempts $(metric "$port" narrator_fork_attempts_total)," \
+        "stale_leftovers $(metric "$port" narrator_stale_leftovers_total)," \
+        "msgs_dropped_stale_inc $(metric "$port" narrator_msgs_dropped_stale_inc_total)," \
+        "joins_admitted $(metric "$port" narrator_joins_admitted_total)"
 done
 log "PASS"
