@@ -45,12 +45,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port such that base..base+15 and base+100..base+115 are free on loopback.
+# A base port such that base..base+15 and base+100..base+115 are free on loopback: below
+# the kernel's ephemeral range (so no outgoing connection holds one), not listened on, and
+# not in use by any socket at all.
 pick_ports() {
-    local tries=0 base used
-    used=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    local tries=0 base used lo
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$lo" -gt 12000 ] || lo=32768
+    used=$(ss -tanH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
     while :; do
-        base=$((20000 + (RANDOM % 400) * 100))
+        base=$((10000 + (RANDOM % ((lo - 10200) / 100)) * 100))
         local clash=0 p
         for p in $(seq "$base" $((base + 15))) $(seq $((base + 100)) $((base + 115))); do
             if grep -qx "$p" <<<"$used"; then clash=1; break; fi
@@ -61,10 +65,19 @@ pick_ports() {
     done
 }
 
-net_up() { # n
-    BASE_PORT=$(pick_ports)
-    "$NARRATOR" up -n "$1" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000 ||
-        fail "narrator up failed"
+net_up() { # n  (retries with other ports if another process took one meanwhile)
+    local attempt
+    for attempt in 1 2 3; do
+        BASE_PORT=$(pick_ports)
+        if "$NARRATOR" up -n "$1" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000; then
+            return 0
+        fi
+        grep -qs "Address already in use" "$NET"/node*/narratord.log || fail "narrator up failed"
+        log "port clash on base $BASE_PORT, retrying"
+        "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true
+        rm -rf "$NET"
+    done
+    fail "narrator up failed (ports)"
 }
 
 node_pid() { cat "$NET/node$1/narratord.pid"; }
