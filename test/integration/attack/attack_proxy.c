@@ -4,8 +4,12 @@
  * channel starts with three handshake frames (HELLO dialer->acceptor, REPLY acceptor->dialer,
  * FINISH dialer->acceptor), after which every frame is one channel record.
  *
- *   attack_proxy relay --listen PORT --target PORT --dir CAPDIR --ctl FILE
- *       Accept connections on 127.0.0.1:PORT, dial 127.0.0.1:TARGET for each, relay both
+ * Addresses: a number is a TCP port on 127.0.0.1, anything with a '/' a Unix socket path.
+ * --local: the streams are AE<->SE local channels (handshake: HELLO dialer->acceptor, REPLY
+ * acceptor->dialer; then records) instead of SE<->SE peer channels.
+ *
+ *   attack_proxy relay --listen ADDR --target ADDR --dir CAPDIR --ctl FILE [--local]
+ *       Accept connections on ADDR, dial TARGET for each, relay both
  *       ways frame by frame and capture every frame to CAPDIR/conn<N>.c2s and .s2c (c2s: from
  *       the dialing SE to the accepting one). Every 50 ms it looks for FILE; if present, it
  *       reads one command from it, deletes it and prints "ctl <cmd> <result>" to stdout:
@@ -21,9 +25,9 @@
  *                    REPLY and records)
  *         stats      print counters
  *       "live" is the most recent relayed connection that is still open.
- *   attack_proxy replay --target PORT --from FILE [--wait-ms MS]
- *       Open a fresh connection to 127.0.0.1:TARGET and send every frame of the capture FILE
- *       (a recorded dialer stream: HELLO, FINISH, records). Prints what came back. Exit 0 if
+ *   attack_proxy replay --target ADDR --from FILE [--wait-ms MS]
+ *       Open a fresh connection to TARGET and send every frame of the capture FILE (a
+ *       recorded dialer stream: handshake, records). Prints what came back. Exit 0 if
  *       the target closed the connection, 3 if it was still open after MS (default 3000).
  *
  * Test tool, not product code: bounded buffers, every error is a message and an exit code. */
@@ -40,6 +44,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,8 +52,8 @@
 #define FRAME_MAX (32u * 1024u * 1024u)    /* larger prefixes: relay raw, stop parsing */
 #define CAPTURE_MAX (16u * 1024u * 1024u)  /* bytes captured per connection and direction */
 #define OUTBUF_MAX (256u * 1024u * 1024u)  /* a peer that never reads: drop the pair */
-#define HS_FRAMES_C2S 2u                   /* HELLO, FINISH */
-#define HS_FRAMES_S2C 1u                   /* REPLY */
+static unsigned HS_FRAMES_C2S = 2u; /* peer: HELLO, FINISH; local: HELLO */
+static unsigned HS_FRAMES_S2C = 1u; /* REPLY */
 
 struct buf {
     uint8_t *p;
@@ -148,23 +153,51 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static int dial(unsigned port)
+/* addr: "PORT" (127.0.0.1) or a Unix socket path; 0 or -1 */
+static int make_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 {
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(ss, 0, sizeof *ss);
+    if (strchr(addr, '/')) {
+        struct sockaddr_un *u = (struct sockaddr_un *)ss;
+        if (strlen(addr) >= sizeof u->sun_path) {
+            return -1;
+        }
+        u->sun_family = AF_UNIX;
+        memcpy(u->sun_path, addr, strlen(addr) + 1);
+        *len = (socklen_t)sizeof *u;
+        return 0;
+    }
+    unsigned long port = strtoul(addr, NULL, 10);
+    if (port == 0 || port > 65535) {
+        return -1;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *len = (socklen_t)sizeof *a;
+    return 0;
+}
+
+static int dial(const char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    if (make_addr(addr, &ss, &len) != 0) {
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0) {
         return -1;
     }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
         close(fd);
         return -1;
     }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (ss.ss_family == AF_INET) {
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     return fd;
 }
 
@@ -354,7 +387,7 @@ static void open_captures(struct pair *pr, const char *dir)
     }
 }
 
-static void accept_one(int lfd, unsigned target, const char *capdir)
+static void accept_one(int lfd, const char *target, const char *capdir)
 {
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0) {
@@ -377,7 +410,7 @@ static void accept_one(int lfd, unsigned target, const char *capdir)
     pr->fd[1] = -1;
     g_connections++;
     int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on Unix: fine */
     if (g_impersonate) {
         /* Answer with the reference connection's recorded acceptor frames: the handshake
          * REPLY and the records after it, as a host that replays a whole session would. */
@@ -418,25 +451,31 @@ static int flush_out(int fd, struct buf *out)
     return 0;
 }
 
-static int cmd_relay(unsigned listen_port, unsigned target, const char *capdir, const char *ctl)
+static int cmd_relay(const char *listen_addr, const char *target, const char *capdir,
+                     const char *ctl)
 {
-    struct sockaddr_in a;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    if (make_addr(listen_addr, &ss, &sslen) != 0) {
+        fprintf(stderr, "attack_proxy: bad address %s\n", listen_addr);
+        return 2;
+    }
+    int lfd = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
     if (lfd < 0) {
         die("socket");
     }
     (void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)listen_port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 16) != 0) {
+    if (ss.ss_family == AF_UNIX) {
+        unlink(listen_addr);
+    }
+    if (bind(lfd, (struct sockaddr *)&ss, sslen) != 0 || listen(lfd, 16) != 0) {
         die("bind/listen");
     }
     for (int i = 0; i < MAX_PAIRS; i++) {
         g_pairs[i].fd[0] = g_pairs[i].fd[1] = -1;
     }
-    printf("relay 127.0.0.1:%u -> 127.0.0.1:%u, captures in %s\n", listen_port, target, capdir);
+    printf("relay %s -> %s (%s channels), captures in %s\n", listen_addr, target,
+           HS_FRAMES_C2S == 1 ? "local" : "peer", capdir);
     static uint8_t rbuf[256 * 1024];
     while (!g_stop) {
         struct pollfd pfd[1 + 2 * MAX_PAIRS];
@@ -524,7 +563,7 @@ static int cmd_relay(unsigned listen_port, unsigned target, const char *capdir, 
     return 0;
 }
 
-static int cmd_replay(unsigned target, const char *from, unsigned wait_ms)
+static int cmd_replay(const char *target, const char *from, unsigned wait_ms)
 {
     FILE *f = fopen(from, "rb");
     struct buf all = {0};
@@ -591,8 +630,8 @@ static int cmd_replay(unsigned target, const char *from, unsigned wait_ms)
 
 int main(int argc, char **argv)
 {
-    unsigned listen_port = 0, target = 0, wait_ms = 3000;
-    const char *dir = NULL, *ctl = NULL, *from = NULL;
+    unsigned wait_ms = 3000;
+    const char *listen_addr = NULL, *target = NULL, *dir = NULL, *ctl = NULL, *from = NULL;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
@@ -600,12 +639,20 @@ int main(int argc, char **argv)
     if (argc < 2) {
         goto usage;
     }
-    for (int i = 2; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i];
+        if (strcmp(k, "--local") == 0) {
+            HS_FRAMES_C2S = 1u;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            goto usage;
+        }
+        const char *v = argv[++i];
         if (strcmp(k, "--listen") == 0) {
-            listen_port = (unsigned)strtoul(v, NULL, 10);
+            listen_addr = v;
         } else if (strcmp(k, "--target") == 0) {
-            target = (unsigned)strtoul(v, NULL, 10);
+            target = v;
         } else if (strcmp(k, "--dir") == 0) {
             dir = v;
         } else if (strcmp(k, "--ctl") == 0) {
@@ -618,15 +665,16 @@ int main(int argc, char **argv)
             goto usage;
         }
     }
-    if (strcmp(argv[1], "relay") == 0 && listen_port && listen_port < 65536 && target &&
-        target < 65536 && dir && ctl) {
-        return cmd_relay(listen_port, target, dir, ctl);
+    if (strcmp(argv[1], "relay") == 0 && listen_addr && target && dir && ctl) {
+        return cmd_relay(listen_addr, target, dir, ctl);
     }
-    if (strcmp(argv[1], "replay") == 0 && target && target < 65536 && from) {
+    if (strcmp(argv[1], "replay") == 0 && target && from) {
         return cmd_replay(target, from, wait_ms);
     }
 usage:
-    fprintf(stderr, "usage: attack_proxy relay --listen P --target P --dir CAPDIR --ctl FILE\n"
-                    "       attack_proxy replay --target P --from CAPFILE [--wait-ms MS]\n");
+    fprintf(stderr, "usage: attack_proxy relay --listen ADDR --target ADDR --dir CAPDIR --ctl FILE "
+                    "[--local]\n"
+                    "       attack_proxy replay --target ADDR --from CAPFILE [--wait-ms MS]\n"
+                    "ADDR: a TCP port on 127.0.0.1, or a Unix socket path (contains '/')\n");
     return 2;
 }

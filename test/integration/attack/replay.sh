@@ -11,7 +11,10 @@
 #   impersonate  answers node 0's next dial with a recorded handshake REPLY + records
 #   replay    opens fresh connections to node 1 and sends a whole recorded dialer stream
 #             (HELLO, FINISH, records)
-# Each time the receiving daemon must reject (NR_EREPLAY / NR_EAUTH on records, a failed
+# Then the same against the AE<->SE local channel (a relay on a Unix socket in front of node
+# 0's AE socket): replayed and tampered AE records, a replayed SE reply (the AE library must
+# reject it), whole recorded AE sessions replayed into fresh connections.
+# Each time the receiving side must reject (NR_EREPLAY / NR_EAUTH on records, a failed
 # handshake on fresh connections), drop the connection, log it and count it; the dialer
 # reconnects, nothing crashes, updates keep committing, and the checker finds zero S1/S2
 # violations at the end.
@@ -34,19 +37,24 @@ start_proxy() { # NET_EDIT hook: runs after the configs exist, before the daemon
 NET_EDIT=start_proxy
 net_create
 
-proxy_alive() { kill -0 "${EXTRA_PIDS[0]}" 2>/dev/null || fail "attack_proxy died"; }
-ctl_answers() { grep -c "^ctl " "$T_DIR/proxy.out" || true; }
+proxy_alive() {
+    local p
+    for p in "${EXTRA_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "attack_proxy died"; done
+}
+# PX selects the proxy the helpers talk to: "" the SE<->SE one, "-local" the AE<->SE one.
+PX=""
+ctl_answers() { grep -c "^ctl " "$T_DIR/proxy$PX.out" || true; }
 ctl_answered() { [ "$(ctl_answers)" -gt "$1" ]; }
 # proxy_ctl CMD: send one command to the proxy; its answer line goes to CTL_ANSWER.
 # (Not in a command substitution: fail must end the test, not a subshell.)
 proxy_ctl() {
     local before
     before=$(ctl_answers)
-    echo "$1" >"$CTL.tmp" && mv "$CTL.tmp" "$CTL"
+    echo "$1" >"$CTL$PX.tmp" && mv "$CTL$PX.tmp" "$CTL$PX"
     wait_until 5 "proxy answers '$1'" ctl_answered "$before"
-    CTL_ANSWER=$(grep "^ctl " "$T_DIR/proxy.out" | tail -n 1)
+    CTL_ANSWER=$(grep "^ctl " "$T_DIR/proxy$PX.out" | tail -n 1)
 }
-relayed() { grep -c ": relaying$" "$T_DIR/proxy.out" || true; }
+relayed() { grep -c ": relaying$" "$T_DIR/proxy$PX.out" || true; }
 reconnected() { [ "$(relayed)" -gt "$1" ]; }
 # wait_metric_above NODE NAME OLD: the counter grows past OLD within 10 s.
 wait_metric_above() {
@@ -73,7 +81,8 @@ wait_acks b 300 30 "network up through the proxy"
 [ "$(relayed)" -ge 1 ] || fail "node 0 does not reach node 1 through the proxy"
 
 # record_attack CMD NODE COUNTER LOGPATTERN: inject, then the NODE must count and log it,
-# the dialer must reconnect through the proxy and both loaders must make progress.
+# the dialer must reconnect through the proxy and the loaders must make progress.
+LOADERS=(a b)
 record_attack() {
     local cmd=$1 node=$2 counter=$3 pattern=$4 before conns
     before=$(nmetric "$node" "$counter")
@@ -86,8 +95,8 @@ record_attack() {
     grep -q "$pattern" "$NET/node$node/narratord.log" ||
         fail "node $node: no log line matching '$pattern'"
     log "node $node rejected it: $counter $(nmetric "$node" "$counter"); $(grep -o "$pattern.*" "$NET/node$node/narratord.log" | tail -n 1)"
-    wait_acks a 200 30 "after '$cmd'"
-    wait_acks b 200 30 "after '$cmd'"
+    local l
+    for l in "${LOADERS[@]}"; do wait_acks "$l" 200 30 "after '$cmd'"; done
     all_alive
 }
 
@@ -123,10 +132,52 @@ wait_acks a 200 30 "after the fresh-connection replays"
 wait_acks b 200 30 "after the fresh-connection replays"
 all_alive
 
+log "--- the AE<->SE local channel: AEs beside node 0 reach its socket through a relay"
+PX=-local
+"$ATTACK_PROXY" relay --local --listen "$T_DIR/ae-relay.sock" --target "$NET/node0/se.sock" \
+    --dir "$CAP/local" --ctl "$CTL$PX" >"$T_DIR/proxy$PX.out" 2>&1 &
+EXTRA_PIDS+=($!)
+mkdir -p "$CAP/local"
+wait_until 5 "local relay listening" test -S "$T_DIR/ae-relay.sock"
+LOADER_SOCKET="$T_DIR/ae-relay.sock" start_loader l 0 l- 8 # one connection per record
+LOADERS=(a b l)
+wait_acks l 300 30 "AEs through the local relay"
+log "replay of a recorded AE record (a WRITE or READ) to node 0 on the live connection"
+record_attack dup 0 narrator_local_records_unauth_total "client [0-9]*: record rejected (NR_EREPLAY)"
+log "tampering: one bit of an AE record"
+record_attack flip 0 narrator_local_records_unauth_total "client [0-9]*: record rejected (NR_EAUTH)"
+log "replay of a recorded SE reply to the AE on the live connection"
+errs_before=$(grep -c "NR_EREPLAY" "$T_DIR/loader-l.err" || true)
+proxy_ctl dup-s2c
+case "$CTL_ANSWER" in *injected*) ;; *) fail "proxy: $CTL_ANSWER" ;; esac
+log "$CTL_ANSWER"
+wait_until 10 "the AE library rejects the replayed reply" \
+    eval '[ "$(grep -c NR_EREPLAY "$T_DIR/loader-l.err" || true)" -gt '"$errs_before"' ]'
+log "the AE rejected it: $(grep NR_EREPLAY "$T_DIR/loader-l.err" | tail -n 1)"
+wait_acks l 200 30 "after the replayed reply"
+log "fresh connections to node 0's socket replaying whole recorded AE sessions"
+ref=$(sed -n 's/^conn \([0-9]*\): reference connection$/\1/p' "$T_DIR/proxy$PX.out")
+unauth0=$(nmetric 0 narrator_local_records_unauth_total)
+hsf0=$(nmetric 0 narrator_local_handshake_failures_total)
+for c in "$ref" $((ref + 1)); do
+    out=$("$ATTACK_PROXY" replay --target "$NET/node0/se.sock" --from "$CAP/local/conn$c.c2s" \
+        --wait-ms 6000) || fail "replayed AE session $c: $out"
+    log "$out"
+done
+wait_until 10 "node 0 counts the replayed AE sessions" eval \
+    '[ $(( $(nmetric 0 narrator_local_records_unauth_total) + $(nmetric 0 narrator_local_handshake_failures_total) )) -ge '"$((unauth0 + hsf0 + 2))"' ]'
+log "node 0: local_records_unauth $(nmetric 0 narrator_local_records_unauth_total) (was $unauth0)," \
+    "local_handshake_failures $(nmetric 0 narrator_local_handshake_failures_total) (was $hsf0)"
+wait_acks l 200 30 "after the replayed AE sessions"
+all_alive
+PX=""
+
 stop_loader a
 stop_loader b
+stop_loader l
 check_loaders a
 check_loaders b
+check_loaders l
 for n in 0 1 2; do
     [ "$(nmetric "$n" narrator_se_state)" = 2 ] || fail "node $n is not ACTIVE at the end"
     log "node $n: records_unauth $(nmetric "$n" narrator_peer_records_unauth_total)," \
