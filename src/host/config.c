@@ -31,6 +31,7 @@ enum node_key {
     NK_MAXRECORDS,
     NK_MAXBATCH,
     NK_MAXINFLIGHT,
+    NK_SNAPSHOT,
     NK_COUNT_
 };
 
@@ -53,6 +54,7 @@ static const struct {
     [NK_MAXRECORDS] = {"MaxRecords", 0},
     [NK_MAXBATCH] = {"MaxBatch", 0},
     [NK_MAXINFLIGHT] = {"MaxInflight", 0},
+    [NK_SNAPSHOT] = {"Snapshot", 0},
 };
 
 enum peer_key { PK_INDEX, PK_ENDPOINT, PK_COUNT_ };
@@ -405,6 +407,15 @@ static void node_key(struct parser *p, const char *key, const char *v)
         else
             c->max_inflight = (uint32_t)x;
         break;
+    case NK_SNAPSHOT:
+        if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+            c->snapshot = 1;
+        else if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 ||
+                 strcasecmp(v, "false") == 0)
+            c->snapshot = 0;
+        else
+            fail(p, p->lineno, key, "bad value (on or off)");
+        break;
     case NK_COUNT_:
         break;
     }
@@ -482,6 +493,11 @@ static void validate(struct parser *p)
             fail(p, p->node_line, g_node_keys[k].name, "missing required key in [Node]");
             return;
         }
+    if (!c->snapshot && c->durability == NR_DURABILITY_DISK) {
+        fail(p, p->node_key_line[NK_SNAPSHOT], "Snapshot",
+             "off is only possible with Durability = memory");
+        return;
+    }
     for (unsigned i = 0; i < c->n_peers; i++) {
         for (int k = 0; k < PK_COUNT_; k++)
             if (!p->peer_key_line[i][k]) {
@@ -519,6 +535,7 @@ int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const cha
     cfg->durability = NR_DURABILITY_MEMORY;
     cfg->log_level = NR_LOG_INFO;
     cfg->max_records = NR_CFG_DEFAULT_MAX_RECORDS;
+    cfg->snapshot = 1;
     p->cfg = cfg;
     p->name = name;
     p->buf = buf;

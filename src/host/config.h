@@ -16,6 +16,8 @@
  *   MaxRecords = 2000000              record capacity of the core (default 2000000)
  *   MaxBatch = 1024                   optional core tuning (0 = core default)
  *   MaxInflight = 16                  optional core tuning (0 = core default)
+ *   Snapshot = on|off                 write-behind record snapshot in the store (default on;
+ *                                     off only with Durability = memory)
  *   [Peer]                            one section per other member
  *   Index = 1
  *   Endpoint = 127.0.0.1:7101
@@ -70,6 +72,7 @@ struct nr_host_config {
     uint32_t max_records;
     uint32_t max_batch;
     uint32_t max_inflight;
+    int snapshot; /* 1: records go to the sealed store (always in DISK durability) */
     struct nr_host_peer peers[NR_MAX_MEMBERS];
     unsigned n_peers;
 };

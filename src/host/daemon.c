@@ -424,7 +424,7 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
         .ctx = d,
         .send_peer = io_send_peer,
         .client_reply = io_client_reply,
-        .persist = io_persist,
+        .persist = d->cfg.snapshot ? io_persist : NULL, /* off: MEMORY durability only */
         .log = io_log,
         .halted = io_halted,
         .active = io_active,

@@ -122,7 +122,14 @@ static void test_defaults_and_syntax_variants(void **state)
     assert_int_equal(c.log_level, NR_LOG_INFO);
     assert_false(c.has_metrics);
     assert_int_equal(c.max_records, NR_CFG_DEFAULT_MAX_RECORDS);
+    assert_int_equal(c.snapshot, 1);
     assert_int_equal(c.n_peers, 0);
+
+    /* Snapshot = off with memory durability */
+    char t2[2048];
+    snprintf(t2, sizeof t2, "%sSnapshot = no\n", t);
+    assert_int_equal(parse(&c, t2, err, sizeof err), NR_OK);
+    assert_int_equal(c.snapshot, 0);
 }
 
 struct bad_case {
@@ -152,6 +159,9 @@ static const struct bad_case bad_cases[] = {
      NULL, "t.ini:10: AttestationRoot: bad public key"},
     {11, "Durability = maybe", NULL, "t.ini:11: Durability: bad value"},
     {12, "LogLevel = loud", NULL, "t.ini:12: LogLevel: bad level"},
+    {14, "Snapshot = maybe", NULL, "t.ini:14: Snapshot: bad value (on or off)"},
+    {14, "Snapshot = off", NULL,
+     "t.ini:14: Snapshot: off is only possible with Durability = memory"},
     {14, "MaxRecords = 0", NULL, "t.ini:14: MaxRecords: bad number"},
     {14, "MaxRecords = 99999999999999999999999", NULL, "t.ini:14: MaxRecords: bad number"},
     {14, "Frobnicate = 1", NULL, "t.ini:14: Frobnicate: unknown key in [Node]"},
