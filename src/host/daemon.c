@@ -110,13 +110,39 @@ static void io_active(void *ctx)
 
 /* ---- loop ---- */
 
+#define NR_SUMMARY_MS 60000u
+
+/* One INFO line a minute: what an operator checks first. */
+static void log_summary(struct nr_daemon *d, uint64_t now)
+{
+    const struct nr_se_stats *s = nr_se_stats(d->se);
+    uint64_t dt = now - d->last_summary_ms;
+
+    NR_LOGI("summary: %s, %zu records, %u/%u peers connected, %u clients, "
+            "%.0f writes/s, %.0f reads/s, dropped: %llu malformed %llu stale %llu unauth",
+            nr_se_state_name(nr_se_state(d->se)), nr_se_record_count(d->se),
+            nr_peer_connected_count(d), d->n > 0 ? d->n - 1u : 0u, nr_local_count(d),
+            dt ? (double)(s->writes_committed - d->last_summary_writes) * 1000.0 / (double)dt : 0.0,
+            dt ? (double)(s->reads_served - d->last_summary_reads) * 1000.0 / (double)dt : 0.0,
+            (unsigned long long)s->msgs_dropped_malformed,
+            (unsigned long long)s->msgs_dropped_stale_inc,
+            (unsigned long long)(d->stats.peer_records_unauth + d->stats.local_records_unauth));
+    d->last_summary_ms = now;
+    d->last_summary_writes = s->writes_committed;
+    d->last_summary_reads = s->reads_served;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct nr_daemon *d = arg;
+    uint64_t now = nr_now_ms();
     (void)fd;
     (void)what;
-    if (!d->stop)
-        nr_se_tick(d->se, nr_now_ms());
+    if (d->stop)
+        return;
+    nr_se_tick(d->se, now);
+    if (now - d->last_summary_ms >= NR_SUMMARY_MS)
+        log_summary(d, now);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -349,6 +375,7 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     err[0] = '\0';
     d->config_path = config_path;
     d->start_ms = nr_now_ms();
+    d->last_summary_ms = d->start_ms;
     rc = nr_host_config_load(&d->cfg, config_path, err, err_cap);
     if (rc != NR_OK)
         return rc;

@@ -196,6 +196,7 @@ struct nr_daemon {
     struct event *sig_ev[3];
     uint64_t start_ms;
     uint64_t last_commit_ms;
+    uint64_t last_summary_ms, last_summary_writes, last_summary_reads;
     uint64_t *tokens; /* DISK: persist tokens waiting for the group commit */
     size_t n_tokens, cap_tokens;
     int became_active;

@@ -257,11 +257,13 @@ int nr_store_commit(struct nr_store *st, int sync)
         st->batch_count = 0;
         if (rc != 0)
             return lmdb_err("commit", rc);
-        if (sync) {
-            rc = mdb_env_sync(st->env, 1);
-            if (rc != 0)
-                return lmdb_err("sync", rc);
-        }
+    }
+    /* Sync even without an open batch: an earlier unsynced commit (e.g. the one that
+     * nr_store_hint_put makes first) must be on disk when the caller reports durability. */
+    if (sync) {
+        rc = mdb_env_sync(st->env, 1);
+        if (rc != 0)
+            return lmdb_err("sync", rc);
     }
     return NR_OK;
 }

@@ -49,7 +49,8 @@ int nr_store_put_records(struct nr_store *st, const struct nr_record *recs, size
     __attribute__((warn_unused_result));
 /* Records waiting in the open batch. */
 size_t nr_store_batch_size(const struct nr_store *st);
-/* Commit the open batch (no-op if none); sync = force to stable storage. */
+/* Commit the open batch (if any); sync = then force everything committed so far to stable
+ * storage. */
 int nr_store_commit(struct nr_store *st, int sync) __attribute__((warn_unused_result));
 
 /* Read back one committed record. NR_OK, NR_ENOTFOUND, NR_EUNSEAL, NR_EMALFORMED. */
