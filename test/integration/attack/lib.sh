@@ -5,7 +5,8 @@
 # is created with `narrator up` (keys, membership, configs), stopped, its stores emptied (so
 # that the next start is a genesis) and started again as children of this script.
 # Binaries come from the environment (CTest sets them): NARRATOR, NARRATORD, ATTACK_LOADER,
-# ATTACK_PROXY.
+# ATTACK_PROXY. ATTACK_DURABILITY=disk runs the SEs in disk durability; ATTACK_KEEP=1 keeps
+# the temporary directory.
 set -euo pipefail
 
 : "${NARRATOR:?NARRATOR (path of the narrator CLI) not set}"
@@ -144,6 +145,9 @@ net_create() {
         rm -rf "$NET/node$i/data/store" "$NET/node$i/narratord.pid"
         : >"$NET/node$i/narratord.log"
     done
+    if [ -n "${ATTACK_DURABILITY:-}" ]; then # memory (default) or disk
+        sed -i "s/^Durability = .*/Durability = $ATTACK_DURABILITY/" "$NET"/node*/se.ini
+    fi
     if [ -n "${NET_EDIT:-}" ]; then "$NET_EDIT"; fi
     for i in 0 1 2; do start_node "$i"; done
     for i in 0 1 2; do wait_active "$i" 30; done
