@@ -505,8 +505,8 @@ static void validate(struct parser *p)
                 return;
             }
         if (c->peers[i].index == c->index) {
-            fail(p, p->peer_key_line[i][PK_INDEX], "Index",
-                 "peer has this node's own index %u", c->index);
+            fail(p, p->peer_key_line[i][PK_INDEX], "Index", "peer has this node's own index %u",
+                 c->index);
             return;
         }
         for (unsigned j = 0; j < i; j++)
@@ -519,8 +519,8 @@ static void validate(struct parser *p)
     }
 }
 
-int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const char *buf,
-                         size_t len, char *err, size_t err_cap)
+int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const char *buf, size_t len,
+                         char *err, size_t err_cap)
 {
     struct parser *p;
     int rc;

@@ -36,8 +36,8 @@
 
 #include "core/core.h"
 
-#define NR_CFG_PATH_MAX 256u    /* any path value, including the NUL */
-#define NR_CFG_SOCK_PATH_MAX 108u /* sun_path */
+#define NR_CFG_PATH_MAX 256u          /* any path value, including the NUL */
+#define NR_CFG_SOCK_PATH_MAX 108u     /* sun_path */
 #define NR_CFG_FILE_MAX (64u * 1024u) /* config files larger than this are refused */
 #define NR_CFG_LINE_MAX 512u
 #define NR_CFG_ERR_MAX 512u
@@ -64,8 +64,8 @@ struct nr_host_config {
     char tee_backend[16];
     char membership_path[NR_CFG_PATH_MAX];
     uint8_t attestation_root[32];
-    int durability; /* enum nr_durability */
-    int log_level;  /* enum nr_log_level */
+    int durability;                 /* enum nr_durability */
+    int log_level;                  /* enum nr_log_level */
     char log_file[NR_CFG_PATH_MAX]; /* "" = none */
     int has_metrics;
     struct nr_host_addr metrics;
@@ -79,8 +79,8 @@ struct nr_host_config {
 
 /* Parse `len` bytes of INI text; `name` is used in error messages. On error returns
  * NR_ECONFIG and writes one line "name:line: Key: reason" to err (if err_cap > 0). */
-int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const char *buf,
-                         size_t len, char *err, size_t err_cap) __attribute__((warn_unused_result));
+int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const char *buf, size_t len,
+                         char *err, size_t err_cap) __attribute__((warn_unused_result));
 /* Read and parse a file (NR_ECONFIG with message, also for unreadable / oversized files). */
 int nr_host_config_load(struct nr_host_config *cfg, const char *path, char *err, size_t err_cap)
     __attribute__((warn_unused_result));

@@ -169,8 +169,7 @@ static void group_commit(struct nr_daemon *d, uint64_t now)
     if (disk) {
         if (pending == 0 && d->n_tokens == 0)
             return;
-    } else if (pending == 0 ||
-               (now - d->last_commit_ms < NR_WRITE_BEHIND_MS && pending < 65536u)) {
+    } else if (pending == 0 || (now - d->last_commit_ms < NR_WRITE_BEHIND_MS && pending < 65536u)) {
         return;
     }
     rc = nr_store_commit(d->store, disk);
@@ -221,8 +220,7 @@ static void end_of_iteration(struct nr_daemon *d)
         d->incarnation = nr_se_incarnation(d->se);
         struct nr_store_hint h = {.epoch = nr_incarnation_epoch(d->incarnation),
                                   .was_active = d->se_cfg.was_active};
-        NR_LOGW("re-incarnated as %016llx (epoch %u)", (unsigned long long)d->incarnation,
-                h.epoch);
+        NR_LOGW("re-incarnated as %016llx (epoch %u)", (unsigned long long)d->incarnation, h.epoch);
         if (nr_store_hint_put(d->store, &h) != NR_OK) {
             d->stats.store_errors++;
             NR_LOGW("store: cannot record the epoch hint");
@@ -274,10 +272,10 @@ int nr_daemon_run(struct nr_daemon *d)
 
 /* ---- start-up ---- */
 
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        snprintf(err, err_cap, __VA_ARGS__);                                                   \
-        goto fail;                                                                             \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, err_cap, __VA_ARGS__);                                                       \
+        goto fail;                                                                                 \
     } while (0)
 
 static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
@@ -387,8 +385,7 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
 
     rc = nr_tee_open(&d->tee, d->cfg.tee_backend, d->cfg.platform_dir, NR_SE_CODE_IDENTITY);
     if (rc != NR_OK)
-        FAIL("TEE (%s, platform %s): %s", d->cfg.tee_backend, d->cfg.platform_dir,
-             nr_strerror(rc));
+        FAIL("TEE (%s, platform %s): %s", d->cfg.tee_backend, d->cfg.platform_dir, nr_strerror(rc));
     nr_tee_measurement(d->tee, d->measurement);
 
     if ((size_t)snprintf(path, sizeof path, "%s/identity", d->cfg.data_dir) >= sizeof path)
@@ -460,9 +457,9 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     if (rc != NR_OK)
         FAIL("protocol core: %s (max_records %u)", nr_strerror(rc), d->cfg.max_records);
 
-    d->peer_outbuf_limit = NR_PEER_OUTBUF_BASE +
-                           (size_t)d->cfg.max_records *
-                               (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
+    d->peer_outbuf_limit =
+        NR_PEER_OUTBUF_BASE +
+        (size_t)d->cfg.max_records * (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
     d->rx = malloc(NR_PEER_MSG_MAX);
     if (!d->rx)
         FAIL("out of memory");

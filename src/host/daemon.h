@@ -31,15 +31,15 @@
 /* Largest core message, and the largest peer frame (a sealed core message). */
 #define NR_PEER_MSG_MAX (NR_PEER_HDR_BYTES(NR_MAX_MEMBERS) + NR_MAX_BODY)
 #define NR_PEER_FRAME_MAX (NR_PEER_MSG_MAX + NR_CHAN_RECORD_OVERHEAD)
-#define NR_LOCAL_FRAME_MAX                                                                     \
-    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD                      \
-         ? NR_CHAN_HS_MAX_BYTES                                                                \
+#define NR_LOCAL_FRAME_MAX                                                                         \
+    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD                          \
+         ? NR_CHAN_HS_MAX_BYTES                                                                    \
          : NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD)
 #define NR_HANDSHAKE_TIMEOUT_MS 5000u
-#define NR_MAX_PENDING_HANDSHAKES 64u /* per listener: unauthenticated connections */
-#define NR_PEER_OUTBUF_BASE (64u * 1024u * 1024u) /* + one full join snapshot, see below */
+#define NR_MAX_PENDING_HANDSHAKES 64u               /* per listener: unauthenticated connections */
+#define NR_PEER_OUTBUF_BASE (64u * 1024u * 1024u)   /* + one full join snapshot, see below */
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
-#define NR_PEER_MAX_CONNS 4u /* per member; a newer one closes the oldest */
+#define NR_PEER_MAX_CONNS 4u                        /* per member; a newer one closes the oldest */
 #define NR_RECONNECT_MIN_MS 25u
 #define NR_RECONNECT_MAX_MS 500u /* a restarted peer is found within 0.5 s */
 #define NR_TICK_MS 5u
@@ -49,11 +49,11 @@
 /* Exit codes of narratord. */
 enum nr_exit {
     NR_EXIT_OK = 0,
-    NR_EXIT_STARTUP = 1,     /* bad config, unreadable files, bind failure ... */
+    NR_EXIT_STARTUP = 1, /* bad config, unreadable files, bind failure ... */
     NR_EXIT_USAGE = 2,
-    NR_EXIT_SUPERSEDED = 3,  /* halted: a newer incarnation of this SE exists */
+    NR_EXIT_SUPERSEDED = 3,   /* halted: a newer incarnation of this SE exists */
     NR_EXIT_TOTALFAILURE = 4, /* halted: more than f SEs lost their memory */
-    NR_EXIT_HALTED = 5,      /* halted for another reason */
+    NR_EXIT_HALTED = 5,       /* halted for another reason */
 };
 
 struct nr_daemon;
@@ -77,7 +77,7 @@ struct nr_peer {
     int configured;
     uint16_t index;
     struct nr_host_addr endpoint;
-    int dial;               /* we connect to it (our index is lower) */
+    int dial; /* we connect to it (our index is lower) */
     /* Authenticated connections of this member, oldest first. Usually one; more while
      * several instances of the member (a restart not yet noticed, or clones) are connected:
      * messages from all of them go to the core, which filters by incarnation, and sends go
@@ -113,16 +113,16 @@ struct nr_host_stats {
     uint64_t peer_disconnects;
     uint64_t peer_handshake_failures;
     uint64_t peer_frames_oversize;
-    uint64_t peer_refused_pending;    /* accepts refused: too many pending handshakes */
-    uint64_t peer_records_unauth;     /* records failing channel authentication / replay */
-    uint64_t peer_wrong_direction;    /* authenticated peers that should have been dialled */
+    uint64_t peer_refused_pending; /* accepts refused: too many pending handshakes */
+    uint64_t peer_records_unauth;  /* records failing channel authentication / replay */
+    uint64_t peer_wrong_direction; /* authenticated peers that should have been dialled */
     uint64_t peer_msgs_in;
     uint64_t peer_msgs_out;
     uint64_t peer_bytes_in;
     uint64_t peer_bytes_out;
     uint64_t peer_sends_dropped_noconn;
     uint64_t peer_sends_dropped_backpressure;
-    uint64_t peer_core_rejects;       /* messages the core dropped (nonzero return) */
+    uint64_t peer_core_rejects; /* messages the core dropped (nonzero return) */
     uint64_t local_connects;
     uint64_t local_disconnects;
     uint64_t local_handshake_failures;
@@ -135,7 +135,7 @@ struct nr_host_stats {
     uint64_t client_reads;
     uint64_t client_status;
     uint64_t client_replies;
-    uint64_t client_replies_dropped;  /* connection gone */
+    uint64_t client_replies_dropped; /* connection gone */
     uint64_t store_records;
     uint64_t store_commits;
     uint64_t store_errors;

@@ -285,8 +285,8 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
         bufferevent_set_timeouts(c->bev, NULL, NULL);
         mark_dirty(d, c); /* pushes the last handshake message; then writes go by push */
         sodium_bin2hex(hex, sizeof hex, c->measurement, 8);
-        NR_LOGD("client %llu: local channel ready, AE measurement %s...",
-                (unsigned long long)c->id, hex);
+        NR_LOGD("client %llu: local channel ready, AE measurement %s...", (unsigned long long)c->id,
+                hex);
     }
 }
 
@@ -438,8 +438,7 @@ int nr_local_start(struct nr_daemon *d)
         close(fd);
         return NR_EIO;
     }
-    d->local_listener =
-        evconnlistener_new(d->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE, 128, fd);
+    d->local_listener = evconnlistener_new(d->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE, 128, fd);
     if (!d->local_listener) {
         close(fd);
         return NR_EIO;

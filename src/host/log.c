@@ -117,8 +117,7 @@ void nr_log_limited(struct nr_ratelimit *rl, uint64_t now_ms, int level, const c
         return;
     if (now_ms - rl->window_start_ms >= NR_RATELIMIT_INTERVAL_MS) {
         if (rl->suppressed)
-            nr_log(level, "(%llu similar messages suppressed)",
-                   (unsigned long long)rl->suppressed);
+            nr_log(level, "(%llu similar messages suppressed)", (unsigned long long)rl->suppressed);
         rl->window_start_ms = now_ms;
         rl->in_window = 0;
         rl->suppressed = 0;

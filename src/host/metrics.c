@@ -66,8 +66,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("msgs_dropped_stale_inc_total", "messages from non-admitted incarnations dropped",
       s->msgs_dropped_stale_inc);
     C("msgs_dropped_unexpected_total", "unexpected messages dropped", s->msgs_dropped_unexpected);
-    C("conflicts_refused_total", "client writes refused (version != last+1)",
-      s->conflicts_refused);
+    C("conflicts_refused_total", "client writes refused (version != last+1)", s->conflicts_refused);
     C("fork_attempts_total", "FORK attempts detected (two digests for one version)",
       s->fork_attempts);
     C("stale_leftovers_total", "uncommitted values of older incarnations overwritten",
@@ -149,17 +148,17 @@ static void status_cb(struct evhttp_request *req, void *arg)
         return;
     }
     nr_se_view(d->se, view);
-    evbuffer_add_printf(b,
-                        "{\"index\":%u,\"n\":%u,\"f\":%u,\"state\":\"%s\","
-                        "\"incarnation\":\"%016llx\",\"records\":%llu,"
-                        "\"writes_committed\":%llu,\"reads_served\":%llu,"
-                        "\"peers_connected\":%u,\"clients\":%u,\"uptime_s\":%llu,\"view\":[",
-                        d->cfg.index, d->n, d->f, nr_se_state_name(nr_se_state(d->se)),
-                        (unsigned long long)nr_se_incarnation(d->se),
-                        (unsigned long long)nr_se_record_count(d->se),
-                        (unsigned long long)s->writes_committed,
-                        (unsigned long long)s->reads_served, nr_peer_connected_count(d),
-                        nr_local_count(d), (unsigned long long)((nr_now_ms() - d->start_ms) / 1000u));
+    evbuffer_add_printf(
+        b,
+        "{\"index\":%u,\"n\":%u,\"f\":%u,\"state\":\"%s\","
+        "\"incarnation\":\"%016llx\",\"records\":%llu,"
+        "\"writes_committed\":%llu,\"reads_served\":%llu,"
+        "\"peers_connected\":%u,\"clients\":%u,\"uptime_s\":%llu,\"view\":[",
+        d->cfg.index, d->n, d->f, nr_se_state_name(nr_se_state(d->se)),
+        (unsigned long long)nr_se_incarnation(d->se), (unsigned long long)nr_se_record_count(d->se),
+        (unsigned long long)s->writes_committed, (unsigned long long)s->reads_served,
+        nr_peer_connected_count(d), nr_local_count(d),
+        (unsigned long long)((nr_now_ms() - d->start_ms) / 1000u));
     for (uint16_t i = 0; i < d->n; i++)
         evbuffer_add_printf(b, "%s\"%016llx\"", i ? "," : "", (unsigned long long)view[i]);
     evbuffer_add_printf(b, "],\"peers\":[");
@@ -168,13 +167,13 @@ static void status_cb(struct evhttp_request *req, void *arg)
         const struct nr_peer *p = &d->peers[i];
         if (!p->configured)
             continue;
-        evbuffer_add_printf(b, "%s{\"index\":%u,\"endpoint\":\"%s\",\"connected\":%s,"
-                               "\"connections\":%u,"
-                               "\"connects\":%llu,\"msgs_in\":%llu,\"msgs_out\":%llu}",
-                            first ? "" : ",", i, p->endpoint.text,
-                            p->n_conns ? "true" : "false", p->n_conns,
-                            (unsigned long long)p->connects, (unsigned long long)p->msgs_in,
-                            (unsigned long long)p->msgs_out);
+        evbuffer_add_printf(b,
+                            "%s{\"index\":%u,\"endpoint\":\"%s\",\"connected\":%s,"
+                            "\"connections\":%u,"
+                            "\"connects\":%llu,\"msgs_in\":%llu,\"msgs_out\":%llu}",
+                            first ? "" : ",", i, p->endpoint.text, p->n_conns ? "true" : "false",
+                            p->n_conns, (unsigned long long)p->connects,
+                            (unsigned long long)p->msgs_in, (unsigned long long)p->msgs_out);
         first = 0;
     }
     evbuffer_add_printf(b, "]}\n");
@@ -191,8 +190,8 @@ int nr_metrics_start(struct nr_daemon *d)
     if (!d->http)
         return NR_ENOMEM;
     d->http_listener = evconnlistener_new_bind(
-        d->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        16, (struct sockaddr *)&d->cfg.metrics.sa, (int)d->cfg.metrics.len);
+        d->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16,
+        (struct sockaddr *)&d->cfg.metrics.sa, (int)d->cfg.metrics.len);
     if (!d->http_listener) {
         NR_LOGE("cannot listen for metrics on %s: %s", d->cfg.metrics.text, strerror(errno));
         return NR_EIO;

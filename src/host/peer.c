@@ -40,8 +40,8 @@ int nr_frame_peek(struct evbuffer *in, size_t cap, uint8_t **frame, size_t *len)
         return 0;
     if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr)
         return 0;
-    flen = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
-           (uint32_t)hdr[3] << 24;
+    flen =
+        (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
     if (flen > cap)
         return NR_ETOOBIG;
     if (have < NR_FRAME_HDR_BYTES + (size_t)flen)
@@ -287,8 +287,8 @@ static void on_ready(struct nr_pconn *c)
     if (c->expected >= 0 && m != (uint16_t)c->expected) {
         d->stats.peer_handshake_failures++;
         nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
-                       "peer at %s authenticated as member %u, expected %d: dropped", c->addr,
-                       m, c->expected);
+                       "peer at %s authenticated as member %u, expected %d: dropped", c->addr, m,
+                       c->expected);
         pconn_close(c, "unexpected member");
         return;
     }
@@ -344,8 +344,8 @@ static void handle_record(struct nr_pconn *c, const uint8_t *rec, size_t len)
     if (rc != NR_OK) {
         /* Malformed bytes inside an authenticated channel mean a broken or hostile peer:
          * warn. Stale incarnations and out-of-place messages are normal around restarts. */
-        int bad = rc == NR_EMALFORMED || rc == NR_ETRUNCATED || rc == NR_ETOOBIG ||
-                  rc == NR_EVERSION;
+        int bad =
+            rc == NR_EMALFORMED || rc == NR_ETRUNCATED || rc == NR_ETOOBIG || rc == NR_EVERSION;
         d->stats.peer_core_rejects++;
         nr_log_limited(&d->rl_core, nr_now_ms(), bad ? NR_LOG_WARN : NR_LOG_DEBUG,
                        "peer %d: message dropped by the core: %s", c->member, nr_errname(rc));
@@ -365,8 +365,8 @@ static void handle_hs(struct nr_pconn *c, const uint8_t *msg, size_t len)
     sodium_memzero(out, sizeof out);
     if (rc != NR_OK) {
         d->stats.peer_handshake_failures++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
-                       "peer handshake with %s failed: %s", c->addr, nr_strerror(rc));
+        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN, "peer handshake with %s failed: %s",
+                       c->addr, nr_strerror(rc));
         pconn_close(c, "handshake failed");
         return;
     }
@@ -466,8 +466,8 @@ static void dial(struct nr_daemon *d, struct nr_peer *p)
     bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
     set_hs_timeouts(bev);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->endpoint.sa,
-                                   (int)p->endpoint.len) != 0)
+    if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->endpoint.sa, (int)p->endpoint.len) !=
+        0)
         pconn_close(c, "connect failed"); /* reschedules */
 }
 
@@ -490,8 +490,8 @@ static void schedule_dial(struct nr_daemon *d, struct nr_peer *p)
     tv.tv_sec = p->backoff_ms / 1000u;
     tv.tv_usec = (suseconds_t)((p->backoff_ms % 1000u) * 1000u);
     evtimer_add(p->retry, &tv);
-    p->backoff_ms = p->backoff_ms * 2u > NR_RECONNECT_MAX_MS ? NR_RECONNECT_MAX_MS
-                                                             : p->backoff_ms * 2u;
+    p->backoff_ms =
+        p->backoff_ms * 2u > NR_RECONNECT_MAX_MS ? NR_RECONNECT_MAX_MS : p->backoff_ms * 2u;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,

@@ -26,14 +26,14 @@
 struct nr_store; /* opaque */
 
 struct nr_store_hint {
-    uint32_t epoch;  /* epoch of the latest started incarnation */
-    int was_active;  /* some instance on this data dir became ACTIVE */
+    uint32_t epoch; /* epoch of the latest started incarnation */
+    int was_active; /* some instance on this data dir became ACTIVE */
 };
 
 /* Open (creating if needed) the store in directory `dir` (created with mode 0700). The map
  * is sized for `max_records` records. NR_EIO on LMDB errors. */
-int nr_store_open(struct nr_store **out, const char *dir, struct nr_tee *tee,
-                  uint32_t max_records) __attribute__((warn_unused_result));
+int nr_store_open(struct nr_store **out, const char *dir, struct nr_tee *tee, uint32_t max_records)
+    __attribute__((warn_unused_result));
 /* Aborts any uncommitted batch. */
 void nr_store_close(struct nr_store *st);
 

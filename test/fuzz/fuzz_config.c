@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!c.socket_path[0] || !c.data_dir[0] || !c.platform_dir[0] || !c.membership_path[0])
         abort();
     if (!memchr(c.socket_path, '\0', sizeof c.socket_path) ||
-        !memchr(c.data_dir, '\0', sizeof c.data_dir) || !memchr(c.log_file, '\0', sizeof c.log_file))
+        !memchr(c.data_dir, '\0', sizeof c.data_dir) ||
+        !memchr(c.log_file, '\0', sizeof c.log_file))
         abort();
     if (c.listen.len == 0 || (c.has_metrics && c.metrics.len == 0))
         abort();

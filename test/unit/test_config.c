@@ -17,27 +17,27 @@
 #define ROOT_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static const char *const good_lines[] = {
-    "# narratord test config",         /* 1 */
-    "[Node]",                          /* 2 */
-    "Index = 0",                       /* 3 */
-    "Listen = 127.0.0.1:7100",         /* 4 */
-    "Socket = /tmp/se0.sock",          /* 5 */
-    "DataDir = /tmp/se0",              /* 6 */
-    "Platform = /tmp/plat0",           /* 7 */
-    "TeeBackend = sim",                /* 8 */
+    "# narratord test config",          /* 1 */
+    "[Node]",                           /* 2 */
+    "Index = 0",                        /* 3 */
+    "Listen = 127.0.0.1:7100",          /* 4 */
+    "Socket = /tmp/se0.sock",           /* 5 */
+    "DataDir = /tmp/se0",               /* 6 */
+    "Platform = /tmp/plat0",            /* 7 */
+    "TeeBackend = sim",                 /* 8 */
     "Membership = /tmp/membership.txt", /* 9 */
-    "AttestationRoot = " ROOT_HEX,     /* 10 */
-    "Durability = disk",               /* 11 */
-    "LogLevel = debug",                /* 12 */
-    "Metrics = 127.0.0.1:9100",        /* 13 */
-    "MaxRecords = 1000",               /* 14 */
-    "",                                /* 15 */
-    "[Peer]",                          /* 16 */
-    "Index = 1",                       /* 17 */
-    "Endpoint = 127.0.0.1:7101",       /* 18 */
-    "[Peer]",                          /* 19 */
-    "Index = 2",                       /* 20 */
-    "Endpoint = [::1]:7102",           /* 21 */
+    "AttestationRoot = " ROOT_HEX,      /* 10 */
+    "Durability = disk",                /* 11 */
+    "LogLevel = debug",                 /* 12 */
+    "Metrics = 127.0.0.1:9100",         /* 13 */
+    "MaxRecords = 1000",                /* 14 */
+    "",                                 /* 15 */
+    "[Peer]",                           /* 16 */
+    "Index = 1",                        /* 17 */
+    "Endpoint = 127.0.0.1:7101",        /* 18 */
+    "[Peer]",                           /* 19 */
+    "Index = 2",                        /* 20 */
+    "Endpoint = [::1]:7102",            /* 21 */
 };
 #define N_GOOD (sizeof good_lines / sizeof good_lines[0])
 
@@ -155,8 +155,8 @@ static const struct bad_case bad_cases[] = {
     {17, "Index = x", NULL, "t.ini:17: Index: bad member index"},
     {8, "TeeBackend = sgx2", NULL, "t.ini:8: TeeBackend: unknown backend"},
     {10, "AttestationRoot = 0011", NULL, "t.ini:10: AttestationRoot: bad public key"},
-    {10, "AttestationRoot = zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-     NULL, "t.ini:10: AttestationRoot: bad public key"},
+    {10, "AttestationRoot = zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL,
+     "t.ini:10: AttestationRoot: bad public key"},
     {11, "Durability = maybe", NULL, "t.ini:11: Durability: bad value"},
     {12, "LogLevel = loud", NULL, "t.ini:12: LogLevel: bad level"},
     {14, "Snapshot = maybe", NULL, "t.ini:14: Snapshot: bad value (on or off)"},
@@ -302,10 +302,10 @@ static void test_addr_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good),           cmocka_unit_test(test_defaults_and_syntax_variants),
-        cmocka_unit_test(test_bad_cases),      cmocka_unit_test(test_no_node_section),
-        cmocka_unit_test(test_nul_byte),       cmocka_unit_test(test_too_many_peers),
-        cmocka_unit_test(test_load_file),      cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_good),       cmocka_unit_test(test_defaults_and_syntax_variants),
+        cmocka_unit_test(test_bad_cases),  cmocka_unit_test(test_no_node_section),
+        cmocka_unit_test(test_nul_byte),   cmocka_unit_test(test_too_many_peers),
+        cmocka_unit_test(test_load_file),  cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_addr_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
