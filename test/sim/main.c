@@ -24,7 +24,7 @@ static void usage(void)
            "  --expect-violation    succeed iff some run finds a safety violation\n"
            "                        (mutation tests: shows that the checker bites)\n"
            "  --fault-ms MS         length of the fault phase (default: chosen by the seed)\n"
-           "  --live-ms MS          bound of the liveness phase (default 20000)\n"
+           "  --live-ms MS          bound of the liveness phase (default 5000)\n"
            "  -v, --verbose         print the whole trace\n"
            "exit status: 0 pass, 1 safety violation, 2 liveness failure, 3 error\n");
 }
@@ -42,8 +42,8 @@ static int parse_u64(const char *s, uint64_t *out)
 
 struct totals {
     uint64_t runs, passed, safety, liveness, errors, beyond_budget;
-    uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts;
-    uint64_t steps, sim_ms;
+    uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts, tf_within;
+    uint64_t steps, sim_ms, converge_max_ms;
 };
 
 static int run_seed(uint64_t seed, const struct sim_opts *opt, unsigned n, struct totals *t)
@@ -76,7 +76,10 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt, unsigned n, struc
         t->kills += w->kills;
         t->tf_halts += w->halts_total_failure;
         t->sup_halts += w->halts_superseded;
+        t->tf_within += w->tf_within_budget;
         t->steps += w->step;
+        if (!w->budget_exceeded && rc == SIM_PASS && w->converge_ms > t->converge_max_ms)
+            t->converge_max_ms = w->converge_ms;
         t->sim_ms += w->now;
     }
     sim_world_free(w);
@@ -88,16 +91,17 @@ static void print_totals(const struct totals *t)
     printf("stats: %" PRIu64 " runs (%" PRIu64 " beyond the fault budget), %" PRIu64
            " steps, %" PRIu64 " simulated s, %" PRIu64 " writes acked, %" PRIu64
            " reads, %" PRIu64 " kills, %" PRIu64 " restarts, %" PRIu64 " clones, %" PRIu64
-           " superseded halts, %" PRIu64 " total-failure halts\n",
+           " superseded halts, %" PRIu64 " total-failure halts (%" PRIu64
+           " within the budget); slowest convergence within the budget %" PRIu64 " ms\n",
            t->runs, t->beyond_budget, t->steps, t->sim_ms / 1000, t->writes, t->reads, t->kills,
-           t->restarts, t->clones, t->sup_halts, t->tf_halts);
+           t->restarts, t->clones, t->sup_halts, t->tf_halts, t->tf_within, t->converge_max_ms);
 }
 
 int main(int argc, char **argv)
 {
     struct sim_opts opt;
     memset(&opt, 0, sizeof(opt));
-    opt.live_ms = 20000;
+    opt.live_ms = 5000;
     uint64_t seed = 0, nseeds = 0, from = 1;
     int have_seed = 0, expect_violation = 0;
     const char *scenario = NULL, *regressions = NULL;

@@ -197,8 +197,9 @@ struct sim_world {
     int in_callback;
 
     /* outcome counters */
-    unsigned halts_total_failure, halts_superseded, halts_other;
+    unsigned halts_total_failure, halts_superseded, halts_other, tf_within_budget;
     unsigned writes_acked, reads_ok, restarts, clones, kills;
+    uint64_t converge_ms; /* liveness phase: time to converge */
 };
 
 /* world.c */

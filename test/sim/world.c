@@ -473,8 +473,13 @@ static void cb_halted(void *ctx, int reason)
         return;
     in->halted = 1;
     in->halt_reason = reason;
-    if (reason == NR_ETOTALFAILURE)
+    if (reason == NR_ETOTALFAILURE) {
         w->halts_total_failure++;
+        if (!w->budget_exceeded && w->phase != SIM_PH_GENESIS) {
+            w->tf_within_budget++;
+            sim_trace(w, "NOTE: total failure declared while at most f members are down");
+        }
+    }
     else if (reason == NR_ESUPERSEDED)
         w->halts_superseded++;
     else
@@ -1316,6 +1321,7 @@ int sim_live_phase(struct sim_world *w)
         if (live_done(w, why, sizeof(why))) {
             sim_trace(w, "liveness: converged%s",
                       w->budget_exceeded ? " (although beyond the fault budget)" : "");
+            w->converge_ms = w->now - (w->live_end - w->opt.live_ms);
             return SIM_PASS;
         }
         if (w->now > w->live_end || !sim_process_one(w))
