@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Reproduction of FINDINGS.md F2 (not registered with CTest while the bug exists; exit 0 once
+# fixed). Two instances of a member on one data directory (documented as supported): while
+# the first one is stopped (SIGSTOP) under load, a second one started on the same DataDir
+# hangs in nr_store_open (mdb_txn_begin waits for the LMDB writer lock that the paused
+# instance holds in its open write-behind batch), without a log line.
+. "$(dirname "$0")/lib.sh"
+net_create
+start_loader a 0 a- 8
+wait_acks a 100 30 "network up"
+kill -STOP "${DPID[1]}"
+clone_config 1 13 0 "$NET/node1/data" "$T_DIR/new1.ini" # same DataDir
+start_daemon new1 "$T_DIR/new1.ini" "$T_DIR/new1.log"
+deadline=$((SECONDS + 10))
+while [ $SECONDS -lt $deadline ] && [ -z "$(metric $((BASE_PORT + 113)) narrator_se_state)" ]; do
+    sleep 0.2
+done
+[ -n "$(metric $((BASE_PORT + 113)) narrator_se_state)" ] ||
+    fail "F2: the second instance on the same data directory did not start within 10 s (log: $(wc -l <"$T_DIR/new1.log") lines)"
+kill -CONT "${DPID[1]}"
+stop_loader a
+log "PASS"
