@@ -28,7 +28,7 @@ fail() {
 }
 
 cleanup() {
-    local rc=$?
+    local rc=${1:-$?}
     [ -n "${LOADER_PID:-}" ] && kill "$LOADER_PID" 2>/dev/null || true
     if [ -d "$NET" ]; then
         # resume paused nodes so that they can be stopped
@@ -45,7 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port such that base..base+15 and base+100..base+115 are free on loopback: below
+# A base port such that base..base+15, base+100..base+115, base+50 and base+150 (clones) are
+# free on loopback: below
 # the kernel's ephemeral range (so no outgoing connection holds one), not listened on, and
 # not in use by any socket at all.
 pick_ports() {
@@ -56,7 +57,8 @@ pick_ports() {
     while :; do
         base=$((10000 + (RANDOM % ((lo - 10200) / 100)) * 100))
         local clash=0 p
-        for p in $(seq "$base" $((base + 15))) $(seq $((base + 100)) $((base + 115))); do
+        for p in $(seq "$base" $((base + 15))) $(seq $((base + 100)) $((base + 115))) \
+            $((base + 50)) $((base + 150)); do
             if grep -qx "$p" <<<"$used"; then clash=1; break; fi
         done
         [ "$clash" = 0 ] && { echo "$base"; return; }
