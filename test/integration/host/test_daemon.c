@@ -271,7 +271,13 @@ static int connect_unix(const char *path)
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    size_t len = strlen(path);
+    if (len >= sizeof a.sun_path) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    memcpy(a.sun_path, path, len + 1);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         if (fd >= 0)
             close(fd);
