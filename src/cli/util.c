@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "chan/membership.h"
 #include "cli/cli.h"
 #include "host/config.h"
 
@@ -176,16 +177,26 @@ int nr_cli_client_options(struct nr_cli_client *s, const char *netdir, unsigned 
         fprintf(stderr, "narrator: %s\n", err);
         return rc;
     }
-    int k = snprintf(path, sizeof path, "%s/system_id", netdir);
-    if (k < 0 || (size_t)k >= sizeof path) {
-        return NR_ETOOBIG;
-    }
-    rc = nr_cli_read_text(path, hex, sizeof hex);
-    if (rc == NR_OK && nr_cli_hex_decode(s->opt.system_id, NR_SYSTEM_ID_LEN, hex) != NR_OK) {
-        rc = NR_ECONFIG;
-    }
-    if (rc) {
-        return rc;
+    /* The system id: from the node's membership file (the source of truth), else from the
+     * network directory's system_id file. */
+    static struct nr_membership m; /* large */
+    char merr[NR_MEMBERSHIP_ERR_BYTES];
+    rc = nr_membership_load(&m, cfg.membership_path, merr, sizeof merr);
+    if (rc == NR_OK) {
+        memcpy(s->opt.system_id, m.system_id, NR_SYSTEM_ID_LEN);
+    } else {
+        int k = snprintf(path, sizeof path, "%s/system_id", netdir);
+        if (k < 0 || (size_t)k >= sizeof path) {
+            return NR_ETOOBIG;
+        }
+        rc = nr_cli_read_text(path, hex, sizeof hex);
+        if (rc == NR_OK && nr_cli_hex_decode(s->opt.system_id, NR_SYSTEM_ID_LEN, hex) != NR_OK) {
+            rc = NR_ECONFIG;
+        }
+        if (rc) {
+            fprintf(stderr, "narrator: %s\n", merr);
+            return rc;
+        }
     }
     snprintf(s->socket, sizeof s->socket, "%s", cfg.socket_path);
     snprintf(s->platform, sizeof s->platform, "%s", cfg.platform_dir);
