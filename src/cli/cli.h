@@ -2,8 +2,8 @@
  *
  * A network made by `narrator up` lives in one directory (default .narrator/net):
  *   root/                  sim attestation root (root.sk, root.pub)
- *   system_id              the system id, 64 hex characters (also in membership.txt, which
- *                          update/read/AEs take it from)
+ *   system_id              the system id, 64 hex characters (update/read take it from
+ *                          membership.txt; client.env carries it for AEs)
  *   membership.txt         the genesis membership file
  *   nodes                  the member count n, in decimal
  *   node<i>/platform/      sim TEE platform directory of member i ("its CPU")
