@@ -13,7 +13,7 @@
 
 #include "narrator/errors.h"
 
-enum section { SEC_NONE = 0, SEC_NODE, SEC_PEER, SEC_BAD };
+enum section { SEC_NONE = 0, SEC_NODE, SEC_PEER, SEC_CHAIN, SEC_BAD };
 
 enum node_key {
     NK_INDEX,
@@ -60,6 +60,17 @@ static const struct {
 enum peer_key { PK_INDEX, PK_ENDPOINT, PK_COUNT_ };
 static const char *const g_peer_keys[PK_COUNT_] = {"Index", "Endpoint"};
 
+enum chain_key { CK_RPCURL, CK_CHAINID, CK_CONTRACT, CK_CONFIRMATIONS, CK_REQUIRED,
+                 CK_STARTTIMEOUT, CK_COUNT_ };
+static const struct {
+    const char *name;
+    int required;
+} g_chain_keys[CK_COUNT_] = {
+    [CK_RPCURL] = {"RpcUrl", 1},           [CK_CHAINID] = {"ChainId", 1},
+    [CK_CONTRACT] = {"Contract", 1},       [CK_CONFIRMATIONS] = {"Confirmations", 0},
+    [CK_REQUIRED] = {"Required", 0},       [CK_STARTTIMEOUT] = {"StartTimeout", 0},
+};
+
 struct parser {
     struct nr_host_config *cfg;
     const char *name;
@@ -75,6 +86,9 @@ struct parser {
     int peer_line[NR_MAX_MEMBERS];
     int peer_key_line[NR_MAX_MEMBERS][PK_COUNT_];
     int too_many_peers;
+    /* [Chain] */
+    int chain_line;
+    int chain_key_line[CK_COUNT_];
     /* first error */
     int failed;
     char *err;
@@ -171,6 +185,17 @@ static void on_section_line(struct parser *p, const char *line, size_t len)
         p->peer_line[p->cfg->n_peers] = p->lineno;
         p->cfg->n_peers++;
         p->section = SEC_PEER;
+        return;
+    }
+    if (nlen == 5 && strncasecmp(line + s, "Chain", 5) == 0) {
+        if (p->chain_line) {
+            fail(p, p->lineno, "[Chain]", "duplicate section (first at line %d)", p->chain_line);
+            p->section = SEC_BAD;
+            return;
+        }
+        p->chain_line = p->lineno;
+        p->cfg->chain.enabled = 1;
+        p->section = SEC_CHAIN;
         return;
     }
     sanitize(label, sizeof label, line, e + 1);
@@ -454,6 +479,106 @@ static void peer_key(struct parser *p, const char *key, const char *v)
     }
 }
 
+/* yes/no style booleans: 1, 0, or -1 for anything else. */
+static int parse_bool(const char *v)
+{
+    if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0 ||
+        strcmp(v, "1") == 0)
+        return 1;
+    if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 ||
+        strcmp(v, "0") == 0)
+        return 0;
+    return -1;
+}
+
+static void chain_key(struct parser *p, const char *key, const char *v)
+{
+    struct nr_host_chain *c = &p->cfg->chain;
+    int k;
+    uint64_t x;
+
+    for (k = 0; k < CK_COUNT_; k++)
+        if (strcasecmp(key, g_chain_keys[k].name) == 0)
+            break;
+    if (k == CK_COUNT_) {
+        char label[64];
+        sanitize(label, sizeof label, key, strlen(key));
+        fail(p, p->lineno, label, "unknown key in [Chain]");
+        return;
+    }
+    key = g_chain_keys[k].name;
+    if (p->chain_key_line[k]) {
+        fail(p, p->lineno, key, "duplicate key (first at line %d)", p->chain_key_line[k]);
+        return;
+    }
+    p->chain_key_line[k] = p->lineno;
+    switch ((enum chain_key)k) {
+    case CK_RPCURL: {
+        size_t l = strlen(v);
+        if (l == 0 || l >= sizeof c->rpc_url ||
+            (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
+            fail(p, p->lineno, key, "bad URL (http:// or https://, at most %zu bytes)",
+                 sizeof c->rpc_url - 1u);
+        else
+            memcpy(c->rpc_url, v, l + 1);
+        break;
+    }
+    case CK_CHAINID:
+        if (parse_u64(v, UINT64_MAX, &x) != 0 || x == 0)
+            fail(p, p->lineno, key, "bad chain id (decimal, not 0)");
+        else
+            c->chain_id = x;
+        break;
+    case CK_CONTRACT: {
+        size_t bin_len = 0;
+        if (strlen(v) != 42 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X') ||
+            sodium_hex2bin(c->contract, sizeof c->contract, v + 2, 40, NULL, &bin_len, NULL) != 0 ||
+            bin_len != sizeof c->contract)
+            fail(p, p->lineno, key, "bad address (0x + 40 hex digits)");
+        break;
+    }
+    case CK_CONFIRMATIONS:
+        if (parse_u64(v, NR_CFG_CHAIN_MAX_CONFIRMATIONS, &x) != 0 || x == 0)
+            fail(p, p->lineno, key, "bad number (1..%u)", NR_CFG_CHAIN_MAX_CONFIRMATIONS);
+        else
+            c->confirmations = (unsigned)x;
+        break;
+    case CK_REQUIRED: {
+        int b = parse_bool(v);
+        if (b < 0)
+            fail(p, p->lineno, key, "bad value (yes or no)");
+        else
+            c->required = b;
+        break;
+    }
+    case CK_STARTTIMEOUT: {
+        char num[24];
+        size_t l = strlen(v);
+        uint64_t mult = 1000u;
+        if (l > 2 && strcmp(v + l - 2, "ms") == 0) {
+            mult = 1u;
+            l -= 2;
+        } else if (l > 1 && v[l - 1] == 's') {
+            l -= 1;
+        }
+        if (l == 0 || l >= sizeof num) {
+            fail(p, p->lineno, key, "bad duration (seconds, or N ms)");
+            break;
+        }
+        memcpy(num, v, l);
+        num[l] = '\0';
+        if (parse_u64(num, NR_CFG_CHAIN_MAX_START_TIMEOUT_MS, &x) != 0 ||
+            x * mult > NR_CFG_CHAIN_MAX_START_TIMEOUT_MS || x == 0)
+            fail(p, p->lineno, key, "bad duration (seconds, or N ms; 1 ms .. 1 day)");
+        else
+            c->start_timeout_ms = (unsigned)(x * mult);
+        break;
+    }
+    case CK_COUNT_:
+        break;
+    }
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parser *p = user;
@@ -473,6 +598,9 @@ static int handler(void *user, const char *section, const char *name, const char
         break;
     case SEC_PEER:
         peer_key(p, name, value);
+        break;
+    case SEC_CHAIN:
+        chain_key(p, name, value);
         break;
     case SEC_BAD:
         break;
@@ -498,6 +626,12 @@ static void validate(struct parser *p)
              "off is only possible with Durability = memory");
         return;
     }
+    if (p->chain_line)
+        for (int k = 0; k < CK_COUNT_; k++)
+            if (g_chain_keys[k].required && !p->chain_key_line[k]) {
+                fail(p, p->chain_line, g_chain_keys[k].name, "missing required key in [Chain]");
+                return;
+            }
     for (unsigned i = 0; i < c->n_peers; i++) {
         for (int k = 0; k < PK_COUNT_; k++)
             if (!p->peer_key_line[i][k]) {
@@ -536,6 +670,9 @@ int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const cha
     cfg->log_level = NR_LOG_INFO;
     cfg->max_records = NR_CFG_DEFAULT_MAX_RECORDS;
     cfg->snapshot = 1;
+    cfg->chain.confirmations = 1;
+    cfg->chain.required = 1;
+    cfg->chain.start_timeout_ms = NR_CFG_CHAIN_DEFAULT_START_TIMEOUT_MS;
     p->cfg = cfg;
     p->name = name;
     p->buf = buf;

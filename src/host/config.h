@@ -21,6 +21,17 @@
  *   [Peer]                            one section per other member
  *   Index = 1
  *   Endpoint = 127.0.0.1:7101
+ *   [Chain]                           optional: the chain anchors the membership (S4)
+ *   RpcUrl = http://127.0.0.1:8545    JSON-RPC endpoint (required in [Chain])
+ *   ChainId = 31337                   expected chain id (required in [Chain])
+ *   Contract = 0x5FbDB2...            NarratorRegistry address (required in [Chain])
+ *   Confirmations = 1                 confirmations before a record counts (default 1)
+ *   Required = yes|no                 no: an unreachable chain only warns (default yes)
+ *   StartTimeout = 60                 seconds (or "500ms") to reach the chain (default 60)
+ *
+ * With [Chain], narratord checks at start-up, before it serves anything, that the finalised
+ * on-chain membership of the system id in the membership file equals the membership file
+ * and contains this SE (src/host/chain.h).
  *
  * The parser runs over a byte buffer (files, tests and the fuzzer share one path). Every error
  * is ONE line naming file, line and key: "se0.ini:4: Listen: bad address". Unknown sections and
@@ -55,6 +66,21 @@ struct nr_host_peer {
     struct nr_host_addr endpoint;
 };
 
+#define NR_CFG_CHAIN_URL_MAX 256u
+#define NR_CFG_CHAIN_DEFAULT_START_TIMEOUT_MS 60000u
+#define NR_CFG_CHAIN_MAX_START_TIMEOUT_MS 86400000u
+#define NR_CFG_CHAIN_MAX_CONFIRMATIONS 1000u
+
+struct nr_host_chain {
+    int enabled; /* a [Chain] section is present */
+    char rpc_url[NR_CFG_CHAIN_URL_MAX];
+    uint64_t chain_id;
+    uint8_t contract[20];
+    unsigned confirmations;
+    int required;
+    unsigned start_timeout_ms;
+};
+
 struct nr_host_config {
     uint16_t index;
     struct nr_host_addr listen;
@@ -75,6 +101,7 @@ struct nr_host_config {
     int snapshot; /* 1: records go to the sealed store (always in DISK durability) */
     struct nr_host_peer peers[NR_MAX_MEMBERS];
     unsigned n_peers;
+    struct nr_host_chain chain;
 };
 
 /* Parse `len` bytes of INI text; `name` is used in error messages. On error returns

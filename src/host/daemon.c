@@ -24,6 +24,9 @@
 #include "chan/identity.h"
 #include "chan/membership.h"
 #include "host/daemon.h"
+#ifdef NR_HOST_WITH_CHAIN
+#include "host/chain.h"
+#endif
 
 /* ---- core callbacks (must not call back into the core) ---- */
 
@@ -323,8 +326,27 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
         memcpy(d->members[i].identity_pub, x->identity_pub, NR_IDENTITY_PUB_BYTES);
         memcpy(d->members[i].platform_id, x->platform_id, NR_PLATFORM_ID_BYTES);
     }
+    if (d->cfg.chain.enabled) {
+        /* S4: serve nothing unless the chain shows this finalised membership (host/chain.h). */
+#ifdef NR_HOST_WITH_CHAIN
+        int skipped = 0;
+        rc = nr_host_chain_verify(&d->cfg.chain, m, d->cfg.index, d->identity_pub, platform_id,
+                                  d->measurement, &skipped, err, err_cap);
+        if (rc != NR_OK)
+            goto fail_keep_msg;
+#else
+        if (d->cfg.chain.required)
+            FAIL("%s: [Chain]: this narratord was built without the chain client", d->config_path);
+        NR_LOGW("[Chain]: built without the chain client; Required = no: not checked");
+#endif
+    }
     free(m);
     return NR_OK;
+#ifdef NR_HOST_WITH_CHAIN
+fail_keep_msg:
+    free(m);
+    return rc;
+#endif
 fail:
     free(m);
     return rc != NR_OK ? rc : NR_ECONFIG;
