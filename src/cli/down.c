@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cli/chaininit.h"
 #include "cli/cli.h"
 
 #define DOWN_GRACE_MS 5000u
@@ -54,6 +55,15 @@ int nr_cmd_down(int argc, char **argv)
     }
     if (!stopped && !failed) {
         printf("no running state enclaves under %s\n", dir);
+    }
+    char dev[NR_CLI_PATH_MAX + 16];
+    snprintf(dev, sizeof dev, "%s/devnet", dir);
+    if (nr_cli_devnet_running(dev)) { /* the network's private chain (narrator up) */
+        if (nr_cli_devnet_down(dev, 1) == NR_OK) {
+            printf("devnet: stopped the network's chain (%s)\n", dev);
+        } else {
+            failed = 1;
+        }
     }
     return failed ? NR_CLI_EXIT_FAIL : NR_CLI_EXIT_OK;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/chaininit.h"
 #include "cli/cli.h"
 
 static int cmd_help(int argc, char **argv);
@@ -11,8 +12,10 @@ static const struct nr_cli_cmd g_cmds[] = {
      "create a state enclave identity inside the TEE of a platform", nr_cmd_keygen},
     {"genesis", "(--system-id HEX | --random) --root ROOTDIR --out FILE IDENTITY_FILES...",
      "write the genesis membership file of a new system", nr_cmd_genesis},
-    {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait] [--fresh]",
+    {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait] [--fresh] [--no-chain | --chain CHAIN.INI [--chain-key FILE]] [--system-id ID]",
      "create and start a local network of n state enclaves", nr_cmd_up},
+    {"devnet", "up|down|status [--dir .narrator/devnet] [--port 8545 (0: any free)]",
+     "a local anvil devnet with the registry contract (chain.ini, deployer.key)", nr_cmd_devnet},
     {"down", "[--dir .narrator/net]", "stop the local network", nr_cmd_down},
     {"status", "[--dir .narrator/net]", "show each state enclave's state and counters",
      nr_cmd_status},

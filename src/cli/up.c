@@ -1,5 +1,19 @@
 /* narrator up [-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P]
- *             [--node I] [--timeout-ms 30000] [--no-wait]
+ *             [--node I] [--timeout-ms 30000] [--no-wait] [--fresh]
+ *             [--no-chain | --chain CHAIN.INI [--chain-key KEYFILE]] [--system-id ID]
+ *
+ * Initialisation is anchored on a blockchain by default (docs/chain.md "Initialisation"):
+ * without --chain, `up` starts a private anvil devnet for this network in DIR/devnet (free
+ * loopback port, registry deployed; `narrator down` stops it); with --chain it uses that
+ * chain (e.g. one from `narrator devnet up`), the creator key being --chain-key (default:
+ * deployer.key beside the chain.ini). The four steps: (1) attested channels: the daemons'
+ * own peer handshakes; (2) identities generated in each TEE, and each SE's Ethereum key
+ * generated in its TEE and sealed in its identity (funded by the creator); (3) the
+ * first-initialisation check: the system id must not exist on chain (createSystem also
+ * reverts if it does); (4) createSystem, registerMember from each SE's own key, finalize;
+ * then every config gets a [Chain] section and every narratord verifies the finalised record
+ * before serving. Without anvil in node_modules `up` fails with a message: --no-chain gives
+ * the plain genesis-file network (no on-chain anchor).
  *
  * One command from nothing to a running local network: creates the sim attestation root,
  * one platform directory per node, each node's identity (inside its TEE), the genesis
@@ -27,12 +41,15 @@
 
 #include <sodium.h>
 
+#include "cli/chaininit.h"
 #include "cli/cli.h"
 #include "tee/tee.h"
 
 #define UP_DEFAULT_TIMEOUT_MS 30000u
 #define UP_MAX_RECORDS 200000u
 #define UP_SOCK_MAX 108u
+#define UP_CHAIN_START_TIMEOUT_S 30u
+#define UP_FUND_MILLI_ETH 1000u
 
 struct up_opts {
     unsigned n;
@@ -43,10 +60,14 @@ struct up_opts {
     unsigned timeout_ms;
     int wait;
     int fresh;
+    int no_chain;
+    const char *chain_ini; /* NULL: a private devnet in DIR/devnet */
+    const char *chain_key;
+    const char *system_id; /* NULL: random */
 };
 
 static int write_config(const char *netdir, unsigned i, const struct up_opts *o,
-                        const char *root_hex)
+                        const char *root_hex, const char *chain_section)
 {
     struct nr_cli_node p;
     char buf[4096], membership[NR_CLI_PATH_MAX + 32];
@@ -80,6 +101,9 @@ static int write_config(const char *netdir, unsigned i, const struct up_opts *o,
         len += snprintf(buf + len, sizeof buf - (size_t)len,
                         "\n[Peer]\nIndex = %u\nEndpoint = 127.0.0.1:%u\n", j, o->base_port + j);
     }
+    if (len > 0 && (size_t)len < sizeof buf && chain_section[0]) {
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "%s", chain_section);
+    }
     if (len < 0 || (size_t)len >= sizeof buf) {
         return NR_ETOOBIG;
     }
@@ -107,6 +131,44 @@ static int write_env(const char *netdir, unsigned i, const char *sys_hex)
     return nr_cli_write_text(p.envfile, buf);
 }
 
+#ifdef NR_CLI_WITH_CHAIN
+/* The chain for a new network: --chain, else a private devnet in netdir/devnet. */
+static int open_chain(const char *netdir, const struct up_opts *o, struct nr_cli_chain **out)
+{
+    char dev[NR_CLI_PATH_MAX + 16], ini[NR_CLI_PATH_MAX + 32], key[NR_CLI_PATH_MAX + 32];
+    char why[NR_CLI_PATH_MAX + 64];
+    if (o->chain_ini) {
+        snprintf(ini, sizeof ini, "%s", o->chain_ini);
+        if (o->chain_key) {
+            snprintf(key, sizeof key, "%s", o->chain_key);
+        } else {
+            const char *slash = strrchr(o->chain_ini, '/');
+            int dl = slash ? (int)(slash - o->chain_ini) : 1;
+            snprintf(key, sizeof key, "%.*s/deployer.key", dl, slash ? o->chain_ini : ".");
+        }
+    } else {
+        if (!nr_cli_anvil_available(why, sizeof why)) {
+            fprintf(stderr,
+                    "narrator: up initialises the network through a blockchain (a local anvil\n"
+                    "  devnet) by default, but %s.\n"
+                    "  Use 'narrator up --no-chain' for a network from the genesis file alone\n"
+                    "  (no on-chain anchor), or --chain CHAIN.INI for an existing chain.\n",
+                    why);
+            return NR_ENOTFOUND;
+        }
+        snprintf(dev, sizeof dev, "%s/devnet", netdir);
+        printf("  chain: starting a private anvil devnet in %s\n", dev);
+        int rc = nr_cli_devnet_up(dev, 0, 1);
+        if (rc) {
+            return rc;
+        }
+        snprintf(ini, sizeof ini, "%s/chain.ini", dev);
+        snprintf(key, sizeof key, "%s/deployer.key", dev);
+    }
+    return nr_cli_chain_open(out, ini, key);
+}
+#endif
+
 /* Create everything for a new network in netdir (absolute). */
 static int create_network(const char *netdir, const struct up_opts *o)
 {
@@ -115,8 +177,41 @@ static int create_network(const char *netdir, const struct up_opts *o)
     uint8_t sys[NR_SYSTEM_ID_LEN], root_pub[NR_ATTEST_ROOT_PUB_BYTES], pub[32];
     char *ids[NR_MAX_MEMBERS];
     static char id_store[NR_MAX_MEMBERS][NR_CLI_PATH_MAX];
+    static char plat_store[NR_MAX_MEMBERS][NR_CLI_PATH_MAX];
+    char *plats[NR_MAX_MEMBERS];
+    char chain_section[1024] = "";
+    struct nr_cli_chain *chain = NULL;
     int rc;
 
+    if (o->system_id) {
+#ifdef NR_CLI_WITH_CHAIN
+        rc = nr_cli_chain_system_id(sys, o->system_id);
+#else
+        rc = nr_cli_hex_decode(sys, sizeof sys, o->system_id);
+#endif
+        if (rc) {
+            fprintf(stderr, "narrator: --system-id: 64 hex digits expected\n");
+            return rc;
+        }
+    } else {
+        randombytes_buf(sys, sizeof sys);
+    }
+    if (!o->no_chain) {
+#ifdef NR_CLI_WITH_CHAIN
+        rc = open_chain(netdir, o, &chain);
+        /* step 3 first: nothing is created for a system id that the chain already has */
+        rc = rc ? rc : nr_cli_chain_check_new(chain, sys);
+        if (rc) {
+            nr_cli_chain_close(chain);
+            return rc;
+        }
+#else
+        fprintf(stderr, "narrator: this narrator was built without the chain client: use "
+                        "--no-chain\n");
+        return NR_ENOTFOUND;
+#endif
+    }
+    rc = NR_OK;
     snprintf(root, sizeof root, "%s/root", netdir);
     rc = nr_tee_sim_root_create(root);
     if (rc == NR_OK) {
@@ -124,7 +219,7 @@ static int create_network(const char *netdir, const struct up_opts *o)
     }
     if (rc) {
         fprintf(stderr, "narrator: attestation root %s: %s\n", root, nr_strerror(rc));
-        return rc;
+        goto out;
     }
     for (unsigned i = 0; i < o->n; i++) {
         struct nr_cli_node p;
@@ -137,38 +232,62 @@ static int create_network(const char *netdir, const struct up_opts *o)
         rc = rc ? rc : nr_cli_mkdirs(p.data);
         rc = rc ? rc : nr_tee_sim_platform_create(p.platform, root);
         rc = rc ? rc : nr_cli_keygen("sim", p.platform, p.identity, pub);
+#ifdef NR_CLI_WITH_CHAIN
+        if (rc == NR_OK && chain) {
+            rc = nr_cli_chain_se_key(chain, p.platform, p.identity, UP_FUND_MILLI_ETH);
+        }
+#endif
         if (rc) {
             fprintf(stderr, "narrator: node %u: %s\n", i, nr_strerror(rc));
-            return rc;
+            goto out;
         }
         snprintf(id_store[i], sizeof id_store[i], "%s", p.identity);
+        snprintf(plat_store[i], sizeof plat_store[i], "%s", p.platform);
         ids[i] = id_store[i];
+        plats[i] = plat_store[i];
     }
-    randombytes_buf(sys, sizeof sys);
     snprintf(path, sizeof path, "%s/membership.txt", netdir);
     rc = nr_cli_genesis("sim", sys, root, path, ids, o->n);
     if (rc) {
-        return rc;
+        goto out;
     }
+#ifdef NR_CLI_WITH_CHAIN
+    if (chain) {
+        rc = nr_cli_chain_record(chain, path, ids, plats, o->n);
+        rc = rc ? rc
+                : nr_cli_chain_section(chain, chain_section, sizeof chain_section,
+                                       UP_CHAIN_START_TIMEOUT_S);
+        if (rc) {
+            goto out;
+        }
+        printf("  chain: step 1, attested channels: the daemons' peer handshakes; each "
+               "narratord verifies the finalised record before serving\n");
+    }
+#endif
     nr_cli_hex_encode(sys_hex, sys, sizeof sys);
     nr_cli_hex_encode(root_hex, root_pub, sizeof root_pub);
     for (unsigned i = 0; i < o->n && rc == NR_OK; i++) {
-        rc = write_config(netdir, i, o, root_hex);
+        rc = write_config(netdir, i, o, root_hex, chain_section);
         rc = rc ? rc : write_env(netdir, i, sys_hex);
     }
     if (rc) {
-        return rc;
+        goto out;
     }
     snprintf(path, sizeof path, "%s/system_id", netdir);
     snprintf(text, sizeof text, "%s\n", sys_hex);
     rc = nr_cli_write_text(path, text);
     if (rc) {
-        return rc;
+        goto out;
     }
     /* the count file last: its presence marks a complete network directory */
     snprintf(path, sizeof path, "%s/nodes", netdir);
     snprintf(text, sizeof text, "%u\n", o->n);
-    return nr_cli_write_text(path, text);
+    rc = nr_cli_write_text(path, text);
+out:
+#ifdef NR_CLI_WITH_CHAIN
+    nr_cli_chain_close(chain);
+#endif
+    return rc;
 }
 
 /* Start narratord for node i in the background (new session, output to its log). */
@@ -235,8 +354,12 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 /* Remove what create_network() made (and the runtime files), nothing else. */
 static int remove_network(const char *netdir, unsigned n)
 {
-    static const char *const top[] = {"nodes", "system_id", "membership.txt", "root"};
+    static const char *const top[] = {"nodes", "system_id", "membership.txt", "root", "devnet"};
     char path[NR_CLI_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/devnet", netdir);
+    if (nr_cli_devnet_running(path)) {
+        (void)nr_cli_devnet_down(path, 1); /* the network's private chain */
+    }
     for (size_t k = 0; k < sizeof top / sizeof top[0]; k++) {
         snprintf(path, sizeof path, "%s/%s", netdir, top[k]);
         if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
@@ -277,11 +400,15 @@ int nr_cmd_up(int argc, char **argv)
                                              {"timeout-ms", required_argument, NULL, 't'},
                                              {"no-wait", no_argument, NULL, 'W'},
                                              {"fresh", no_argument, NULL, 'F'},
+                                             {"no-chain", no_argument, NULL, 'C'},
+                                             {"chain", required_argument, NULL, 'c'},
+                                             {"chain-key", required_argument, NULL, 'k'},
+                                             {"system-id", required_argument, NULL, 's'},
                                              {NULL, 0, NULL, 0}};
     unsigned node = 0;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:WF", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:WFCc:k:s:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
         case 'n': bad = nr_cli_parse_uint(optarg, 1, NR_MAX_MEMBERS, &o.n) || o.n % 2 == 0; break;
@@ -295,13 +422,17 @@ int nr_cmd_up(int argc, char **argv)
         case 't': bad = nr_cli_parse_uint(optarg, 100, 3600000, &o.timeout_ms); break;
         case 'W': o.wait = 0; break;
         case 'F': o.fresh = 1; break;
+        case 'C': o.no_chain = 1; break;
+        case 'c': o.chain_ini = optarg; break;
+        case 'k': o.chain_key = optarg; break;
+        case 's': o.system_id = optarg; break;
         default: bad = 1; break;
         }
         if (bad) {
             return nr_cli_usage("up");
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (o.no_chain && (o.chain_ini || o.chain_key))) {
         return nr_cli_usage("up");
     }
     if (sodium_init() < 0) {
@@ -349,6 +480,11 @@ int nr_cmd_up(int argc, char **argv)
         printf("creating a %u-node network in %s\n", o.n, netdir);
         rc = create_network(netdir, &o);
         if (rc) {
+            char dev[NR_CLI_PATH_MAX + 16];
+            snprintf(dev, sizeof dev, "%s/devnet", netdir);
+            if (nr_cli_devnet_running(dev)) {
+                (void)nr_cli_devnet_down(dev, 1); /* no network: no private chain either */
+            }
             return nr_cli_fail("create network", rc);
         }
     }
