@@ -92,7 +92,7 @@ parse_wrk() {
   errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF}
               /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
               END {print n + 0}' "$f")
-  echo "${rps:-0} ${p50:-nan} ${p99:-nan} ${errs:-0}"
+  echo "${rps:-0} ${p50:-nan} ${p99:-nan} ${errs:-0} nan"
 }
 
 # ---- etcd --------------------------------------------------------------------------------
@@ -147,6 +147,13 @@ run_etcd() { # MODE (disk|tmpfs)
   echo "etcd ($mode, $CONNS conns): 3 etcd processes used $(cpu_percent "$t0" "$t1" "$DURATION")% of one core in total" \
     | tee "$OUT/etcd-$mode-cpu.txt" >&2
   RES[etcd_${mode}]=$(parse_wrk "$OUT/etcd-$mode-c$CONNS.txt")
+  # server CPU per put: the 3 etcd processes' CPU time over the requests wrk completed
+  local reqs cpu_op
+  reqs=$(awk '/requests in/ {print $1}' "$OUT/etcd-$mode-c$CONNS.txt")
+  cpu_op=$(awk -v a="$t0" -v b="$t1" -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {if (n > 0) printf "%.1f", (b - a) / hz / n * 1e6; else print "nan"}')
+  read -r r1 r2 r3 r4 _ <<<"${RES[etcd_${mode}]}"
+  RES[etcd_${mode}]="$r1 $r2 $r3 $r4 $cpu_op"
   # The puts landed: the store's revision counts them (one revision per put).
   curl -sf -X POST -d '{"key":"bnItYmVuY2gvcHJvYmU="}' "$url/v3/kv/range" \
     >"$OUT/etcd-$mode-range.json" || true
@@ -240,7 +247,7 @@ run_tpm() {
   val=$(tpm2_nvread -C o 0x1500016 2>/dev/null | od -An -tu1 | awk '{for (i = 1; i <= NF; i++) v = v * 256 + $i} END {print v + 0}')
   [ "$val" = "$n" ] || { echo "compare.sh: TPM counter $val != $n increments" >&2; errs=$((errs + 1)); }
   RES[tpm]=$(awk -v n="$n" -v a="$t0" -v b="$t1" -v e="$errs" \
-    'BEGIN {printf "%.1f %.1f nan %d", n / (b - a), (b - a) / n * 1e6, e}')
+    'BEGIN {printf "%.1f %.1f nan %d nan", n / (b - a), (b - a) / n * 1e6, e}')
   echo "tpm: $n increments in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s, counter=$val" \
     >"$OUT/tpm.txt"
 }
@@ -255,12 +262,13 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
 
 # ---- report --------------------------------------------------------------------------------
 {
-  printf '%-28s %12s %10s %10s %8s\n' "system" "ops/s" "p50 us" "p99 us" "errors"
+  printf '%-28s %12s %10s %10s %8s %12s\n' "system" "ops/s" "p50 us" "p99 us" "errors" \
+    "srv cpu us/op"
   for k in etcd_disk_c1 etcd_disk etcd_tmpfs_c1 etcd_tmpfs narrator_c1 narrator_w1 narrator \
            narrator_read null_c1 null tpm; do
     [ -n "${RES[$k]:-}" ] || continue
     if [ "${RES[$k]}" = fail ]; then printf '%-28s %12s\n' "$k" "FAILED"; continue; fi
-    read -r ops p50 p99 errs <<<"${RES[$k]}"
+    read -r ops p50 p99 errs cpu <<<"${RES[$k]}"
     case $k in
       etcd_disk_c1) name="etcd 3 nodes disk, 1 conn" ;;
       etcd_disk) name="etcd 3 nodes disk, $CONNS conns" ;;
@@ -275,7 +283,7 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
       tpm) name="swtpm NV counter" ;;
     esac
     note=""; [ "$errs" = 0 ] || note="  NOT A RESULT"
-    printf '%-28s %12.1f %10s %10s %8s%s\n' "$name" "$ops" "$p50" "$p99" "$errs" "$note"
+    printf '%-28s %12.1f %10s %10s %8s %12s%s\n' "$name" "$ops" "$p50" "$p99" "$errs" "${cpu:-nan}" "$note"
   done
   ratio() { # a b -> a/b
     local a=${RES[$1]:-} b=${RES[$2]:-}
@@ -287,6 +295,14 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   echo "same concurrency (${CONNS} outstanding): narrator/etcd(disk): $(ratio narrator_w1 etcd_disk)"
   echo "one client: narrator/etcd(disk): $(ratio narrator_c1 etcd_disk_c1)"
   echo "narrator/null-server limit: $(ratio narrator null)"
+  cpu_ratio() { # a b -> server CPU per op of a / of b (robust to other load on the machine)
+    local a=${RES[$1]:-} b=${RES[$2]:-}
+    [[ -n "$a" && -n "$b" && "$a" != fail && "$b" != fail ]] || { echo "n/a"; return; }
+    awk -v x="$(echo "$a" | awk '{print $5}')" -v y="$(echo "$b" | awk '{print $5}')" \
+      'BEGIN { if (x + 0 > 0 && y + 0 > 0) printf "%.1fx", x / y; else print "n/a" }'
+  }
+  echo "server CPU per op, etcd/narrator: disk $(cpu_ratio etcd_disk narrator)," \
+       "tmpfs $(cpu_ratio etcd_tmpfs narrator)"
   [ -z "${RES[tpm]:-}" ] || echo "narrator/tpm: $(ratio narrator tpm)"
   echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
@@ -295,7 +311,7 @@ echo "raw outputs in $OUT" >&2
 bad=0
 for k in "${!RES[@]}"; do
   if [ "${RES[$k]}" = fail ]; then bad=1; continue; fi
-  read -r _ _ _ errs <<<"${RES[$k]}"
+  read -r _ _ _ errs _ <<<"${RES[$k]}"
   [ "$errs" = 0 ] || bad=1
 done
 exit $bad

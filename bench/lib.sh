@@ -1,8 +1,8 @@
 # Shared helpers of the benchmark scripts (sourced by compare.sh and sweep.sh).
 # Callers set CLI (the narrator tool) before using wait_active.
 
-# json_res FILE -> "ops/s p50_us p99_us errors" from nr-bench's JSON (the "all" row); a run
-# that is not a result (errors, or nothing completed) has errors >= 1.
+# json_res FILE -> "ops/s p50_us p99_us errors server_cpu_us_per_op" from nr-bench's JSON
+# (the "all" row); a run that is not a result (errors, or nothing completed) has errors >= 1.
 json_res() {
   python3 - "$1" <<'PY'
 import json, sys
@@ -10,9 +10,12 @@ try:
     r = json.load(open(sys.argv[1]))
     a = r["all"]
     errors = r["errors"] if r["errors"] else (0 if r["result"] else 1)
-    print("%.1f %.1f %.1f %d" % (a["per_s"], a["latency_us"]["p50"], a["latency_us"]["p99"], errors))
+    cpu = r.get("cpu_us_per_op", {})
+    cpu_s = "%.1f" % cpu["daemons"] if cpu.get("all_daemons_sampled") and cpu.get("daemons") else "nan"
+    print("%.1f %.1f %.1f %d %s" % (a["per_s"], a["latency_us"]["p50"], a["latency_us"]["p99"],
+                                    errors, cpu_s))
 except Exception:
-    print("0 nan nan 1")
+    print("0 nan nan 1 nan")
 PY
 }
 # Wait until every member of the network reports ACTIVE (narrator status), at most 30 s.

@@ -930,6 +930,19 @@ int main(int argc, char **argv)
     double secs = o.duration_s;
     double wall = (double)(gate.t_end_ns - gate.t_measure_ns) / 1e9;
     int ok = errors == 0 && (updates + reads) > 0;
+    /* CPU per operation: a measure that survives a shared machine better than throughput. */
+    double cpu_self_s = c1.self_s - c0.self_s, cpu_daemons_s = 0;
+    int cpu_all = 1;
+    for (int i = 0; i < o.n_pids; i++) {
+        if (c0.pid_ok[i] && c1.pid_ok[i]) {
+            cpu_daemons_s += c1.pid_s[i] - c0.pid_s[i];
+        } else {
+            cpu_all = 0;
+        }
+    }
+    double ops_total = (double)(updates + reads);
+    double cpu_us_daemons = ops_total > 0 ? cpu_daemons_s / ops_total * 1e6 : 0.0;
+    double cpu_us_self = ops_total > 0 ? cpu_self_s / ops_total * 1e6 : 0.0;
 
     FILE *out = stdout;
     if (!o.quiet) {
@@ -965,6 +978,10 @@ int main(int argc, char **argv)
             }
         }
         fprintf(out, "\n");
+        if (o.n_pids > 0 && cpu_all) {
+            fprintf(out, "cpu per operation: %.1f us in the daemons + %.1f us in nr-bench\n",
+                    cpu_us_daemons, cpu_us_self);
+        }
     }
     fprintf(out, "summary %s: updates/s %.1f reads/s %.1f p50 %.1f us p99 %.1f us errors %" PRIu64 "\n",
             o.label, (double)updates / secs, (double)reads / secs,
@@ -1006,7 +1023,10 @@ int main(int argc, char **argv)
                             (c1.pid_s[i] - c0.pid_s[i]) / wall * 100.0);
                 }
             }
-            fprintf(jf, "},\n  \"rss_bytes\": {");
+            fprintf(jf, "},\n  \"cpu_us_per_op\": {\"daemons\": %.2f, \"nr-bench\": %.2f, "
+                        "\"all_daemons_sampled\": %s},\n",
+                    cpu_us_daemons, cpu_us_self, cpu_all ? "true" : "false");
+            fprintf(jf, "  \"rss_bytes\": {");
             first = 1;
             for (int i = 0; i < o.n_pids; i++) {
                 if (rss_ok[i]) {

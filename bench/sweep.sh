@@ -65,7 +65,7 @@ run() {
     --json "$WORK/$name.json" >&2 || true
   local r
   r=$(json_res "$WORK/$name.json")
-  read -r ops p50 p99 errs <<<"$r"
+  read -r ops p50 p99 errs _ <<<"$r"
   [ "$errs" = 0 ] || { bad=1; echo "sweep.sh: $name: NOT A RESULT ($errs errors)" >&2; return 0; }
   printf '%s\t%s\t%s\t%s\n' "$cols" "$ops" "$p50" "$p99" >>"$tsv"
 }
