@@ -52,7 +52,7 @@ start_loader
 wait_more_acks 200 30 "all three SEs up"
 
 log "SIGKILL node 2 under load"
-kill -KILL "$(node_pid 2)"
+kill_nodes 2
 wait_more_acks 200 30 "with node 2 killed (2 of 3 must suffice)"
 
 log "restart node 2: it must rejoin"
@@ -60,7 +60,7 @@ log "restart node 2: it must rejoin"
 wait_more_acks 100 30 "after node 2 rejoined"
 
 log "SIGKILL node 1 under load: the quorum now needs the rejoined node 2"
-kill -KILL "$(node_pid 1)"
+kill_nodes 1
 wait_more_acks 200 30 "with node 1 killed (nodes 0 and rejoined 2)"
 stop_loader
 verify "after two kills"
@@ -86,7 +86,7 @@ start_loader
 wait_more_acks 100 30 "all three again"
 
 log "SIGKILL the sequencer node 0 under load, restart it: the AEs reconnect"
-kill -KILL "$(node_pid 0)"
+kill_nodes 0
 "$NARRATOR" up --dir "$NET" --node 0 --timeout-ms 30000 || fail "node 0 did not rejoin"
 wait_more_acks 100 30 "after node 0 restarted"
 stop_loader
@@ -95,7 +95,7 @@ verify "after the sequencing SE restarted under load"
 
 log "beyond the budget: SIGKILL nodes 1 and 2 and restart both (2 of 3 lost their memory)"
 last=$("$E2E_LOADER" read --record rec-0) || fail "read before total failure"
-kill -KILL "$(node_pid 1)" "$(node_pid 2)"
+kill_nodes 1 2
 sleep 0.2
 "$NARRATOR" up --dir "$NET" --node 1 --no-wait || fail "start node 1"
 "$NARRATOR" up --dir "$NET" --node 2 --no-wait || fail "start node 2"

@@ -48,7 +48,7 @@ start_loader
 wait_more_acks 100 30 "all five SEs up"
 
 log "SIGKILL nodes 1 and 2 at once under load"
-kill -KILL "$(node_pid 1)" "$(node_pid 2)"
+kill_nodes 1 2
 wait_more_acks 100 30 "with 2 of 5 killed"
 
 log "restart nodes 1 and 2 together: both must rejoin"
@@ -59,7 +59,7 @@ wait_state 2 ACTIVE 30
 wait_more_acks 100 30 "after the rejoin"
 
 log "SIGKILL nodes 3 and 4: the rejoined nodes 1 and 2 now carry the quorum"
-kill -KILL "$(node_pid 3)" "$(node_pid 4)"
+kill_nodes 3 4
 wait_more_acks 100 30 "with nodes 3 and 4 killed"
 stop_loader
 verify "after four kills"

@@ -84,6 +84,21 @@ net_up() { # n  (retries with other ports if another process took one meanwhile)
 
 node_pid() { cat "$NET/node$1/narratord.pid"; }
 
+# SIGKILL nodes and wait until they are really gone (or zombies), so that a restart right
+# after does not find them "already running".
+kill_nodes() { # i...
+    local i pid pids=()
+    for i in "$@"; do pids+=("$(node_pid "$i")"); done
+    kill -KILL "${pids[@]}"
+    for pid in "${pids[@]}"; do
+        local deadline=$((SECONDS + 10))
+        while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; do
+            [ $SECONDS -lt $deadline ] || fail "pid $pid survived SIGKILL"
+            sleep 0.05
+        done
+    done
+}
+
 # Wait until node i reports `state` (ACTIVE, JOINING, HALTED) in `narrator status`.
 wait_state() { # i state timeout_s
     local deadline=$((SECONDS + $3))
