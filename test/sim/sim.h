@@ -114,6 +114,7 @@ struct sim_ae {
     int scheduled;
     uint64_t last_v;     /* last version this AE knows committed */
     uint32_t opno;
+    uint32_t gen;        /* channel generation: a crashed AE reconnects with a new handle */
     int live_stage;      /* liveness phase: 0 read, 1 write, 2 read, 3 done */
     uint64_t live_v;
     int down;            /* its member is kept down in the liveness phase */
@@ -125,7 +126,7 @@ struct sim_swarm {
     uint32_t delay_min_ms, delay_max_ms, spike_ms;
     uint32_t fault_gap_ms;
     uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
-        w_heal, w_replay, w_reroute;
+        w_heal, w_replay, w_reroute, w_ae_crash;
     uint32_t stale_hint_ppm;
     uint32_t ae_clone_ppm;
     uint32_t records_per_member;

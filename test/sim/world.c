@@ -383,15 +383,24 @@ static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, ui
     struct sim_world *w = in->w;
     if (!in->alive)
         return;
-    /* client handles are ae id + 1: the core treats client 0 as "no client" */
-    if (client == 0 || client > (uint64_t)w->nae) {
+    /* client handle = gen << 16 | (ae id + 1): the core treats client 0 as "no client" */
+    uint64_t aid = client & 0xffffu;
+    if (aid == 0 || aid > (uint64_t)w->nae) {
         snprintf(w->why, sizeof(w->why), "API: %s replied to unknown client %" PRIu64,
                  in->label, client);
         w->violation = SIM_ERROR;
         return;
     }
-    struct sim_ae *ae = &w->ae[client - 1];
+    struct sim_ae *ae = &w->ae[aid - 1];
     struct sim_rec *rec = &w->rec[ae->rec];
+    if ((client >> 16) != ae->gen) {
+        snprintf(w->why, sizeof(w->why),
+                 "API: %s replied to request %" PRIu64 " of ae%d on a channel that was closed "
+                 "(nr_se_client_gone)",
+                 in->label, req_id, ae->id);
+        w->violation = SIM_ERROR;
+        return;
+    }
     if (ae->pending < 0 || (uint64_t)ae->pending != req_id ||
         rec->ops[ae->pending].inst != in->id) {
         snprintf(w->why, sizeof(w->why),
@@ -676,6 +685,11 @@ int sim_add_ae(struct sim_world *w, int rec, int secondary)
     return id;
 }
 
+static uint64_t client_handle(const struct sim_ae *ae)
+{
+    return ((uint64_t)ae->gen << 16) | (uint64_t)(ae->id + 1);
+}
+
 static int hist_add(struct sim_world *w, int rec, const struct sim_op *op)
 {
     struct sim_rec *r = &w->rec[rec];
@@ -723,7 +737,7 @@ int sim_ae_write(struct sim_world *w, int a, int inst, uint64_t v)
     ae->inst = inst;
     sim_trace(w, "ae%d -> W r%d v=%" PRIu64 " d=%02x%02x (op %d) at %s", a, ae->rec, v, op.d[0],
               op.d[1], idx, in->label);
-    nr_se_client_write(in->se, (uint64_t)a + 1, (uint64_t)idx, w->rec[ae->rec].key, v, op.d,
+    nr_se_client_write(in->se, client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, v, op.d,
                        w->now);
     return idx;
 }
@@ -744,7 +758,7 @@ int sim_ae_read(struct sim_world *w, int a, int inst)
     ae->pending = idx;
     ae->inst = inst;
     sim_trace(w, "ae%d -> R r%d (op %d) at %s", a, ae->rec, idx, in->label);
-    nr_se_client_read(in->se, (uint64_t)a + 1, (uint64_t)idx, w->rec[ae->rec].key, w->now);
+    nr_se_client_read(in->se, client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, w->now);
     return idx;
 }
 
@@ -781,7 +795,7 @@ static void ae_event(struct sim_world *w, int a)
         sim_trace(w, "ae%d abandons op %d at %s (%s)", a, ae->pending, in->label,
                   in->alive ? "halted" : "dead");
         if (in->alive)
-            nr_se_client_gone(in->se, (uint64_t)a + 1);
+            nr_se_client_gone(in->se, client_handle(ae));
         ae->pending = -1;
         ae->inst = -1;
         ae->restore = 1;
@@ -883,7 +897,8 @@ static void fault_event(struct sim_world *w)
         return;
     const struct sim_swarm *s = &w->sw;
     uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
-                     s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute};
+                     s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
+                     s->w_ae_crash};
     uint32_t total = 0;
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         total += ws[i];
@@ -981,12 +996,29 @@ static void fault_event(struct sim_world *w)
         ev_push(w, w->now + sim_rng_range(&w->rng, 0, 20), EV_DELIVER, c->to, 0, c);
         break;
     }
-    default:
+    case 9:
         for (int a = 0; a < w->ninst; a++)
             for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)
                 w->route[a][j] = -1;
         sim_trace(w, "REROUTE all channels");
         break;
+    default: { /* an AE process dies mid-operation and restarts: its channel closes */
+        if (w->nae == 0)
+            break;
+        struct sim_ae *ae = &w->ae[sim_rng_below(&w->rng, (uint64_t)w->nae)];
+        if (ae->pending >= 0) {
+            const struct sim_op *op = &w->rec[ae->rec].ops[ae->pending];
+            if (w->inst[op->inst].alive)
+                nr_se_client_gone(w->inst[op->inst].se, client_handle(ae));
+            sim_trace(w, "AE CRASH ae%d: op %d left open", ae->id, ae->pending);
+            ae->pending = -1;
+        }
+        ae->gen++;
+        ae->inst = -1;
+        ae->restore = 1;
+        schedule_ae(w, ae->id, sim_rng_range(&w->rng, 5, 100));
+        break;
+    }
     }
 }
 
@@ -1142,7 +1174,7 @@ static void choose_swarm(struct sim_world *w)
     s->fault_gap_ms = (uint32_t)sim_rng_range(r, 30, 600);
     uint32_t *ws[] = {&s->w_kill,      &s->w_restart, &s->w_clone, &s->w_concurrent,
                       &s->w_partition, &s->w_isolate, &s->w_link,  &s->w_heal,
-                      &s->w_replay,    &s->w_reroute};
+                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash};
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         *ws[i] = sim_rng_below(r, 3) ? (uint32_t)sim_rng_range(r, 1, 10) : 0;
     s->stale_hint_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 500000) : 0;
