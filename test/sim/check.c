@@ -60,6 +60,13 @@ static int is_ok(const struct sim_op *o)
     return o->done && o->status == NR_OK;
 }
 
+/* Refused before the SE proposed anything (NR_ECONFLICT: version is not last+1,
+ * NR_ENOTREADY: not joined yet): such a write never takes effect. */
+static int refused(const struct sim_op *o)
+{
+    return o->done && (o->status == NR_ECONFLICT || o->status == NR_ENOTREADY);
+}
+
 static int violation(struct sim_world *w, int rec, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -110,11 +117,19 @@ int sim_check_record(struct sim_world *w, int rid)
         const struct sim_op *o = &r->ops[i];
         if (!is_ok(o) || o->v == 0)
             continue;
-        if (o->kind == SIM_OP_READ && find_write(r, o->v, o->d) < 0)
-            return violation(w, rid,
-                             "S3 violated (record r%d): read op %zu by ae%u returned v=%" PRIu64
-                             " with a digest that no AE ever wrote for that version",
-                             rid, i, o->ae, o->v);
+        if (o->kind == SIM_OP_READ) {
+            int wi = find_write(r, o->v, o->d);
+            if (wi < 0)
+                return violation(w, rid,
+                                 "S3 violated (record r%d): read op %zu by ae%u returned v=%" PRIu64
+                                 " with a digest that no AE ever wrote for that version",
+                                 rid, i, o->ae, o->v);
+            if (refused(&r->ops[wi]))
+                return violation(w, rid,
+                                 "S3 violated (record r%d): read op %zu by ae%u returned v=%" PRIu64
+                                 " written by op %d, which the SE refused (%s)",
+                                 rid, i, o->ae, o->v, wi, nr_errname(r->ops[wi].status));
+        }
         if (obs_grow(r, o->v) != 0)
             return violation(w, rid, "checker: out of memory");
         uint32_t first = r->obs[o->v];
@@ -179,7 +194,7 @@ int sim_check_record(struct sim_world *w, int rid)
             /* unobserved version: any write of v may be the one; the earliest is best */
             for (size_t i = 0; i < r->nops; i++) {
                 const struct sim_op *o = &r->ops[i];
-                if (o->kind == SIM_OP_WRITE && o->v == v &&
+                if (o->kind == SIM_OP_WRITE && o->v == v && !refused(o) &&
                     (wop[v] < 0 || o->inv < r->ops[wop[v]].inv))
                     wop[v] = (int)i;
             }
