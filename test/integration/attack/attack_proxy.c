@@ -23,6 +23,8 @@
  *         impersonate  answer the next dialled connection with the reference connection's
  *                    recorded acceptor frames instead of relaying (a replayed handshake
  *                    REPLY and records)
+ *         cut        cut the link: close every relayed connection and close new ones at once
+ *         heal       relay again
  *         stats      print counters
  *       "live" is the most recent relayed connection that is still open.
  *   attack_proxy replay --target ADDR --from FILE [--wait-ms MS]
@@ -87,6 +89,7 @@ static unsigned g_ref_id;
 static struct buf g_ref_first_c2s; /* its first record towards the acceptor */
 static struct buf g_ref_s2c;       /* every frame its acceptor sent, REPLY first (capped) */
 static int g_impersonate;
+static int g_cut;
 static volatile sig_atomic_t g_stop;
 
 static void on_term(int sig)
@@ -316,6 +319,21 @@ static void ctl_command(const char *cmd)
                g_relayed_frames, g_injected);
         return;
     }
+    if (strcmp(cmd, "cut") == 0) {
+        g_cut = 1;
+        for (int i = 0; i < MAX_PAIRS; i++) {
+            if (g_pairs[i].used) {
+                pair_close(&g_pairs[i], "link cut");
+            }
+        }
+        printf("ctl cut done\n");
+        return;
+    }
+    if (strcmp(cmd, "heal") == 0) {
+        g_cut = 0;
+        printf("ctl heal done\n");
+        return;
+    }
     if (strcmp(cmd, "impersonate") == 0) {
         g_impersonate = g_ref_s2c.len > 0;
         printf("ctl impersonate %s\n", g_impersonate ? "armed" : "nothing-captured");
@@ -391,6 +409,11 @@ static void accept_one(int lfd, const char *target, const char *capdir)
 {
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0) {
+        return;
+    }
+    if (g_cut) {
+        close(fd);
+        g_connections++;
         return;
     }
     struct pair *pr = NULL;

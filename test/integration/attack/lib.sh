@@ -195,11 +195,14 @@ acks() { # loader name
 
 # wait_acks NAME N TIMEOUT WHAT: at least N more acknowledgements by loader NAME.
 wait_acks() {
-    local start deadline
+    local start deadline t0=$SECONDS
     start=$(acks "$1")
     deadline=$((SECONDS + $3))
     while [ $SECONDS -lt $deadline ]; do
-        [ $(($(acks "$1") - start)) -ge "$2" ] && return 0
+        if [ $(($(acks "$1") - start)) -ge "$2" ]; then
+            [ $((SECONDS - t0)) -lt 5 ] || log "note: loader $1 needed $((SECONDS - t0)) s for $2 acknowledgements ($4)"
+            return 0
+        fi
         kill -0 "${LPID[$1]}" 2>/dev/null || fail "loader $1 died ($4)"
         sleep 0.1
     done
@@ -297,4 +300,52 @@ clone_config() { # i offset cut_peer datadir out
         /^DataDir *=/ { print "DataDir = " data; next }
         { print }' "$NET/node$i/se.ini" >"$out"
     "$NARRATORD" --check -c "$out" >/dev/null || fail "clone config $out rejected"
+}
+
+# ---- the link relay (attack_proxy) between member 0 (dialer) and member 1 ----
+CAP="$T_DIR/capture"
+CTL="$T_DIR/proxy.ctl"
+mkdir -p "$CAP"
+
+# NET_EDIT hook: point node 0's Endpoint for member 1 at a relay (BASE_PORT+12) that
+# forwards to member 1, and start the relay; runs before the daemons start.
+start_proxy() {
+    : "${ATTACK_PROXY:?ATTACK_PROXY not set}"
+    PROXY_PORT=$((BASE_PORT + 12))
+    sed -i "/^Index = 1$/{n;s/^Endpoint = .*/Endpoint = 127.0.0.1:$PROXY_PORT/}" "$NET/node0/se.ini"
+    grep -q "Endpoint = 127.0.0.1:$PROXY_PORT" "$NET/node0/se.ini" || fail "config edit"
+    "$ATTACK_PROXY" relay --listen "$PROXY_PORT" --target $((BASE_PORT + 1)) --dir "$CAP" \
+        --ctl "$CTL" >"$T_DIR/proxy.out" 2>&1 &
+    EXTRA_PIDS+=($!)
+    wait_until 5 "proxy listening" grep -q "^relay " "$T_DIR/proxy.out"
+}
+
+proxy_alive() {
+    local p
+    for p in "${EXTRA_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "attack_proxy died"; done
+}
+# PX selects the relay the helpers talk to: "" the SE<->SE one, "-local" an AE<->SE one.
+PX=""
+ctl_answers() { grep -c "^ctl " "$T_DIR/proxy$PX.out" || true; }
+ctl_answered() { [ "$(ctl_answers)" -gt "$1" ]; }
+# proxy_ctl CMD: send one command to the relay; its answer line goes to CTL_ANSWER.
+# (Not in a command substitution: fail must end the test, not a subshell.)
+proxy_ctl() {
+    local before
+    before=$(ctl_answers)
+    echo "$1" >"$CTL$PX.tmp" && mv "$CTL$PX.tmp" "$CTL$PX"
+    wait_until 5 "proxy answers '$1'" ctl_answered "$before"
+    CTL_ANSWER=$(grep "^ctl " "$T_DIR/proxy$PX.out" | tail -n 1)
+}
+relayed() { grep -c ": relaying$" "$T_DIR/proxy$PX.out" || true; }
+reconnected() { [ "$(relayed)" -gt "$1" ]; }
+# wait_metric_above NODE NAME OLD: the counter grows past OLD within 10 s.
+wait_metric_above() {
+    local deadline=$((SECONDS + 10)) v
+    while [ $SECONDS -lt $deadline ]; do
+        v=$(nmetric "$1" "$2")
+        [ -n "$v" ] && [ "$v" -gt "$3" ] && return 0
+        sleep 0.1
+    done
+    fail "node $1: $2 stayed at ${v:-?} (was $3)"
 }

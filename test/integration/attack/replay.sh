@@ -21,51 +21,10 @@
 . "$(dirname "$0")/lib.sh"
 : "${ATTACK_PROXY:?ATTACK_PROXY not set}"
 
-CAP="$T_DIR/capture"
-CTL="$T_DIR/proxy.ctl"
-mkdir -p "$CAP"
-
-start_proxy() { # NET_EDIT hook: runs after the configs exist, before the daemons start
-    PROXY_PORT=$((BASE_PORT + 12))
-    sed -i "/^Index = 1$/{n;s/^Endpoint = .*/Endpoint = 127.0.0.1:$PROXY_PORT/}" "$NET/node0/se.ini"
-    grep -q "Endpoint = 127.0.0.1:$PROXY_PORT" "$NET/node0/se.ini" || fail "config edit"
-    "$ATTACK_PROXY" relay --listen "$PROXY_PORT" --target $((BASE_PORT + 1)) --dir "$CAP" \
-        --ctl "$CTL" >"$T_DIR/proxy.out" 2>&1 &
-    EXTRA_PIDS+=($!)
-    wait_until 5 "proxy listening" grep -q "^relay " "$T_DIR/proxy.out"
-}
 NET_EDIT=start_proxy
 net_create
-
-proxy_alive() {
-    local p
-    for p in "${EXTRA_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "attack_proxy died"; done
-}
-# PX selects the proxy the helpers talk to: "" the SE<->SE one, "-local" the AE<->SE one.
 PX=""
-ctl_answers() { grep -c "^ctl " "$T_DIR/proxy$PX.out" || true; }
-ctl_answered() { [ "$(ctl_answers)" -gt "$1" ]; }
-# proxy_ctl CMD: send one command to the proxy; its answer line goes to CTL_ANSWER.
-# (Not in a command substitution: fail must end the test, not a subshell.)
-proxy_ctl() {
-    local before
-    before=$(ctl_answers)
-    echo "$1" >"$CTL$PX.tmp" && mv "$CTL$PX.tmp" "$CTL$PX"
-    wait_until 5 "proxy answers '$1'" ctl_answered "$before"
-    CTL_ANSWER=$(grep "^ctl " "$T_DIR/proxy$PX.out" | tail -n 1)
-}
-relayed() { grep -c ": relaying$" "$T_DIR/proxy$PX.out" || true; }
-reconnected() { [ "$(relayed)" -gt "$1" ]; }
-# wait_metric_above NODE NAME OLD: the counter grows past OLD within 10 s.
-wait_metric_above() {
-    local deadline=$((SECONDS + 10)) v
-    while [ $SECONDS -lt $deadline ]; do
-        v=$(nmetric "$1" "$2")
-        [ -n "$v" ] && [ "$v" -gt "$3" ] && return 0
-        sleep 0.1
-    done
-    fail "node $1: $2 stayed at ${v:-?} (was $3)"
-}
+
 all_alive() {
     local i
     for i in 0 1 2; do
