@@ -5,7 +5,7 @@
 set -euo pipefail
 : "${NARRATOR:?}" "${NARRATORD:?}"
 T=$(mktemp -d /tmp/nr-cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '"$NARRATOR" down --dir "$T/net" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
 fail() { echo "FAIL [cli]: $*" >&2; exit 1; }
 expect_rc() { # rc command...
     local want=$1 rc=0; shift
@@ -38,7 +38,8 @@ expect_rc 2 "$NARRATOR" status --dir "$T/none"
 expect_rc 0 "$NARRATOR" down --dir "$T/none"
 
 # `up` without starting real daemons: everything is created, configs pass narratord --check.
-NARRATORD=/bin/true expect_rc 0 "$NARRATOR" up -n 5 --dir "$T/net" --base-port 31000 --no-wait
+# (--no-chain: the on-chain initialisation has its own tests in test/integration/chaininit)
+NARRATORD=/bin/true expect_rc 0 "$NARRATOR" up -n 5 --dir "$T/net" --base-port 31000 --no-wait --no-chain
 [ "$(cat "$T/net/nodes")" = 5 ] || fail "nodes file"
 sys=$(cat "$T/net/system_id")
 grep -q "^system_id $sys\$" "$T/net/membership.txt" || fail "system id differs from membership"
@@ -55,10 +56,10 @@ done
 [ "$(stat -c %a "$T/net/node0/data/identity")" = 600 ] || fail "identity file mode"
 
 # A network with no running member cannot resume; --fresh replaces it.
-NARRATORD=/bin/true expect_rc 2 "$NARRATOR" up --dir "$T/net" --base-port 31000 --no-wait
+NARRATORD=/bin/true expect_rc 2 "$NARRATOR" up --dir "$T/net" --base-port 31000 --no-wait --no-chain
 grep -q "up --fresh" "$T/out" || fail "no hint about --fresh"
 cp -r "$T/net/root" "$T/root-copy"
-NARRATORD=/bin/true expect_rc 0 "$NARRATOR" up -n 3 --dir "$T/net" --base-port 31000 --no-wait --fresh
+NARRATORD=/bin/true expect_rc 0 "$NARRATOR" up -n 3 --dir "$T/net" --base-port 31000 --no-wait --fresh --no-chain
 [ "$(cat "$T/net/nodes")" = 3 ] && [ ! -e "$T/net/node3" ] || fail "--fresh did not replace the network"
 [ "$(cat "$T/net/system_id")" != "$sys" ] || fail "--fresh kept the system id"
 cmp -s "$T/net/root/root.pub" "$T/root-copy/root.pub" && fail "--fresh kept the attestation root"

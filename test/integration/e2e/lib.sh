@@ -71,7 +71,10 @@ net_up() { # n  (retries with other ports if another process took one meanwhile)
     local attempt
     for attempt in 1 2 3; do
         BASE_PORT=$(pick_ports)
-        if "$NARRATOR" up -n "$1" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000; then
+        # E2E_UP_ARGS: extra `narrator up` options (e.g. --no-chain to skip the devnet)
+        # shellcheck disable=SC2086
+        if "$NARRATOR" up -n "$1" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000 \
+            ${E2E_UP_ARGS:-}; then
             return 0
         fi
         grep -qs "Address already in use" "$NET"/node*/narratord.log || fail "narrator up failed"
