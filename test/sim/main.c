@@ -212,6 +212,11 @@ int main(int argc, char **argv)
             }
             if (rc != SIM_PASS && nfailed < 64)
                 failed[nfailed++] = s;
+            if ((s - from + 1) % 1000 == 0) {
+                fprintf(stderr, "progress: %" PRIu64 " seeds, %" PRIu64 " failed\n",
+                        s - from + 1, t.runs - t.passed);
+                fflush(stderr);
+            }
         }
         if (expect_violation) {
             printf("mutation %s: NO safety violation found in %" PRIu64 " seeds\n",
