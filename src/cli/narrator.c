@@ -96,5 +96,9 @@ int main(int argc, char **argv)
         help(stderr);
         return NR_CLI_EXIT_USAGE;
     }
+    if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        char *hargv[] = {"help", argv[1], NULL}; /* `narrator CMD --help` = `narrator help CMD` */
+        return cmd_help(2, hargv);
+    }
     return c->run(argc - 1, argv + 1);
 }
