@@ -33,7 +33,7 @@ done
 stop_network() { "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true; }
 trap stop_network EXIT
 
-step "3/6 a local network: 3 state enclaves (narratord) on loopback, sim TEE"
+step "3/6 a local network: 3 state enclaves (narratord) on loopback, sim TEE, initialised on a private anvil chain"
 stop_network
 rm -rf "$NET"
 "$NARRATOR" up -n 3 --dir "$NET" --base-port "$PORT"
