@@ -6,15 +6,17 @@ set datafile commentschars "#"
 set grid
 
 set output dir."/latency.png"
-set title "Throughput vs latency (closed loop, window swept; loopback, 2 cores)"
+set title "Throughput vs latency: 32 AE clients, pipelining window wN swept (closed loop, loopback)"
 set xlabel "committed updates/s"
 set ylabel "latency (us)"
 set logscale y
 set key top left
-plot dir."/latency-narrator.tsv" using 3:4 with linespoints title "Narrator n=3, p50", \
-     dir."/latency-narrator.tsv" using 3:5 with linespoints title "Narrator n=3, p99", \
-     dir."/latency-null.tsv" using 3:4 with linespoints title "null server (limit), p50", \
-     dir."/latency-null.tsv" using 3:5 with linespoints title "null server (limit), p99"
+plot dir."/latency-narrator.tsv" using 3:4 with linespoints lc rgb "#8b00b0" pt 7 title "Narrator n=3, p50", \
+     dir."/latency-narrator.tsv" using 3:5 with linespoints lc rgb "#d08fe0" pt 6 title "Narrator n=3, p99", \
+     dir."/latency-null.tsv" using 3:4 with linespoints lc rgb "#0060c0" pt 5 title "null server (limit), p50", \
+     dir."/latency-null.tsv" using 3:5 with linespoints lc rgb "#80b0e0" pt 4 title "null server (limit), p99", \
+     dir."/latency-narrator.tsv" using 3:4:(sprintf("w%d", $1)) with labels offset 0,0.8 tc rgb "#8b00b0" notitle, \
+     dir."/latency-null.tsv" using 3:4:(sprintf("w%d", $1)) with labels offset 0,0.8 tc rgb "#0060c0" notitle
 
 unset logscale y
 set output dir."/scaling.png"
@@ -22,7 +24,9 @@ set title "Committed updates/s by network size (same load)"
 set xlabel "members n"
 set ylabel "committed updates/s"
 set xtics 2
+set xrange [2:8]
 set yrange [0:*]
+unset key
 set boxwidth 0.8
 set style fill solid 0.5
 plot dir."/scaling.tsv" using 1:3 with boxes title "updates/s", \

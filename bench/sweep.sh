@@ -65,9 +65,9 @@ run() {
     --json "$WORK/$name.json" >&2 || true
   local r
   r=$(json_res "$WORK/$name.json")
-  read -r ops p50 p99 errs _ <<<"$r"
+  read -r ops p50 p99 errs cpu <<<"$r"
   [ "$errs" = 0 ] || { bad=1; echo "sweep.sh: $name: NOT A RESULT ($errs errors)" >&2; return 0; }
-  printf '%s\t%s\t%s\t%s\n' "$cols" "$ops" "$p50" "$p99" >>"$tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$cols" "$ops" "$p50" "$p99" "$cpu" >>"$tsv"
 }
 
 NETS=0
@@ -85,7 +85,7 @@ net_down() {
 
 if want latency; then
   tsv=$OUT/latency-narrator.tsv
-  printf '# window\tclients\tops_per_s\tp50_us\tp99_us\n' >"$tsv"
+  printf '# window\tclients\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
   net_up 3
   for w in $WINDOWS; do
     run "narrator-w$w" "$tsv" "$w	$CLIENTS" --net "$NET" --clients "$CLIENTS" --window "$w" \
@@ -93,7 +93,7 @@ if want latency; then
   done
   net_down
   tsv=$OUT/latency-null.tsv
-  printf '# window\tclients\tops_per_s\tp50_us\tp99_us\n' >"$tsv"
+  printf '# window\tclients\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
   d=$WORK/null
   mkdir -p "$d"
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/system_id"
@@ -110,7 +110,7 @@ fi
 
 if want scaling; then
   tsv=$OUT/scaling.tsv
-  printf '# n\tclients\tops_per_s\tp50_us\tp99_us\n' >"$tsv"
+  printf '# n\tclients\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
   for n in $SIZES; do
     net_up "$n" || { bad=1; continue; }
     run "scale-n$n" "$tsv" "$n	$CLIENTS" --net "$NET" --clients "$CLIENTS" --window 16 \
