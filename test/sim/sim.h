@@ -19,7 +19,7 @@
 #define SIM_RING 64u       /* captured messages kept for replays */
 #define SIM_TRACE_LINES 512u
 #define SIM_TRACE_LINE 224u
-#define SIM_MAX_STEPS 1000000u /* per run: more is a storm or a livelock */
+#define SIM_MAX_STEPS 300000u /* per run: more is a storm or a livelock */
 
 /* Exit codes / run outcomes. */
 enum sim_result {
@@ -71,6 +71,7 @@ struct sim_inst {
     uint16_t member;
     uint32_t epoch;
     nr_inc_t inc;
+    uint64_t nonce;
     struct nr_se *se;
     uint64_t created_ms;
     char label[16];
@@ -126,7 +127,7 @@ struct sim_swarm {
     uint32_t delay_min_ms, delay_max_ms, spike_ms;
     uint32_t fault_gap_ms;
     uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
-        w_heal, w_replay, w_reroute, w_ae_crash;
+        w_heal, w_replay, w_reroute, w_ae_crash, w_collide;
     uint32_t stale_hint_ppm;
     uint32_t ae_clone_ppm;
     uint32_t records_per_member;
@@ -172,6 +173,7 @@ struct sim_world {
     int top[NR_MAX_MEMBERS]; /* instance with the highest incarnation ever created */
     int ever_active[NR_MAX_MEMBERS];
     int kept_down[NR_MAX_MEMBERS];
+    nr_inc_t poisoned[NR_MAX_MEMBERS]; /* highest incarnation the host reused (collision) */
     struct sim_hint hints[NR_MAX_MEMBERS][SIM_MAX_HINTS];
     unsigned nhints[NR_MAX_MEMBERS];
 
@@ -194,6 +196,7 @@ struct sim_world {
     char why[2048];
     int bad_rec; /* record of the violation, -1 none */
     int budget_exceeded;
+    int step_limit_hit;
     uint64_t budget_exceeded_at;
     int in_callback;
 
@@ -210,6 +213,7 @@ void sim_trace(struct sim_world *w, const char *fmt, ...) __attribute__((format(
 void sim_report(struct sim_world *w, int result, const char *what);
 int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links);
 int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active);
+int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active);
 void sim_kill(struct sim_world *w, int id);
 int sim_add_record(struct sim_world *w, uint16_t owner);
 int sim_add_ae(struct sim_world *w, int rec, int secondary);

@@ -201,15 +201,6 @@ static int msg_type(const struct sim_msg *m)
     return m->len > 1 ? m->bytes[1] : 0;
 }
 
-static uint64_t msg_u64(const struct sim_msg *m, size_t off)
-{
-    uint64_t v = 0;
-    if (m->len < off + 8)
-        return 0;
-    for (unsigned i = 0; i < 8; i++)
-        v |= (uint64_t)m->bytes[off + i] << (8 * i);
-    return v;
-}
 
 static uint64_t msg_delay(struct sim_world *w)
 {
@@ -296,8 +287,13 @@ static void net_deliver(struct sim_world *w, struct sim_msg *m)
         return;
     }
     const struct sim_inst *from = &w->inst[m->from];
+    struct nr_peer_hdr h;
+    struct nr_cur body;
+    memset(&h, 0, sizeof(h));
+    if (nr_peer_hdr_decode(&h, &body, m->bytes, m->len, w->n) != 0)
+        memset(&h, 0, sizeof(h));
     sim_trace(w, "deliver %-11s %s->%s inc %" PRIx64 "->%" PRIx64, sim_msg_name(msg_type(m)),
-              from->label, to->label, msg_u64(m, 8), msg_u64(m, 16));
+              from->label, to->label, h.sender_inc, h.dest_inc);
     /* the newest channel from a member wins: replies go back where requests came from */
     w->route[m->to][from->member] = m->from;
     int rc = nr_se_on_peer_msg(to->se, from->member, m->bytes, m->len, w->now);
@@ -524,6 +520,15 @@ enum nr_se_state sim_state(const struct sim_world *w, int id)
 
 int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active)
 {
+    return sim_spawn_inc(w, member, nr_incarnation_make(epoch, (uint32_t)sim_rng_next(&w->rng)),
+                         was_active);
+}
+
+/* Start an instance with a given incarnation (the host draws it, so a malicious host can
+ * repeat one); its nonce is TEE randomness the host cannot choose. */
+int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active)
+{
+    uint32_t epoch = nr_incarnation_epoch(inc);
     if (w->ninst >= (int)SIM_MAX_INST)
         return -1;
     int id = w->ninst;
@@ -535,7 +540,8 @@ int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int wa
     in->alive = 1;
     in->member = member;
     in->epoch = epoch;
-    in->inc = nr_incarnation_make(epoch, (uint32_t)sim_rng_next(&w->rng));
+    in->inc = inc;
+    in->nonce = sim_rng_next(&w->rng) | 1u;
     in->created_ms = w->now;
     unsigned k = 0;
     for (int i = 0; i < w->ninst; i++)
@@ -551,6 +557,7 @@ int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int wa
     cfg.f = w->f;
     cfg.self = member;
     cfg.incarnation = in->inc;
+    cfg.nonce = in->nonce;
     cfg.was_active = was_active;
     cfg.max_records = MAX_RECORDS_PER_SE;
     cfg.max_batch = w->sw.max_batch;
@@ -845,7 +852,7 @@ static int member_down(const struct sim_world *w, uint16_t m)
 {
     int t = w->top[m];
     return t < 0 || !w->inst[t].alive || w->inst[t].halted ||
-           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE;
+           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE || w->inst[t].inc == w->poisoned[m];
 }
 
 static unsigned down_count(const struct sim_world *w)
@@ -898,7 +905,7 @@ static void fault_event(struct sim_world *w)
     const struct sim_swarm *s = &w->sw;
     uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
                      s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
-                     s->w_ae_crash};
+                     s->w_ae_crash,  s->w_collide};
     uint32_t total = 0;
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         total += ws[i];
@@ -996,12 +1003,29 @@ static void fault_event(struct sim_world *w)
         ev_push(w, w->now + sim_rng_range(&w->rng, 0, 20), EV_DELIVER, c->to, 0, c);
         break;
     }
+    case 11: { /* the host starts an instance with an incarnation already used */
+        int v = -1, cnt = 0;
+        for (int i = 0; i < w->ninst; i++)
+            if (w->inst[i].member == m && sim_rng_below(&w->rng, (uint64_t)++cnt) == 0)
+                v = i;
+        if (v < 0 || !room(w) || !may_down(w, m))
+            break;
+        nr_inc_t inc = w->inst[v].inc;
+        sim_trace(w, "COLLIDE: new instance of member %u reuses incarnation %" PRIx64 " of %s",
+                  m, inc, w->inst[v].label);
+        w->clones++;
+        if (inc >= w->poisoned[m])
+            w->poisoned[m] = inc;
+        sim_spawn_inc(w, m, inc, 1);
+        break;
+    }
     case 9:
         for (int a = 0; a < w->ninst; a++)
             for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)
                 w->route[a][j] = -1;
         sim_trace(w, "REROUTE all channels");
         break;
+    case 10:
     default: { /* an AE process dies mid-operation and restarts: its channel closes */
         if (w->nae == 0)
             break;
@@ -1090,6 +1114,7 @@ int sim_process_one(struct sim_world *w)
                  "step limit: more than %u events in one run (message storm or livelock)",
                  SIM_MAX_STEPS);
         w->violation = SIM_LIVENESS;
+        w->step_limit_hit = 1;
     }
     switch (ev.kind) {
     case EV_DELIVER:
@@ -1174,7 +1199,7 @@ static void choose_swarm(struct sim_world *w)
     s->fault_gap_ms = (uint32_t)sim_rng_range(r, 30, 600);
     uint32_t *ws[] = {&s->w_kill,      &s->w_restart, &s->w_clone, &s->w_concurrent,
                       &s->w_partition, &s->w_isolate, &s->w_link,  &s->w_heal,
-                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash};
+                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash, &s->w_collide};
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         *ws[i] = sim_rng_below(r, 3) ? (uint32_t)sim_rng_range(r, 1, 10) : 0;
     s->stale_hint_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 500000) : 0;
@@ -1319,7 +1344,7 @@ int sim_live_phase(struct sim_world *w)
         for (int i = 0; i < w->ninst; i++)
             if (i != t && w->inst[i].alive && w->inst[i].member == m)
                 sim_kill(w, i);
-        if (t < 0 || !w->inst[t].alive || w->inst[t].halted) {
+        if (t < 0 || !w->inst[t].alive || w->inst[t].halted || w->inst[t].inc == w->poisoned[m]) {
             if (t >= 0)
                 sim_kill(w, t);
             if (sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1) < 0)
