@@ -126,14 +126,26 @@ wait_until() { # timeout_s what command...
     fail "timed out ($what)"
 }
 
+# `narrator up` options. Default: --no-chain when the CLI has it (a network from the genesis
+# file: these tests attack the SE protocol, not the on-chain initialisation, and the daemons
+# are restarted after `narrator down`, which stops a private devnet). ATTACK_UP_ARGS overrides.
+if [ -n "${ATTACK_UP_ARGS+set}" ]; then
+    UP_ARGS=$ATTACK_UP_ARGS
+elif [[ "$("$NARRATOR" up --help 2>&1 || true)" == *--no-chain* ]]; then
+    UP_ARGS=--no-chain
+else
+    UP_ARGS=
+fi
+
 # net_create: a 3-SE network of our own children, all ACTIVE, with empty stores.
 # Hook: NET_EDIT (a function name) runs after the configs exist and before the start.
 net_create() {
     local try
     for try in 1 2 3; do # a port may be taken between the choice and the bind: retry
         BASE_PORT=$(pick_ports)
+        # shellcheck disable=SC2086
         "$NARRATOR" up -n 3 --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
-            >"$T_DIR/up.out" 2>&1 && break
+            $UP_ARGS >"$T_DIR/up.out" 2>&1 && break
         cat "$T_DIR/up.out"
         "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true
         rm -rf "$NET"
