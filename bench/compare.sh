@@ -185,7 +185,7 @@ run_narrator() {
   local net=$WORK/nr/net base=$((21000 + ($$ % 500) * 20))
   mkdir -p "$WORK/nr"
   NR_NET=$net
-  "$CLI" up -n "$NMEMBERS" --dir "$net" --base-port "$base" >"$OUT/narrator-up.txt" 2>&1 || {
+  "$CLI" up -n "$NMEMBERS" $(up_flags) --dir "$net" --base-port "$base" >"$OUT/narrator-up.txt" 2>&1 || {
     cat "$OUT/narrator-up.txt" >&2; return 1; }
   wait_active "$net" || return 1
   nrbench narrator_c1 --net "$net" --nodes 0 --clients 1 --window 1 --threads 1

@@ -55,3 +55,11 @@ cpu_percent() {
   awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" \
     'BEGIN {printf "%.1f", (b - a) / hz / s * 100}'
 }
+# up_flags: extra flags for `narrator up -n N` in benchmarks. The chain is used once, at
+# initialisation, and is not on the update path: benchmarks create networks from the genesis
+# file alone (--no-chain, where the CLI has it) unless NR_BENCH_CHAIN=1.
+up_flags() {
+  if [ "${NR_BENCH_CHAIN:-0}" != 1 ] && "$CLI" help up 2>&1 | grep -q -- '--no-chain'; then
+    echo "--no-chain"
+  fi
+}

@@ -36,7 +36,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 machine_info | tee "$OUT/machine.txt" >&2
-"$CLI" up -n 3 --dir "$NET" --base-port $((25000 + ($$ % 500) * 10)) >"$OUT/up.txt" 2>&1 || {
+"$CLI" up -n 3 $(up_flags) --dir "$NET" --base-port $((25000 + ($$ % 500) * 10)) >"$OUT/up.txt" 2>&1 || {
   cat "$OUT/up.txt" >&2; exit 1; }
 wait_active "$NET"
 "$NRB" --net "$NET" --populate "$RECORDS" --threads "$THREADS" --duration 55 \

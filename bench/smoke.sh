@@ -16,7 +16,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$CLI" up -n 3 --dir "$NET" --base-port "$BASE"
+# The chain is only used at initialisation: start from the genesis file (no anvil needed).
+UPFLAGS=()
+if "$CLI" help up 2>&1 | grep -q -- '--no-chain'; then UPFLAGS=(--no-chain); fi
+"$CLI" up -n 3 "${UPFLAGS[@]}" --dir "$NET" --base-port "$BASE"
 active=0
 for _ in $(seq 1 150); do
   if [ "$("$CLI" status --dir "$NET" 2>/dev/null | grep -c ACTIVE || true)" -ge 3 ]; then

@@ -74,7 +74,7 @@ NETS=0
 net_up() { # N: a fresh network (new directory: a reused one would hold sealed hints)
   NETS=$((NETS + 1))
   NET=$WORK/net$NETS-n$1
-  "$CLI" up -n "$1" --dir "$NET" --base-port $((22000 + ($$ % 100) * 100 + NETS * 20)) \
+  "$CLI" up -n "$1" $(up_flags) --dir "$NET" --base-port $((22000 + ($$ % 100) * 100 + NETS * 20)) \
     >"$WORK/up$NETS.txt" 2>&1 || { cat "$WORK/up$NETS.txt" >&2; return 1; }
   wait_active "$NET"
 }
