@@ -47,8 +47,8 @@ static void print_tx(const char *step, const struct nr_eth_receipt *r)
     if (nr_eth_hex_encode(h, sizeof h, r->tx_hash, 32) != NR_OK) {
         h[0] = '\0';
     }
-    printf("  chain: %s tx=%s block=%" PRIu64 " gas_used=%" PRIu64 "\n", step, h,
-           r->block_number, r->gas_used);
+    printf("  chain: %s tx=%s block=%" PRIu64 " gas_used=%" PRIu64 "\n", step, h, r->block_number,
+           r->gas_used);
 }
 
 static int chain_fail(struct nr_cli_chain *c, const char *what, int rc)
@@ -103,7 +103,8 @@ int nr_cli_chain_open(struct nr_cli_chain **out, const char *chain_ini, const ch
     }
     rc = load_text(key_file, text, sizeof text, &len);
     if (rc == NR_OK) {
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
+        while (len > 0 &&
+               (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
             text[--len] = '\0';
         }
         size_t n = 0;
@@ -161,8 +162,7 @@ int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SY
                 hex, sys.created_block, addr, sys.n, sys.finalized ? "finalised" : "not finalised");
         return NR_EEXIST;
     }
-    printf("  chain: step 3, first-initialisation check: system 0x%s is new on chain %" PRIu64
-           "\n",
+    printf("  chain: step 3, first-initialisation check: system 0x%s is new on chain %" PRIu64 "\n",
            hex, nr_registry_chain_id(c->reg));
     return NR_OK;
 }
@@ -170,7 +170,8 @@ int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SY
 int nr_cli_chain_se_key(struct nr_cli_chain *c, const char *platform, const char *identity,
                         unsigned eth_milli)
 {
-    struct nr_chain_se_opts se = {.backend = "sim", .platform_dir = platform,
+    struct nr_chain_se_opts se = {.backend = "sim",
+                                  .platform_dir = platform,
                                   .identity_file = identity,
                                   .code_identity = NR_CLI_SE_CODE_IDENTITY};
     uint8_t addr[NR_ETH_ADDR_BYTES];
@@ -200,8 +201,8 @@ int nr_cli_chain_se_key(struct nr_cli_chain *c, const char *platform, const char
 }
 
 /* registerMember from member i's own TEE-held Ethereum key. */
-static int register_member(struct nr_cli_chain *c, const struct nr_member *x,
-                           const char *platform, const char *identity)
+static int register_member(struct nr_cli_chain *c, const struct nr_member *x, const char *platform,
+                           const char *identity)
 {
     struct nr_tee *tee = NULL;
     struct nr_identity id;
@@ -261,8 +262,7 @@ int nr_cli_chain_record(struct nr_cli_chain *c, const char *membership_path, cha
         return NR_ECONFIG;
     }
     memcpy(c->system_id, mb.system_id, sizeof c->system_id);
-    rc = nr_registry_create_system(c->reg, &r, c->sk, mb.system_id, mb.n, mb.f,
-                                   mb.measurements[0]);
+    rc = nr_registry_create_system(c->reg, &r, c->sk, mb.system_id, mb.n, mb.f, mb.measurements[0]);
     if (rc) {
         /* A concurrent initialisation of the same id is caught here: the contract accepts
          * exactly one createSystem per system id. */
@@ -292,8 +292,8 @@ int nr_cli_chain_record(struct nr_cli_chain *c, const char *membership_path, cha
     if (rc) {
         return chain_fail(c, "verify after finalize", rc);
     }
-    printf("  chain: system finalised in block %" PRIu64 " with %zu members\n",
-           sys.finalized_block, got);
+    printf("  chain: system finalised in block %" PRIu64 " with %zu members\n", sys.finalized_block,
+           got);
     return NR_OK;
 }
 

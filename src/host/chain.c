@@ -45,8 +45,8 @@ int nr_host_chain_compare(const struct nr_registry_system *sys,
         return NR_ENOTMEMBER;
     }
     if ((unsigned)found != self) {
-        snprintf(err, err_cap,
-                 "this SE is member %d on chain but Index = %u in the configuration", found, self);
+        snprintf(err, err_cap, "this SE is member %d on chain but Index = %u in the configuration",
+                 found, self);
         return NR_ECHAIN;
     }
     if (sys->n != m->n || sys->f != m->f || n_members != m->n) {
@@ -146,15 +146,15 @@ static int attempt(const struct nr_host_chain *cfg, const struct nr_membership *
         return rc;
     }
     nr_registry_close(reg);
-    return nr_host_chain_compare(&sys, members, n_members, m, self, identity_pub, platform_id,
-                                 err, err_cap);
+    return nr_host_chain_compare(&sys, members, n_members, m, self, identity_pub, platform_id, err,
+                                 err_cap);
 }
 
 int nr_host_chain_verify(const struct nr_host_chain *cfg, const struct nr_membership *m,
                          uint16_t self, const uint8_t identity_pub[NR_IDENTITY_PUB_BYTES],
                          const uint8_t platform_id[NR_PLATFORM_ID_BYTES],
-                         const uint8_t measurement[NR_MEASUREMENT_BYTES], int *skipped,
-                         char *err, size_t err_cap)
+                         const uint8_t measurement[NR_MEASUREMENT_BYTES], int *skipped, char *err,
+                         size_t err_cap)
 {
     static struct nr_registry_member members[NR_REGISTRY_MAX_MEMBERS]; /* large; one thread */
     char sys_hex[2 * NR_SYSTEM_ID_BYTES + 1], why[NR_RPC_ERRMSG_BYTES + 128];
@@ -170,13 +170,12 @@ int nr_host_chain_verify(const struct nr_host_chain *cfg, const struct nr_member
     nr_eth_address_hex(contract, cfg->contract);
     NR_LOGI("chain: checking the membership of system %.16s... on %s (chain id %llu, registry "
             "%s, %u confirmation(s))",
-            sys_hex, cfg->rpc_url, (unsigned long long)cfg->chain_id, contract,
-            cfg->confirmations);
+            sys_hex, cfg->rpc_url, (unsigned long long)cfg->chain_id, contract, cfg->confirmations);
     for (;;) {
         why[0] = '\0';
         attempts++;
-        rc = attempt(cfg, m, self, identity_pub, platform_id, measurement, members, why,
-                     sizeof why);
+        rc =
+            attempt(cfg, m, self, identity_pub, platform_id, measurement, members, why, sizeof why);
         if (rc == NR_OK) {
             NR_LOGI("chain: system %.16s... is finalised on chain with this membership "
                     "(n=%u f=%u); this SE is member %u",
@@ -209,6 +208,6 @@ int nr_host_chain_verify(const struct nr_host_chain *cfg, const struct nr_member
                 wait, (unsigned long long)(deadline - now));
         sleep_ms(wait);
         backoff = backoff * 2u > NR_HOST_CHAIN_BACKOFF_MAX_MS ? NR_HOST_CHAIN_BACKOFF_MAX_MS
-                                                               : backoff * 2u;
+                                                              : backoff * 2u;
     }
 }

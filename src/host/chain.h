@@ -33,8 +33,8 @@
 int nr_host_chain_verify(const struct nr_host_chain *cfg, const struct nr_membership *m,
                          uint16_t self, const uint8_t identity_pub[NR_IDENTITY_PUB_BYTES],
                          const uint8_t platform_id[NR_PLATFORM_ID_BYTES],
-                         const uint8_t measurement[NR_MEASUREMENT_BYTES], int *skipped,
-                         char *err, size_t err_cap) __attribute__((warn_unused_result));
+                         const uint8_t measurement[NR_MEASUREMENT_BYTES], int *skipped, char *err,
+                         size_t err_cap) __attribute__((warn_unused_result));
 
 /* The comparison alone (no I/O), for tests: chain record sys/members vs the file. */
 struct nr_registry_system;

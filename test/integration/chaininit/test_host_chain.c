@@ -16,7 +16,7 @@
 #include "host/config.h"
 
 #define NODE                                                                                       \
-    "[Node]\nIndex = 0\nListen = 127.0.0.1:7100\nSocket = /tmp/s.sock\nDataDir = /tmp/d\n"       \
+    "[Node]\nIndex = 0\nListen = 127.0.0.1:7100\nSocket = /tmp/s.sock\nDataDir = /tmp/d\n"         \
     "Platform = /tmp/p\nMembership = /tmp/m.txt\n"                                                 \
     "AttestationRoot = 0000000000000000000000000000000000000000000000000000000000000000\n"
 #define CHAIN                                                                                      \
@@ -67,10 +67,13 @@ static void expect_error(const char *text, const char *msg)
 static void test_config_chain_errors(void **state)
 {
     (void)state;
-    expect_error(NODE "[Chain]\nChainId = 1\nContract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n",
+    expect_error(NODE
+                 "[Chain]\nChainId = 1\nContract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n",
                  "se.ini:9: RpcUrl: missing required key in [Chain]");
-    expect_error(NODE "[Chain]\nRpcUrl = http://x:1\nContract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n",
-                 "ChainId: missing required key in [Chain]");
+    expect_error(
+        NODE
+        "[Chain]\nRpcUrl = http://x:1\nContract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n",
+        "ChainId: missing required key in [Chain]");
     expect_error(NODE "[Chain]\nRpcUrl = http://x:1\nChainId = 5\n",
                  "Contract: missing required key in [Chain]");
     expect_error(NODE CHAIN CHAIN, "[Chain]: duplicate section");
