@@ -13,7 +13,8 @@
 #   5. a system created on chain but never finalised: refused.
 #   6. a wrong chain id: refused at once.
 #   7. an unreachable chain endpoint: clear error lines, retries with backoff 500, 1000,
-#      2000 ms..., exit 1 after StartTimeout; with Required = no it serves with a warning.
+#      2000 ms..., exit 1 after StartTimeout; an endpoint that appears during the retries is
+#      used; with Required = no an unreachable chain only warns and the SE serves.
 #   8. a non-member SE (identity not in the membership; its host skips the chain check) is
 #      refused by the members' channel handshakes and never becomes ACTIVE.
 #   9. narrator up without --chain: a private devnet in DIR/devnet, stopped by narrator down.
@@ -183,6 +184,21 @@ grep -q "ERROR chain: http://127.0.0.1:$DEAD: endpoint unreachable" "$T/refused.
 grep -q "retrying in 500 ms" "$T/refused.log" && grep -q "retrying in 1000 ms" "$T/refused.log" \
     || fail "no exponential backoff (500 ms, 1000 ms ...)"
 log "7. ok: $(grep -c 'retrying in' "$T/refused.log") retries before giving up"
+# The endpoint appears while narratord retries: it carries on and serves.
+ANVIL_PORT=$(sed -n 's|^RpcUrl = http://127.0.0.1:||p' "$CHAIN")
+variant "$T/late.ini" "s|^RpcUrl = .*|RpcUrl = http://127.0.0.1:$DEAD|" "s|^StartTimeout = .*|StartTimeout = 30|"
+"$NARRATORD" --config "$T/late.ini" >"$T/late.log" 2>&1 &
+echo $! >"$T/late.pid"
+for _ in $(seq 1 100); do grep -q "retrying in 1000 ms" "$T/late.log" && break; sleep 0.1; done
+grep -q "retrying in 1000 ms" "$T/late.log" || fail "late chain: no retries"
+python3 "$(dirname "$0")/fwd.py" "$DEAD" "$ANVIL_PORT" &
+echo $! >"$T/fwd.pid"
+for _ in $(seq 1 150); do grep -q "listening for peers" "$T/late.log" && break; sleep 0.1; done
+grep -q "is finalised on chain with this membership" "$T/late.log" && grep -q "listening for peers" "$T/late.log" \
+    || fail "late chain: did not continue once the chain answered"
+kill "$(cat "$T/late.pid")"; wait "$(cat "$T/late.pid")" 2>/dev/null || true; rm -f "$T/late.pid"
+kill "$(cat "$T/fwd.pid")"; wait "$(cat "$T/fwd.pid")" 2>/dev/null || true; rm -f "$T/fwd.pid"
+log "7. ok: a chain that comes up during the retries is used ($(grep -c 'retrying in' "$T/late.log") retries)"
 variant "$T/dead-optional.ini" "s|^RpcUrl = .*|RpcUrl = http://127.0.0.1:$DEAD|" \
     "s|^StartTimeout = .*|StartTimeout = 1|" "s|^Required = .*|Required = no|"
 "$NARRATORD" --config "$T/dead-optional.ini" >"$T/optional.log" 2>&1 &
