@@ -11,6 +11,11 @@
  *       the same digest. NR_ECONFLICT (another AE instance got there first) re-reads the
  *       record on the same handle; any other error closes the handle, reopens it and re-reads.
  *       Prints "loader: acked A errors E conflicts C".
+ *   attack_loader once --log FILE [--tag T] [--prefix P] [--timeout-ms MS] [--go FILE]
+ *       One update of record P0 (its current version + 1), logged like `load` (T before, A
+ *       after the acknowledgement). Prints "once: v<N> committed" (exit 0) or the error name
+ *       (exit 1). With --go: after the read, print "once: read v<N>" and wait (up to 60 s)
+ *       until FILE exists before sending the update.
  *   attack_loader check --records R [--prefix P] LOG...
  *       The guarantee checker, over the logs of every loader that ran:
  *         S2: no (record, version) acknowledged with two digests (across all logs);
@@ -179,6 +184,45 @@ done:
     fclose(log);
     printf("loader[%s]: acked %llu errors %llu conflicts %llu\n", tag, (unsigned long long)acked,
            (unsigned long long)errors, (unsigned long long)conflicts);
+    return 0;
+}
+
+static int cmd_once(const char *log_path, const char *tag, const char *go_path)
+{
+    struct nr_client *c = NULL;
+    char name[64];
+    uint64_t v = 0, committed = 0;
+    uint8_t d[NR_DIGEST_LEN];
+    FILE *log = fopen(log_path, "a");
+    if (!log) {
+        perror(log_path);
+        return 2;
+    }
+    rec_name(name, sizeof name, 0);
+    int rc = open_rec(&c, name);
+    if (rc == NR_OK) {
+        rc = nr_read(c, &v, d);
+    }
+    if (rc == NR_OK && go_path) {
+        printf("once: read v%llu\n", (unsigned long long)v);
+        for (int i = 0; i < 6000 && access(go_path, F_OK) != 0; i++) {
+            usleep(10000);
+        }
+    }
+    if (rc == NR_OK) {
+        digest_for(d, name, v + 1, tag);
+        rc = log_line(log, 'T', 0, v + 1, d) == 0 ? nr_update(c, v + 1, d, &committed) : NR_EIO;
+    }
+    if (rc == NR_OK && log_line(log, 'A', 0, v + 1, d) != 0) {
+        rc = NR_EIO;
+    }
+    nr_close(c);
+    fclose(log);
+    if (rc != NR_OK) {
+        printf("once: %s v%llu: %s\n", name, (unsigned long long)v + 1, nr_errname(rc));
+        return 1;
+    }
+    printf("once: %s v%llu committed\n", name, (unsigned long long)committed);
     return 0;
 }
 
@@ -459,6 +503,7 @@ int main(int argc, char **argv)
                                              {"prefix", required_argument, NULL, 'p'},
                                              {"state", required_argument, NULL, 'S'},
                                              {"count", required_argument, NULL, 'c'},
+                                             {"go", required_argument, NULL, 's'},
                                              {NULL, 0, NULL, 0}};
     int ch;
     optind = 2;
@@ -488,6 +533,9 @@ int main(int argc, char **argv)
         stop_path) {
         return cmd_load(records, log_path, stop_path, tag);
     }
+    if (strcmp(cmd, "once") == 0 && log_path) {
+        return cmd_once(log_path, tag, stop_path);
+    }
     if (strcmp(cmd, "check") == 0 && records > 0 && records <= MAX_RECORDS && optind < argc) {
         return cmd_check(records, argv + optind, argc - optind);
     }
@@ -504,7 +552,7 @@ int main(int argc, char **argv)
         return cmd_ae_restore(state, record);
     }
 usage:
-    fprintf(stderr, "usage: attack_loader load|check|read|ae-update|ae-seal|ae-restore [options] "
+    fprintf(stderr, "usage: attack_loader load|once|check|read|ae-update|ae-seal|ae-restore [options] "
                     "(see the comment at the top of attack_loader.c)\n");
     return 2;
 }

@@ -17,6 +17,7 @@ export NARRATORD
 T_NAME=$(basename "$0" .sh)
 T_DIR=$(mktemp -d "/tmp/nr-attack-$T_NAME.XXXXXX")
 NET="$T_DIR/net"
+N=${ATTACK_N:-3}       # members (n = 2f+1)
 declare -A DPID=()    # node index or name -> narratord pid (our children)
 declare -A LPID=()    # loader name -> pid
 declare -A LNODE=()   # loader name -> node whose socket it uses
@@ -137,14 +138,15 @@ else
     UP_ARGS=
 fi
 
-# net_create: a 3-SE network of our own children, all ACTIVE, with empty stores.
+# net_create: an N-SE network (N = ATTACK_N, default 3) of our own children, all ACTIVE,
+# with empty stores.
 # Hook: NET_EDIT (a function name) runs after the configs exist and before the start.
 net_create() {
     local try
     for try in 1 2 3; do # a port may be taken between the choice and the bind: retry
         BASE_PORT=$(pick_ports)
         # shellcheck disable=SC2086
-        "$NARRATOR" up -n 3 --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
+        "$NARRATOR" up -n "$N" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 30000 \
             $UP_ARGS >"$T_DIR/up.out" 2>&1 && break
         cat "$T_DIR/up.out"
         "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true
@@ -153,7 +155,7 @@ net_create() {
     done
     "$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || fail "narrator down failed"
     local i
-    for i in 0 1 2; do
+    for i in $(seq 0 $((N - 1))); do
         rm -rf "$NET/node$i/data/store" "$NET/node$i/narratord.pid"
         : >"$NET/node$i/narratord.log"
     done
@@ -161,9 +163,9 @@ net_create() {
         sed -i "s/^Durability = .*/Durability = $ATTACK_DURABILITY/" "$NET"/node*/se.ini
     fi
     if [ -n "${NET_EDIT:-}" ]; then "$NET_EDIT"; fi
-    for i in 0 1 2; do start_node "$i"; done
-    for i in 0 1 2; do wait_active "$i" 30; done
-    log "network of 3 SEs ACTIVE on ports $BASE_PORT..$((BASE_PORT + 2)) (metrics +100)"
+    for i in $(seq 0 $((N - 1))); do start_node "$i"; done
+    for i in $(seq 0 $((N - 1))); do wait_active "$i" 30; done
+    log "network of $N SEs ACTIVE on ports $BASE_PORT..$((BASE_PORT + N - 1)) (metrics +100)"
 }
 
 # Environment of an AE beside member I.
@@ -319,18 +321,22 @@ CAP="$T_DIR/capture"
 CTL="$T_DIR/proxy.ctl"
 mkdir -p "$CAP"
 
-# NET_EDIT hook: point node 0's Endpoint for member 1 at a relay (BASE_PORT+12) that
-# forwards to member 1, and start the relay; runs before the daemons start.
-start_proxy() {
+# start_relay SUFFIX MEMBER: point node 0's Endpoint for MEMBER at a relay on port
+# BASE_PORT+11+MEMBER that forwards to MEMBER, and start it (output proxySUFFIX.out, control
+# file $CTL$SUFFIX, captures in $CAP$SUFFIX). Before the daemons start (NET_EDIT hook).
+start_relay() {
     : "${ATTACK_PROXY:?ATTACK_PROXY not set}"
-    PROXY_PORT=$((BASE_PORT + 12))
-    sed -i "/^Index = 1$/{n;s/^Endpoint = .*/Endpoint = 127.0.0.1:$PROXY_PORT/}" "$NET/node0/se.ini"
-    grep -q "Endpoint = 127.0.0.1:$PROXY_PORT" "$NET/node0/se.ini" || fail "config edit"
-    "$ATTACK_PROXY" relay --listen "$PROXY_PORT" --target $((BASE_PORT + 1)) --dir "$CAP" \
-        --ctl "$CTL" >"$T_DIR/proxy.out" 2>&1 &
+    local sfx=$1 m=$2 port=$((BASE_PORT + 11 + $2))
+    sed -i "/^Index = $m$/{n;s/^Endpoint = .*/Endpoint = 127.0.0.1:$port/}" "$NET/node0/se.ini"
+    grep -q "Endpoint = 127.0.0.1:$port" "$NET/node0/se.ini" || fail "config edit"
+    mkdir -p "$CAP$sfx"
+    "$ATTACK_PROXY" relay --listen "$port" --target $((BASE_PORT + m)) --dir "$CAP$sfx" \
+        --ctl "$CTL$sfx" >"$T_DIR/proxy$sfx.out" 2>&1 &
     EXTRA_PIDS+=($!)
-    wait_until 5 "proxy listening" grep -q "^relay " "$T_DIR/proxy.out"
+    wait_until 5 "relay to member $m listening" grep -q "^relay " "$T_DIR/proxy$sfx.out"
 }
+# NET_EDIT hook: the link 0-1 through a relay ("" suffix).
+start_proxy() { start_relay "" 1; }
 
 proxy_alive() {
     local p
