@@ -32,6 +32,7 @@ enum { ACK_OK = 0, ACK_CONFLICT = 1, ACK_FULL = 2, ACK_STALE = 3 };
 /* Join progress per peer (§5). */
 enum { JP_NONE = 0, JP_PARTIAL, JP_DONE, JP_JOINING, JP_STALE };
 
+/* 88 bytes: the record table dominates an SE's memory (1M records ~ 110 MB). */
 struct slot {
     uint8_t key[NR_KEY_BYTES];
     uint64_t version;
@@ -40,8 +41,10 @@ struct slot {
     uint16_t owner;
     uint8_t used;
     uint8_t own_state;
-    uint32_t q_head, q_tail; /* queue of local ops (own records only) */
+    uint32_t q_head; /* queue of local ops (own records only); its tail is in the head op */
 };
+
+_Static_assert(sizeof(struct slot) == 88, "record slot layout");
 
 struct op {
     uint64_t client, req_id;
@@ -49,6 +52,7 @@ struct op {
     uint8_t digest[NR_DIGEST_BYTES];
     uint32_t slot;
     uint32_t next;       /* next op of the same record, or free list */
+    uint32_t tail;       /* in a record's head op: the last op of its queue */
     uint32_t next_ready; /* ready FIFO link */
     uint8_t type;
     uint8_t writeback;
@@ -244,7 +248,7 @@ static uint32_t slot_find(struct nr_se *se, uint16_t owner, const uint8_t *key, 
             s->used = 1;
             s->owner = owner;
             memcpy(s->key, key, NR_KEY_BYTES);
-            s->q_head = s->q_tail = NONE;
+            s->q_head = NONE;
             se->n_used++;
             return i;
         }
@@ -363,8 +367,8 @@ static void finish_head(struct nr_se *se, uint32_t si)
     uint32_t i = s->q_head;
     assert(i != NONE);
     s->q_head = se->ops[i].next;
-    if (s->q_head == NONE)
-        s->q_tail = NONE;
+    if (s->q_head != NONE)
+        se->ops[s->q_head].tail = se->ops[i].tail;
     op_free(se, i);
     if (s->q_head != NONE)
         start_head(se, si);
@@ -395,12 +399,14 @@ static void enqueue_op(struct nr_se *se, uint32_t si, uint32_t i)
 {
     struct slot *s = &se->slots[si];
     se->ops[i].slot = si;
-    if (s->q_tail == NONE) {
-        s->q_head = s->q_tail = i;
+    if (s->q_head == NONE) {
+        s->q_head = i;
+        se->ops[i].tail = i;
         start_head(se, si);
     } else {
-        se->ops[s->q_tail].next = i;
-        s->q_tail = i;
+        struct op *head = &se->ops[s->q_head];
+        se->ops[head->tail].next = i;
+        head->tail = i;
     }
 }
 
