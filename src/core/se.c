@@ -608,8 +608,10 @@ static int vote_counts(const struct nr_se *se, const struct vote *votes, uint16_
         return 0;
     if (!filter)
         return 1;
+#ifndef NR_MUTATE_ACCEPT_SUPERSEDED
     if (se->seen[j] > votes[j].inc)
         return 0;
+#endif
     for (uint16_t k = 0; k < se->cfg.n; k++)
         if (k != j && k != se->cfg.self && votes[k].have && votes[k].view[j] > votes[j].inc)
             return 0;
