@@ -103,6 +103,9 @@
 #define SEEN(i, j) seen[(i) * N + (j)]
 #define VOTE(i, j) vote[(i) * N + (j)]
 
+/* event trace, printed only when spin replays a trail (pan does not execute printf) */
+#define TR(i) printf("SE%d.%d ", MEM(i), INC(i))
+
 /* ---- state ---- */
 byte st[NI];
 byte view[NI * N];
@@ -186,6 +189,7 @@ inline send() {
 
 /* halt instance i: drop its state, every message addressed to it and its join requests */
 inline halt(i) {
+    TR(i); printf("halts (superseded)\n");
     st[i] = S_HALTED;
     hj = 0;
     do
@@ -368,6 +372,7 @@ inline sendfetch(i) {
 
 /* a read completes at owner instance i: S1 */
 inline readret(i) {
+    TR(i); printf("read returns v%d d%d\n", rv[i], rd[i]);
     assert(rv[i] >= rlo[i]);                   /* S1: no rollback */
     assert(rv[i] == 0 || cd[rv[i]] == rd[i]);  /* S1: the committed digest */
     if
@@ -381,6 +386,7 @@ inline readret(i) {
 /* a commit round completes at owner instance i */
 inline commit(i) {
     hv = pv[i]; hd = rd[i];
+    TR(i); printf("COMMITS v%d digest d%d\n", hv, hd);
     assert(cd[hv] == 0 || cd[hv] == hd);       /* S2: no fork */
     cd[hv] = hd;
     hs = INC(i) + 1;
@@ -467,7 +473,14 @@ inline joindone(i) {
     :: else -> break
     od;
     clearvotes(i);
-    st[i] = S_ACTIVE
+    st[i] = S_ACTIVE;
+    TR(i); printf("joined with replies from members mask %d, record (stamp %d, v%d, d%d), view", hmask, rs[i], rv[i], rd[i]);
+    hs = 0;
+    do
+    :: hs < N -> printf(" %d", V(i, hs)); hs++
+    :: else -> break
+    od;
+    printf("\n")
 }
 
 /* deliver message x to instance i (JOINING or ACTIVE) */
@@ -481,6 +494,18 @@ inline handle(i, x) {
             if
             :: INC(MSRC(x)) > V(i, MEM(MSRC(x))) && INC(MSRC(x)) >= SEEN(i, MEM(MSRC(x))) ->
                 V(i, MEM(MSRC(x))) = INC(MSRC(x)); SEEN(i, MEM(MSRC(x))) = INC(MSRC(x));
+                TR(i); TR(MSRC(x)); printf("admitted\n");
+                /* an owner in a round retransmits its PREPARE / FETCH to the newly admitted
+                 * incarnation (resends to unchanged peers only repeat pool messages) */
+                if
+                :: MEM(i) == 0 && (rnd[i] == R_WRITE || rnd[i] == R_WBACK) ->
+                    hinc = INC(i); hdst = MSRC(x);
+                    mk(T_PREP, i, hdst, hinc, rv[i], rd[i], 0); send()
+                :: MEM(i) == 0 && rnd[i] == R_FETCH ->
+                    hdst = MSRC(x);
+                    mk(T_FETCH, i, hdst, 0, 0, 0, nrd[i]); send()
+                :: else -> skip
+                fi;
                 mk(T_JACC, i, MSRC(x), rs[i], rv[i], rd[i], 0); reply()
             :: INC(MSRC(x)) == V(i, MEM(MSRC(x))) ->
                 mk(T_JACC, i, MSRC(x), rs[i], rv[i], rd[i], 0); reply()
@@ -513,6 +538,7 @@ inline handle(i, x) {
         if
         :: st[i] == S_ACTIVE && ACCEPTS(i, MSRC(x)) ->
             store(i, MSTAMP(x), MVER(x), MDIG(x));
+            TR(i); printf("stores PREPARE from "); TR(MSRC(x)); printf("(v%d, d%d), acks\n", MVER(x), MDIG(x));
             mk(T_ACK, i, MSRC(x), 0, MVER(x), 0, 0); reply()
         :: else -> skip
         fi
@@ -551,6 +577,7 @@ inline handle(i, x) {
                         clearvotes(i);
                         propose(i, rv[i]);
                         rs[i] = INC(i); pv[i] = rv[i]; rnd[i] = R_WBACK;
+                        TR(i); printf("writes back v%d d%d\n", rv[i], rd[i]);
                         sendprep(i)
                     :: else -> readret(i)
                     fi
@@ -573,6 +600,7 @@ proctype Inst(byte id) {
     :: d_step {
         st[id] == S_IDLE ->
         st[id] = S_JOINING;
+        TR(id); printf("starts, sends JOIN_REQ\n");
         SEEN(id, MEM(id)) = INC(id); V(id, MEM(id)) = INC(id);
         hv = 0;
         do
@@ -614,6 +642,7 @@ proctype Inst(byte id) {
         propose(id, rv[id] + 1);
         rs[id] = INC(id); rv[id] = rv[id] + 1; rd[id] = INC(id);
         pv[id] = rv[id]; rnd[id] = R_WRITE;
+        TR(id); printf("proposes v%d d%d\n", rv[id], rd[id]);
         sendprep(id);
         hv = 0
        }
@@ -623,16 +652,8 @@ proctype Inst(byte id) {
         nrd[id]++;
         rlo[id] = (maxc > maxr -> maxc : maxr);
         rnd[id] = R_FETCH;
+        TR(id); printf("starts a read (must return >= v%d)\n", rlo[id]);
         sendfetch(id);
-        hv = 0
-       }
-    /* retransmission to the current view (after admitting a peer's newer incarnation) */
-    :: d_step {
-        MEM(id) == 0 && st[id] == S_ACTIVE && rnd[id] != R_NONE ->
-        if
-        :: rnd[id] == R_FETCH -> sendfetch(id)
-        :: else -> sendprep(id)
-        fi;
         hv = 0
        }
     :: st[id] == S_HALTED -> break
