@@ -35,6 +35,7 @@ log "r-0 at v3, committed"
 as_ae 0 "$ATTACK_LOADER" once --prefix r- --tag old --log "$T_DIR/acks-r.log" \
     --timeout-ms 2000 --go "$T_DIR/go" >"$T_DIR/once-old.out" 2>&1 &
 OLD_PID=$!
+EXTRA_PIDS+=("$OLD_PID")
 wait_until 10 "the AE read v3" grep -q "once: read v3" "$T_DIR/once-old.out"
 log "cut node 0 off from nodes 1, 2, 3"
 for m in 1 2 3; do PX="-r$m" proxy_ctl cut; done
