@@ -31,3 +31,18 @@ set boxwidth 0.8
 set style fill solid 0.5
 plot dir."/scaling.tsv" using 1:3 with boxes title "updates/s", \
      dir."/scaling.tsv" using 1:3:(sprintf("p50 %.0f us", $4)) with labels offset 0,1 notitle
+
+if (system("test -s ".dir."/openloop.tsv && echo y") eq "y\n" || system("test -s ".dir."/openloop.tsv && echo y") eq "y") {
+  set output dir."/openloop.png"
+  set title "Open loop: latency from the intended send time at a fixed offered rate (n=3)"
+  set xlabel "offered updates/s"
+  set ylabel "latency (us)"
+  set logscale y
+  set yrange [*:*]
+  set autoscale x
+  set xrange [*:*]
+  set xtics autofreq
+  set key top left
+  plot dir."/openloop.tsv" using 1:4 with linespoints lc rgb "#8b00b0" pt 7 title "p50", \
+       dir."/openloop.tsv" using 1:5 with linespoints lc rgb "#d08fe0" pt 6 title "p99"
+}

@@ -2,11 +2,14 @@
 # Curves for docs/benchmarks.md, all on loopback:
 #   latency: throughput vs latency for Narrator n=3 and for the null server (the limit), by
 #            sweeping the pipelining window at a fixed number of AE clients (closed loop);
-#   scaling: committed updates/s and latency for n = 3, 5, 7 at one fixed load.
+#   scaling: committed updates/s and latency for n = 3, 5, 7 at one fixed load;
+#   openloop: latency at fixed offered rates (nr-bench --rate, latency from the intended
+#            send time), Narrator n=3.
 # Writes TSV files and, with gnuplot, PNG plots (bench/plot.gp) into --out DIR.
 #
 # usage: bench/sweep.sh [--build DIR] [--out DIR] [--duration S] [--clients C] [--threads T]
-#                       [--windows "1 4 16 64"] [--sizes "3 5 7"] [--only latency,scaling]
+#                       [--windows "1 4 16 64"] [--sizes "3 5 7"] [--rates "2000 5000"]
+#                       [--only latency,scaling,openloop]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -17,7 +20,8 @@ CLIENTS=32
 THREADS=2
 WINDOWS="1 2 4 8 16 32 64"
 SIZES="3 5 7"
-ONLY="latency,scaling"
+RATES="2000 5000 10000 15000 20000"
+ONLY="latency,scaling,openloop"
 while (($#)); do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -27,6 +31,7 @@ while (($#)); do
     --threads) THREADS=$2; shift 2 ;;
     --windows) WINDOWS=$2; shift 2 ;;
     --sizes) SIZES=$2; shift 2 ;;
+    --rates) RATES=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "sweep.sh: unknown argument $1" >&2; exit 2 ;;
@@ -117,6 +122,16 @@ if want scaling; then
       --threads "$THREADS"
     net_down
   done
+fi
+
+if want openloop; then
+  tsv=$OUT/openloop.tsv
+  printf '# offered_per_s\tclients\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
+  net_up 3
+  for r in $RATES; do
+    run "open-$r" "$tsv" "$r	$CLIENTS" --net "$NET" --clients "$CLIENTS" --window 4 --rate "$r"
+  done
+  net_down
 fi
 
 if command -v gnuplot >/dev/null; then
