@@ -7,7 +7,9 @@
 #     refuses to update); deleting the files is a rollback too. Positive controls: the real
 #     files restore FRESH; a sealed-but-uncommitted update is DROPPED_UNCOMMITTED; a forked
 #     instance's sealed state (same version, other digest) is NR_EFORK.
-# (b) AE clones: two AE processes of the same enclave on the same platform write the same
+# (b) An AE of another measurement on the same platform opens the same record name: it gets
+#     its own record (keys are BLAKE2b(measurement || name)), ours is untouched.
+# (c) AE clones: two AE processes of the same enclave on the same platform write the same
 #     records concurrently (each with its own digests). The SE (the sequencer of their
 #     records) serialises them: one of two racing writes of a version gets NR_ECONFLICT, and
 #     no version is ever acknowledged with two digests (checked across both loaders' logs).
@@ -61,10 +63,22 @@ cp -p "$PIN".0 "$PIN".1 "$T_DIR/forked/"
 ae ae-update --count 1 >/dev/null || fail "ae-update v6"
 ver=$(as_ae 0 "$ATTACK_LOADER" read --record pin) || fail "read pin"
 [ "$ver" = v6 ] || fail "pin is $ver after the update, expected v6"
+cp -p "$PIN".0 "$PIN".1 "$T_DIR/real/"
 cp -p "$T_DIR/forked/"* "$T_DIR/"
 expect_restore "NR_EFORK" "the host installed the forked instance's v6"
+cp -p "$T_DIR/real/"* "$T_DIR/"
 
-log "(b) AE clones: two AE processes write the same records concurrently"
+log "(b) another enclave (other measurement) on the same platform opens the same record name"
+out=$(as_ae 0 "$ATTACK_LOADER" read --record pin --identity evil-ae/1) || fail "evil read: $out"
+[ "$out" = v0 ] || fail "an AE of another measurement sees record 'pin' at $out: not isolated"
+out=$(as_ae 0 "$ATTACK_LOADER" once --record pin --tag evil --identity evil-ae/1 \
+    --log "$T_DIR/evil.log") || fail "evil write: $out"
+ver=$(as_ae 0 "$ATTACK_LOADER" read --record pin) || fail "read pin"
+[ "$ver" = v6 ] || fail "the real AE's record moved to $ver after another enclave wrote 'pin'"
+expect_restore "FRESH v6" "another enclave wrote its own 'pin'"
+log "records are per measurement: the other enclave's write ($out) left ours at v6"
+
+log "(c) AE clones: two AE processes write the same records concurrently"
 start_loader p 0 c- 4 clone-p
 start_loader q 0 c- 4 clone-q
 wait_acks p 400 30 "AE clone p"

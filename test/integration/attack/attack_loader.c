@@ -11,8 +11,9 @@
  *       the same digest. NR_ECONFLICT (another AE instance got there first) re-reads the
  *       record on the same handle; any other error closes the handle, reopens it and re-reads.
  *       Prints "loader: acked A errors E conflicts C".
- *   attack_loader once --log FILE [--tag T] [--prefix P] [--timeout-ms MS] [--go FILE]
- *       One update of record P0 (its current version + 1), logged like `load` (T before, A
+ *   attack_loader once --log FILE [--tag T] [--prefix P | --record NAME] [--timeout-ms MS]
+ *                      [--go FILE]
+ *       One update of record P0 (or NAME; its current version + 1), logged like `load` (T before, A
  *       after the acknowledgement). Prints "once: v<N> committed" (exit 0) or the error name
  *       (exit 1). With --go: after the read, print "once: read v<N>" and wait (up to 60 s)
  *       until FILE exists before sending the update.
@@ -36,6 +37,9 @@
  *       nr_restore only. Prints "restore: FRESH|DROPPED_UNCOMMITTED|NO_RECORD v<N>" or
  *       "restore: <NR_E...>". Exit 0 on success, 1 on an error code.
  *
+ * Every command takes --identity ID: the AE's code identity (its measurement), default
+ * "narrator-attack-loader/1".
+ *
  * Configuration: NARRATOR_SOCKET, NARRATOR_PLATFORM, NARRATOR_SYSTEM_ID (client.env). */
 #include <getopt.h>
 #include <signal.h>
@@ -56,6 +60,7 @@
 static struct nr_client_options g_opt;
 static uint32_t g_timeout_ms = 5000;
 static const char *g_prefix = "rec-";
+static const char *g_identity = AE_IDENTITY;
 
 static int env_options(void)
 {
@@ -73,7 +78,7 @@ static int env_options(void)
     g_opt.socket_path = sock;
     g_opt.platform_dir = plat;
     g_opt.tee_backend = "sim";
-    g_opt.code_identity = AE_IDENTITY;
+    g_opt.code_identity = g_identity;
     return 0;
 }
 
@@ -187,7 +192,8 @@ done:
     return 0;
 }
 
-static int cmd_once(const char *log_path, const char *tag, const char *go_path)
+static int cmd_once(const char *log_path, const char *tag, const char *go_path,
+                    const char *record)
 {
     struct nr_client *c = NULL;
     char name[64];
@@ -198,7 +204,11 @@ static int cmd_once(const char *log_path, const char *tag, const char *go_path)
         perror(log_path);
         return 2;
     }
-    rec_name(name, sizeof name, 0);
+    if (record) {
+        snprintf(name, sizeof name, "%s", record);
+    } else {
+        rec_name(name, sizeof name, 0);
+    }
     int rc = open_rec(&c, name);
     if (rc == NR_OK) {
         rc = nr_read(c, &v, d);
@@ -504,10 +514,11 @@ int main(int argc, char **argv)
                                              {"state", required_argument, NULL, 'S'},
                                              {"count", required_argument, NULL, 'c'},
                                              {"go", required_argument, NULL, 's'},
+                                             {"identity", required_argument, NULL, 'I'},
                                              {NULL, 0, NULL, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "r:l:s:R:t:g:p:S:c:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "r:l:s:R:t:g:p:S:c:I:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': records = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'l': log_path = optarg; break;
@@ -518,6 +529,7 @@ int main(int argc, char **argv)
         case 'p': g_prefix = optarg; break;
         case 'S': state = optarg; break;
         case 'c': count = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'I': g_identity = optarg; break;
         default: goto usage;
         }
     }
@@ -534,7 +546,7 @@ int main(int argc, char **argv)
         return cmd_load(records, log_path, stop_path, tag);
     }
     if (strcmp(cmd, "once") == 0 && log_path) {
-        return cmd_once(log_path, tag, stop_path);
+        return cmd_once(log_path, tag, stop_path, record);
     }
     if (strcmp(cmd, "check") == 0 && records > 0 && records <= MAX_RECORDS && optind < argc) {
         return cmd_check(records, argv + optind, argc - optind);

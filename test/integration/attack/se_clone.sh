@@ -14,6 +14,10 @@
 # clone and restarts the member, it rejoins. Zero S1/S2 violations over all loaders, the
 # clone's AEs included (their logs are checked together with the original's).
 #
+# Phase 0: the host moves member 1's data directory (sealed identity) to member 2's platform,
+# or starts member 1's identity under member 2's index: both must refuse to start (exit 1:
+# the identity does not unseal elsewhere; the membership binds each slot to one identity and
+# platform, S4).
 # Phase 1 clones member 1 (it dials member 2 only); phase 2 clones the sequencer of the
 # main load, member 0 (it dials member 1 only).
 #
@@ -29,6 +33,23 @@ start_loader a 0 a- 32 # AEs beside node 0
 start_loader b 1 b- 32 # AEs beside node 1
 wait_acks a 300 30 "all three SEs up"
 wait_acks b 300 30 "all three SEs up"
+
+log "phase 0: an SE identity moved to another platform, and a member claiming another slot"
+clone_config 1 14 none "$T_DIR/moved-data" "$T_DIR/moved.ini"
+cp -a "$NET/node1/data" "$T_DIR/moved-data"
+sed -i "s|^Platform = .*|Platform = $NET/node2/platform|" "$T_DIR/moved.ini"
+start_daemon moved "$T_DIR/moved.ini" "$T_DIR/moved.log"
+daemon_exit moved 20
+[ "$EXIT_CODE" = 1 ] || fail "node 1's identity on node 2's platform: exit $EXIT_CODE, expected 1"
+log "node 1's data on node 2's platform refused: $(grep -o 'start-up failed.*' "$T_DIR/moved.log" | sed 's|/[^ ]*/||g')"
+clone_config 1 14 none "$NET/node1/data" "$T_DIR/impostor.ini"
+awk 'BEGIN { n = 0 } /^Index *=/ && n == 0 { print "Index = 2"; n = 1; next }
+     /^Index *= *2$/ { print "Index = 1"; next } { print }' "$T_DIR/impostor.ini" >"$T_DIR/impostor2.ini"
+start_daemon impostor "$T_DIR/impostor2.ini" "$T_DIR/impostor.log"
+daemon_exit impostor 20
+[ "$EXIT_CODE" = 1 ] || fail "node 1 claiming member slot 2: exit $EXIT_CODE, expected 1"
+log "node 1 claiming slot 2 refused: $(grep -o 'start-up failed.*' "$T_DIR/impostor.log")"
+for i in 0 1 2; do [ "$(nmetric "$i" narrator_se_state)" = 2 ] || fail "node $i not ACTIVE"; done
 
 # clone_phase I DROP_PEER OFFSET LOADER PREFIX OTHER_LOADER
 clone_phase() {
