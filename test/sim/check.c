@@ -110,9 +110,10 @@ int sim_check_record(struct sim_world *w, int rid)
     struct sim_rec *r = &w->rec[rid];
 
     /* S2: one digest per version among acks and reads; every read value was written. */
-    r->max_obs = 0;
     if (r->obs_cap)
-        memset(r->obs, 0, r->obs_cap * sizeof(*r->obs));
+        memset(r->obs, 0,
+               (r->max_obs + 1 < r->obs_cap ? r->max_obs + 1 : r->obs_cap) * sizeof(*r->obs));
+    r->max_obs = 0;
     for (size_t i = 0; i < r->nops; i++) {
         const struct sim_op *o = &r->ops[i];
         if (!is_ok(o) || o->v == 0)

@@ -46,8 +46,15 @@ struct totals {
     uint64_t steps, sim_ms, converge_max_ms, storms;
 };
 
-static int run_seed(uint64_t seed, const struct sim_opts *opt, unsigned n, struct totals *t)
+static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, struct totals *t)
 {
+    struct sim_opts fast = *opt_in;
+    const struct sim_opts *opt = opt_in;
+    if (!opt_in->trace && !opt_in->verbose) {
+        /* fast pass without the trace; a failure is replayed with it (deterministic) */
+        fast.quiet = 1;
+        opt = &fast;
+    }
     struct sim_world *w = sim_world_new(seed, opt, n);
     if (!w) {
         fprintf(stderr, "narrator-sim: out of memory\n");
@@ -61,20 +68,37 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt, unsigned n, struc
     if (rc == SIM_LIVENESS && w->step_limit_hit && w->budget_exceeded) {
         /* beyond the budget liveness is not required; a storm is reported, not failed
          * (test/sim/FINDINGS.md, F3) */
-        if (!opt->quiet)
+        if (!opt_in->quiet)
             printf("note: seed %" PRIu64 ": message storm beyond the fault budget "
                    "(step limit; FINDINGS.md F3)\n",
                    seed);
         rc = SIM_PASS;
         storm = 1;
     }
-    if (w->tf_within_budget && !opt->quiet)
+    if (w->tf_within_budget && !opt_in->quiet)
         printf("note: seed %" PRIu64 ": an instance declared total failure while at most f "
                "members were down\n",
                seed);
-    if (rc != SIM_PASS) {
+    if (rc != SIM_PASS && opt == &fast && !opt_in->quiet) {
+        /* replay with the trace on for the report; the outcome must be the same */
+        struct sim_opts slow = *opt_in;
+        slow.trace = 1;
+        struct sim_world *w2 = sim_world_new(seed, &slow, n);
+        if (w2) {
+            w2->bad_rec = -1;
+            int rc2 = sim_run_random(w2);
+            if (rc2 != rc || w2->step != w->step)
+                printf("narrator-sim: replay of seed %" PRIu64 " diverged (%d at step %" PRIu64
+                       " vs %d at step %" PRIu64 "): the simulation is not deterministic\n",
+                       seed, rc, w->step, rc2, w2->step);
+            sim_report(w2, rc2, w2->why);
+            if (rc2 == SIM_SAFETY && w2->bad_rec >= 0)
+                sim_dump_record(w2, w2->bad_rec);
+            sim_world_free(w2);
+        }
+    } else if (rc != SIM_PASS && !opt->quiet) {
         sim_report(w, rc, w->why);
-        if (rc == SIM_SAFETY && w->bad_rec >= 0 && !opt->quiet)
+        if (rc == SIM_SAFETY && w->bad_rec >= 0)
             sim_dump_record(w, w->bad_rec);
     }
     if (t) {
@@ -119,6 +143,7 @@ int main(int argc, char **argv)
     struct sim_opts opt;
     memset(&opt, 0, sizeof(opt));
     opt.live_ms = 5000;
+    opt.trace = 1; /* multi-seed modes turn it off */
     uint64_t seed = 0, nseeds = 0, from = 1;
     int have_seed = 0, expect_violation = 0;
     const char *scenario = NULL, *regressions = NULL;
@@ -184,6 +209,7 @@ int main(int argc, char **argv)
             return SIM_ERROR;
         }
         char line[256];
+        opt.trace = 0;
         struct totals t;
         memset(&t, 0, sizeof(t));
         unsigned failed = 0;
@@ -211,6 +237,7 @@ int main(int argc, char **argv)
     }
 
     if (nseeds > 0) {
+        opt.trace = 0;
         struct totals t;
         memset(&t, 0, sizeof(t));
         uint64_t failed[64];

@@ -47,6 +47,8 @@ struct sim_opts {
     uint64_t fault_ms;    /* 0: chosen by the seed */
     uint64_t live_ms;     /* bound of the liveness phase (simulated ms) */
     int quiet;            /* no report on failure (used by --expect-violation) */
+    int trace;            /* keep the trace ring (off for fast multi-seed runs: a failing
+                           * seed is re-run with the trace on, which replays it exactly) */
 };
 
 /* ---- the world ---- */

@@ -31,6 +31,8 @@ enum {
 
 void sim_trace(struct sim_world *w, const char *fmt, ...)
 {
+    if (!w->opt.trace && !w->opt.verbose)
+        return;
     char *line = w->trace[w->ntrace % SIM_TRACE_LINES];
     int off = snprintf(line, SIM_TRACE_LINE, "t=%-6" PRIu64 " #%-7" PRIu64 " ", w->now, w->step);
     if (off < 0)
