@@ -3,7 +3,8 @@
 #   1. etcd: a 3-node cluster (Debian etcd-server), puts through its HTTP/JSON gateway driven
 #      by wrk + bench/etcd_put.lua, at the same concurrency as the Narrator run, plus a
 #      single-connection run for latency;
-#   2. Narrator n=3: three narratord processes, driven by nr-bench;
+#   2. Narrator n=3: three narratord processes, driven by nr-bench; then ("disk") the same
+#      network restarted member by member with Durability=disk;
 #   3. the null server (bench/null_server.c): the AE-side protocol with no replication, the
 #      loopback limit of the client path;
 #   4. optional (--tpm): a swtpm NV counter incremented with tpm2_nvincrement.
@@ -11,7 +12,7 @@
 # stopped on exit (trap). Results (raw outputs, JSON) go to --out DIR.
 #
 # usage: bench/compare.sh [--build DIR] [--out DIR] [--duration S] [--conns C] [--window W]
-#                         [--threads T] [--n N] [--only etcd,narrator,null,tpm] [--tpm]
+#                         [--threads T] [--n N] [--only etcd,narrator,disk,null,tpm] [--tpm]
 #                         [--etcd-modes "disk tmpfs"]
 # etcd runs twice by default: data on the disk (etcd's normal fsync-per-commit durability) and
 # data on tmpfs (/dev/shm: no disk cost, comparable to Narrator's default in-memory
@@ -27,7 +28,7 @@ CONNS=64        # etcd: wrk connections; Narrator: AE clients
 WINDOW=16       # Narrator: pipelined updates per client
 THREADS=2       # load-generator threads (wrk -t, nr-bench --threads)
 NMEMBERS=3
-ONLY="etcd,narrator,null"
+ONLY="etcd,narrator,disk,null"
 ETCD_BASE=23790 # client ports 23791..23793, peer ports 23801..23803
 ETCD_MODES="disk tmpfs" # etcd data on the disk (its default, fsync per commit) and on tmpfs
 
@@ -193,6 +194,22 @@ run_narrator() {
   nrbench narrator --net "$net" --clients "$CONNS" --window "$WINDOW" --threads "$THREADS"
   nrbench narrator_read --net "$net" --clients "$CONNS" --window 1 --threads "$THREADS" \
     --read-ratio 1
+  if want disk; then
+    # Durability=disk: rolling restart of every member with the new setting (one at a time,
+    # so the network keeps a quorum; each restart is a rejoin), then the same runs.
+    local i pid
+    for ((i = 0; i < NMEMBERS; i++)); do
+      pid=$(cat "$net/node$i/narratord.pid")
+      kill "$pid"
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      sed -i 's/^Durability = .*/Durability = disk/' "$net/node$i/se.ini"
+      "$CLI" up --dir "$net" --node "$i" >>"$OUT/narrator-up.txt" 2>&1 || {
+        cat "$OUT/narrator-up.txt" >&2; return 1; }
+    done
+    grep -h "durability" "$net"/node*/narratord.log | tail -n "$NMEMBERS" >>"$OUT/narrator-up.txt" || true
+    nrbench narrator_disk_c1 --net "$net" --nodes 0 --clients 1 --window 1 --threads 1
+    nrbench narrator_disk_w1 --net "$net" --clients "$CONNS" --window 1 --threads "$THREADS"
+  fi
   "$CLI" down --dir "$net" >/dev/null 2>&1 || true
   NR_NET=""
 }
@@ -265,7 +282,7 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   printf '%-28s %12s %10s %10s %8s %12s\n' "system" "ops/s" "p50 us" "p99 us" "errors" \
     "srv cpu us/op"
   for k in etcd_disk_c1 etcd_disk etcd_tmpfs_c1 etcd_tmpfs narrator_c1 narrator_w1 narrator \
-           narrator_read null_c1 null tpm; do
+           narrator_read narrator_disk_c1 narrator_disk_w1 null_c1 null tpm; do
     [ -n "${RES[$k]:-}" ] || continue
     if [ "${RES[$k]}" = fail ]; then printf '%-28s %12s\n' "$k" "FAILED"; continue; fi
     read -r ops p50 p99 errs cpu <<<"${RES[$k]}"
@@ -278,6 +295,8 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
       narrator_w1) name="narrator n=$NMEMBERS, ${CONNS}x1" ;;
       narrator) name="narrator n=$NMEMBERS, ${CONNS}x$WINDOW" ;;
       narrator_read) name="narrator reads, ${CONNS}x1" ;;
+      narrator_disk_c1) name="narrator disk, 1 client" ;;
+      narrator_disk_w1) name="narrator disk, ${CONNS}x1" ;;
       null_c1) name="null server, 1 client" ;;
       null) name="null server, ${CONNS}x$WINDOW" ;;
       tpm) name="swtpm NV counter" ;;
@@ -294,6 +313,8 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   echo "narrator/etcd(disk): $(ratio narrator etcd_disk)   narrator/etcd(tmpfs): $(ratio narrator etcd_tmpfs)"
   echo "same concurrency (${CONNS} outstanding): narrator/etcd(disk): $(ratio narrator_w1 etcd_disk)"
   echo "one client: narrator/etcd(disk): $(ratio narrator_c1 etcd_disk_c1)"
+  echo "both on disk: narrator/etcd, ${CONNS} outstanding: $(ratio narrator_disk_w1 etcd_disk);" \
+       "one client: $(ratio narrator_disk_c1 etcd_disk_c1)"
   echo "narrator/null-server limit: $(ratio narrator null)"
   cpu_ratio() { # a b -> server CPU per op of a / of b (robust to other load on the machine)
     local a=${RES[$1]:-} b=${RES[$2]:-}
