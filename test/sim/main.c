@@ -44,6 +44,7 @@ struct totals {
     uint64_t runs, passed, safety, liveness, errors, beyond_budget;
     uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts, tf_within;
     uint64_t steps, sim_ms, converge_max_ms, storms;
+    struct nr_se_stats core;
 };
 
 static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, struct totals *t)
@@ -118,6 +119,14 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, st
         t->sup_halts += w->halts_superseded;
         t->tf_within += w->tf_within_budget;
         t->steps += w->step;
+        t->core.fork_attempts += w->core.fork_attempts;
+        t->core.stale_leftovers += w->core.stale_leftovers;
+        t->core.votes_discarded += w->core.votes_discarded;
+        t->core.join_replies_discarded += w->core.join_replies_discarded;
+        t->core.msgs_dropped_stale_inc += w->core.msgs_dropped_stale_inc;
+        t->core.joins_admitted += w->core.joins_admitted;
+        t->core.conflicts_refused += w->core.conflicts_refused;
+        t->core.incarnation_collisions += w->core.incarnation_collisions;
         if (!w->budget_exceeded && rc == SIM_PASS && w->converge_ms > t->converge_max_ms)
             t->converge_max_ms = w->converge_ms;
         t->sim_ms += w->now;
@@ -136,6 +145,13 @@ static void print_totals(const struct totals *t)
            " within the budget); slowest convergence within the budget %" PRIu64 " ms\n",
            t->runs, t->beyond_budget, t->storms, t->steps, t->sim_ms / 1000, t->writes, t->reads, t->kills,
            t->restarts, t->clones, t->sup_halts, t->tf_halts, t->tf_within, t->converge_max_ms);
+    printf("core counters: %" PRIu64 " joins admitted, %" PRIu64 " join replies and %" PRIu64
+           " votes discarded by views, %" PRIu64 " stale-incarnation drops, %" PRIu64
+           " fork attempts, %" PRIu64 " stale leftovers, %" PRIu64 " conflicts refused, %" PRIu64
+           " incarnation collisions\n",
+           t->core.joins_admitted, t->core.join_replies_discarded, t->core.votes_discarded,
+           t->core.msgs_dropped_stale_inc, t->core.fork_attempts, t->core.stale_leftovers,
+           t->core.conflicts_refused, t->core.incarnation_collisions);
 }
 
 int main(int argc, char **argv)

@@ -206,6 +206,7 @@ struct sim_world {
     unsigned halts_total_failure, halts_superseded, halts_other, tf_within_budget;
     unsigned writes_acked, reads_ok, restarts, clones, kills;
     uint64_t converge_ms; /* liveness phase: time to converge */
+    struct nr_se_stats core; /* summed over every instance at its end (coverage) */
 };
 
 /* world.c */

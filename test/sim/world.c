@@ -624,7 +624,19 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
     if (stale)
         sim_trace(w, "  (%s started from a stale sealed hint: epoch %u)", w->inst[id].label,
                   h.epoch);
-    if (clone_links) {
+    if (clone_links == 2) {
+        /* the clone hides from one member, which keeps talking to the older instance:
+         * that member's rounds then mix votes of the old instance with votes whose views
+         * show the clone (the QUORUM view filter has to discard the old one) */
+        uint16_t hide = (uint16_t)sim_rng_below(&w->rng, w->n);
+        if (hide == member)
+            hide = (uint16_t)((hide + 1) % w->n);
+        for (int j = 0; j < w->ninst; j++)
+            if (w->inst[j].member == hide)
+                sim_set_link(w, id, j, SIM_LINK_CUT);
+        sim_trace(w, "  (%s hidden from member %u)", w->inst[id].label, hide);
+        ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), EV_HEAL, -1, 0, NULL);
+    } else if (clone_links) {
         /* the clone and the older instances of its member see different peers */
         for (int j = 0; j < w->ninst; j++) {
             struct sim_inst *p = &w->inst[j];
@@ -643,6 +655,22 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
     return id;
 }
 
+static void add_core_stats(struct sim_world *w, const struct sim_inst *in)
+{
+    const struct nr_se_stats *st = nr_se_stats(in->se);
+    struct nr_se_stats *t = &w->core;
+    t->writes_committed += st->writes_committed;
+    t->reads_served += st->reads_served;
+    t->fork_attempts += st->fork_attempts;
+    t->stale_leftovers += st->stale_leftovers;
+    t->votes_discarded += st->votes_discarded;
+    t->join_replies_discarded += st->join_replies_discarded;
+    t->msgs_dropped_stale_inc += st->msgs_dropped_stale_inc;
+    t->joins_admitted += st->joins_admitted;
+    t->conflicts_refused += st->conflicts_refused;
+    t->incarnation_collisions += st->incarnation_collisions;
+}
+
 void sim_kill(struct sim_world *w, int id)
 {
     struct sim_inst *in = &w->inst[id];
@@ -651,6 +679,7 @@ void sim_kill(struct sim_world *w, int id)
     sim_trace(w, "KILL %s inc %" PRIx64 " (%s)", in->label, in->inc,
               state_name(nr_se_state(in->se)));
     in->alive = 0;
+    add_core_stats(w, in);
     nr_se_destroy(in->se);
     in->se = NULL;
     w->kills++;
@@ -897,7 +926,7 @@ static void fault_clone(struct sim_world *w, uint16_t m)
         return;
     w->clones++;
     sim_trace(w, "CLONE of member %u", m);
-    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), (int)sim_rng_below(&w->rng, 2));
+    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), (int)sim_rng_below(&w->rng, 3));
 }
 
 static void fault_event(struct sim_world *w)
@@ -1243,7 +1272,7 @@ void sim_world_free(struct sim_world *w)
     if (!w)
         return;
     for (int i = 0; i < w->ninst; i++)
-        if (w->inst[i].alive)
+        if (w->inst[i].alive && w->inst[i].se)
             nr_se_destroy(w->inst[i].se);
     struct sim_ev ev;
     while (ev_pop(w, &ev))
@@ -1433,5 +1462,9 @@ int sim_run_random(struct sim_world *w)
             break;
     if (w->violation)
         return w->violation;
-    return sim_live_phase(w);
+    rc = sim_live_phase(w);
+    for (int i = 0; i < w->ninst; i++)
+        if (w->inst[i].alive && w->inst[i].se)
+            add_core_stats(w, &w->inst[i]);
+    return rc;
 }
