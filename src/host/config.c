@@ -621,6 +621,11 @@ static void validate(struct parser *p)
             fail(p, p->node_line, g_node_keys[k].name, "missing required key in [Node]");
             return;
         }
+    /* Not given: on in DISK durability (required there), off in MEMORY durability (the
+     * snapshot is only a hint there: a restarted SE rejoins from f+1 peers; sealing every
+     * committed record for it costs a seal, a getrandom and an LMDB write per record). */
+    if (!p->node_key_line[NK_SNAPSHOT])
+        c->snapshot = c->durability == NR_DURABILITY_DISK;
     if (!c->snapshot && c->durability == NR_DURABILITY_DISK) {
         fail(p, p->node_key_line[NK_SNAPSHOT], "Snapshot",
              "off is only possible with Durability = memory");

@@ -16,7 +16,8 @@
  *   MaxRecords = 2000000              record capacity of the core (default 2000000)
  *   MaxBatch = 1024                   optional core tuning (0 = core default)
  *   MaxInflight = 16                  optional core tuning (0 = core default)
- *   Snapshot = on|off                 write-behind record snapshot in the store (default on;
+ *   Snapshot = on|off                 write-behind record snapshot in the store (default:
+ *                                     off with Durability = memory, on with disk;
  *                                     off only with Durability = memory)
  *   [Peer]                            one section per other member
  *   Index = 1

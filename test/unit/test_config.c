@@ -122,8 +122,17 @@ static void test_defaults_and_syntax_variants(void **state)
     assert_int_equal(c.log_level, NR_LOG_INFO);
     assert_false(c.has_metrics);
     assert_int_equal(c.max_records, NR_CFG_DEFAULT_MAX_RECORDS);
-    assert_int_equal(c.snapshot, 1);
+    assert_int_equal(c.snapshot, 0); /* default off with Durability = memory */
     assert_int_equal(c.n_peers, 0);
+
+    /* Snapshot = on with memory durability; default on with disk durability */
+    char t1[2048];
+    snprintf(t1, sizeof t1, "%sSnapshot = on\n", t);
+    assert_int_equal(parse(&c, t1, err, sizeof err), NR_OK);
+    assert_int_equal(c.snapshot, 1);
+    snprintf(t1, sizeof t1, "%sDurability = disk\n", t);
+    assert_int_equal(parse(&c, t1, err, sizeof err), NR_OK);
+    assert_int_equal(c.snapshot, 1);
 
     /* Snapshot = off with memory durability */
     char t2[2048];
