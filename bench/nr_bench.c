@@ -10,6 +10,11 @@
  * (--se SOCKET,PLATFORM_DIR, repeatable: AE i talks to SE i mod #SE, as an AE on that
  * platform).
  *
+ * Session mode (--records R): every client is one session (nr_session_open, one channel)
+ * with R records; each writer record keeps `window` updates outstanding, each reader record
+ * one read; every client has its own thread (nr_session_wait collects completions of all
+ * its records; requests and replies travel many to a channel record).
+ *
  * Closed loop (default): each client issues its next request when a reply comes back.
  * Open loop (--rate R): requests are scheduled at a fixed total arrival rate R/s, split evenly
  * over the clients, each client in its own thread with its own schedule; latency is measured
@@ -61,6 +66,7 @@ struct opts {
     double read_ratio;
     double rate; /* 0 = closed loop */
     unsigned long populate; /* > 0: populate mode, create this many records */
+    unsigned records;       /* > 0: session mode, records per client */
     uint32_t timeout_ms;
     pid_t pids[MAX_PIDS];
     char pid_names[MAX_PIDS][32];
@@ -78,6 +84,17 @@ struct client {
     unsigned outstanding;
     unsigned head;       /* ring of send (or intended) times of outstanding updates */
     uint64_t *sent_ns;
+    /* session mode */
+    struct nr_session *s;
+    struct srec *recs;
+};
+
+/* Session mode: one record of a client's session. */
+struct srec {
+    struct nr_rec *r;
+    uint64_t committed, next;
+    unsigned outstanding, head;
+    uint64_t *sent_ns; /* ring of `window` send times */
 };
 
 struct worker {
@@ -346,6 +363,210 @@ static void run_open(struct worker *w)
     drain(w);
 }
 
+/* ---- session mode ---- */
+
+static unsigned srec_window(const struct worker *w, const struct client *cl)
+{
+    return cl->reader ? 1u : w->o->window;
+}
+
+static int srec_submit(struct worker *w, struct client *cl, unsigned j, uint64_t t)
+{
+    struct srec *sr = &cl->recs[j];
+    int rc;
+    if (cl->reader) {
+        rc = nr_record_submit_read(sr->r, j);
+    } else {
+        uint8_t digest[NR_DIGEST_LEN];
+        make_digest(digest, cl->idx * 65536u + j, sr->next);
+        rc = nr_record_submit_update(sr->r, sr->next, digest, j);
+    }
+    if (rc != NR_OK) {
+        count_error(w, rc);
+        cl->dead = 1;
+        return rc;
+    }
+    sr->sent_ns[(sr->head + sr->outstanding) % srec_window(w, cl)] = t;
+    sr->outstanding++;
+    if (!cl->reader) {
+        sr->next++;
+    }
+    return NR_OK;
+}
+
+/* Collect completions; refill: submit the record's next request for each one. */
+static int sess_wait(struct worker *w, struct client *cl, int refill)
+{
+    struct nr_completion done[256];
+    size_t n = 0;
+    int rc = nr_session_wait(cl->s, done, 256, &n);
+    uint64_t t = now_ns();
+    if (rc != NR_OK) {
+        count_error(w, rc);
+        cl->dead = 1;
+        return rc;
+    }
+    for (size_t k = 0; k < n && !cl->dead; k++) {
+        if (done[k].tag >= w->o->records) {
+            count_error(w, 0);
+            cl->dead = 1;
+            break;
+        }
+        unsigned j = (unsigned)done[k].tag;
+        struct srec *sr = &cl->recs[j];
+        uint64_t t0 = sr->sent_ns[sr->head];
+        sr->head = (sr->head + 1u) % srec_window(w, cl);
+        sr->outstanding--;
+        if (done[k].status != NR_OK) {
+            count_error(w, done[k].status);
+            cl->dead = 1;
+            break;
+        }
+        int in_window = t >= w->t_measure_ns && t <= w->t_end_ns;
+        if (done[k].op == NR_OP_UPDATE) {
+            if (done[k].version != sr->committed + 1u) {
+                fprintf(stderr, "nr-bench: client %u record %u: committed %" PRIu64
+                                ", expected %" PRIu64 "\n",
+                        cl->idx, j, done[k].version, sr->committed + 1u);
+                w->check_failures++;
+                count_error(w, 0);
+                cl->dead = 1;
+                break;
+            }
+            sr->committed = done[k].version;
+            if (in_window) {
+                w->updates++;
+                nr_hist_record(&w->h_upd, t > t0 ? t - t0 : 0);
+            }
+        } else {
+            if (done[k].version < sr->committed) {
+                fprintf(stderr, "nr-bench: client %u record %u: read %" PRIu64 " < committed %" PRIu64
+                                "\n", cl->idx, j, done[k].version, sr->committed);
+                w->check_failures++;
+                count_error(w, 0);
+                cl->dead = 1;
+                break;
+            }
+            if (in_window) {
+                w->reads++;
+                nr_hist_record(&w->h_read, t > t0 ? t - t0 : 0);
+            }
+        }
+        if (refill && t < w->t_end_ns) {
+            (void)srec_submit(w, cl, j, t);
+        }
+    }
+    return NR_OK;
+}
+
+static int session_open(struct worker *w, struct client *cl)
+{
+    const struct opts *o = w->o;
+    const struct se_target *se = &o->se[cl->idx % (unsigned)o->n_se];
+    struct nr_client_options copt;
+    memset(&copt, 0, sizeof(copt));
+    copt.socket_path = se->socket;
+    copt.platform_dir = se->platform;
+    copt.tee_backend = "sim";
+    copt.code_identity = o->code_identity;
+    copt.se_code_identity = o->se_code_identity;
+    memcpy(copt.system_id, o->system_id, NR_SYSTEM_ID_LEN);
+    copt.timeout_ms = o->timeout_ms;
+    uint64_t win = (uint64_t)o->records * o->window;
+    copt.window = win > 65536u ? 65536u : (uint32_t)win;
+    cl->recs = calloc(o->records, sizeof(*cl->recs));
+    uint64_t *rings = calloc((size_t)o->records * o->window, sizeof(uint64_t));
+    if (!cl->recs || !rings) {
+        free(rings);
+        return NR_ENOMEM;
+    }
+    for (unsigned j = 0; j < o->records; j++) {
+        cl->recs[j].sent_ns = rings + (size_t)j * o->window;
+    }
+    int rc = nr_session_open(&cl->s, &copt);
+    if (rc != NR_OK) {
+        fprintf(stderr, "nr-bench: client %u: session via %s: %s\n", cl->idx, se->socket,
+                nr_strerror(rc));
+        return rc;
+    }
+    for (unsigned j = 0; j < o->records; j++) {
+        char name[128];
+        snprintf(name, sizeof(name), "%s-%u-%u", o->prefix, cl->idx, j);
+        rc = nr_record_open(&cl->recs[j].r, cl->s, name);
+        if (rc != NR_OK) {
+            fprintf(stderr, "nr-bench: client %u: open %s: %s\n", cl->idx, name, nr_strerror(rc));
+            return rc;
+        }
+    }
+    /* Continue from the network's records (pipelined reads), then make sure each exists. */
+    int reader = cl->reader;
+    cl->reader = 1;
+    uint64_t forever = w->t_end_ns;
+    w->t_end_ns = 0; /* nothing measured, no refill */
+    for (unsigned j = 0; j < o->records && rc == NR_OK; j++) {
+        rc = srec_submit(w, cl, j, 0);
+    }
+    while (rc == NR_OK && !cl->dead && nr_session_outstanding(cl->s) > 0) {
+        struct nr_completion done[256];
+        size_t n = 0;
+        rc = nr_session_wait(cl->s, done, 256, &n);
+        for (size_t k = 0; rc == NR_OK && k < n; k++) {
+            struct srec *sr = &cl->recs[done[k].tag % o->records];
+            sr->outstanding--;
+            rc = done[k].status;
+            sr->committed = done[k].version;
+            sr->next = sr->committed + 1u;
+        }
+    }
+    cl->reader = 0;
+    for (unsigned j = 0; j < o->records && rc == NR_OK; j++) {
+        cl->recs[j].head = 0;
+        rc = srec_submit(w, cl, j, 0);
+    }
+    while (rc == NR_OK && !cl->dead && nr_session_outstanding(cl->s) > 0) {
+        rc = sess_wait(w, cl, 0);
+    }
+    cl->reader = reader;
+    w->t_end_ns = forever;
+    if (rc == NR_OK && cl->dead) {
+        rc = NR_EINVAL;
+    }
+    if (rc != NR_OK) {
+        fprintf(stderr, "nr-bench: client %u: initial read/update: %s\n", cl->idx, nr_strerror(rc));
+    }
+    return rc;
+}
+
+static void run_session(struct worker *w, struct client *cl)
+{
+    uint64_t start = now_ns();
+    for (unsigned j = 0; j < w->o->records && !cl->dead; j++) {
+        for (unsigned k = 0; k < srec_window(w, cl) && !cl->dead; k++) {
+            (void)srec_submit(w, cl, j, start);
+        }
+    }
+    while (!cl->dead && now_ns() < w->t_end_ns) {
+        (void)sess_wait(w, cl, 1);
+    }
+    while (!cl->dead && nr_session_outstanding(cl->s) > 0) {
+        (void)sess_wait(w, cl, 0);
+    }
+}
+
+static void session_close(struct worker *w, struct client *cl)
+{
+    if (cl->recs) {
+        free(cl->recs[0].sent_ns); /* the rings of all records */
+        for (unsigned j = 0; j < w->o->records; j++) {
+            nr_record_close(cl->recs[j].r);
+        }
+        free(cl->recs);
+        cl->recs = NULL;
+    }
+    nr_session_close(cl->s);
+    cl->s = NULL;
+}
+
 struct start_gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -360,7 +581,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     for (unsigned i = 0; i < w->n_cl; i++) {
-        int rc = client_open(w, &w->cl[i]);
+        int rc = w->o->records ? session_open(w, &w->cl[i]) : client_open(w, &w->cl[i]);
         if (rc != NR_OK) {
             count_error(w, rc);
             w->cl[i].dead = 1;
@@ -376,7 +597,14 @@ static void *worker_main(void *arg)
     w->t_measure_ns = gate.t_measure_ns;
     w->t_end_ns = gate.t_end_ns;
     pthread_mutex_unlock(&gate.mu);
-    if (w->o->rate > 0) {
+    if (w->o->records) {
+        for (unsigned i = 0; i < w->n_cl; i++) {
+            if (!w->cl[i].dead) {
+                run_session(w, &w->cl[i]);
+            }
+            session_close(w, &w->cl[i]);
+        }
+    } else if (w->o->rate > 0) {
         run_open(w);
     } else {
         run_closed(w);
@@ -479,6 +707,9 @@ static void usage(FILE *f)
             "  --populate N           instead: create N records (open, read, update v+1,\n"
             "                         close each; --threads in parallel, --duration caps\n"
             "                         the time) and report records/s and the daemons' RSS\n"
+            "  --records R            session mode: every client is one session (one\n"
+            "                         channel, own thread) with R records, each keeping\n"
+            "                         --window updates (readers: one read) outstanding\n"
             "  --quiet                only the summary line\n");
 }
 
@@ -543,6 +774,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         {"json", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"populate", required_argument, NULL, 'X'},
+        {"records", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -621,6 +853,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         case 'j': o->json = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'X': o->populate = strtoul(optarg, &end, 10); break;
+        case 'K': o->records = (unsigned)strtoul(optarg, &end, 10); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -638,7 +871,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (o->clients == 0 || o->threads == 0 || o->window == 0 || o->window > MAX_WINDOW ||
         o->duration_s <= 0 || o->warmup_s < 0 || o->read_ratio < 0 || o->read_ratio > 1 ||
-        o->rate < 0) {
+        o->rate < 0 || o->records > 65536u || (o->records && o->rate > 0)) {
         fprintf(stderr, "nr-bench: bad numeric option\n");
         return -1;
     }
@@ -819,8 +1052,9 @@ int main(int argc, char **argv)
     unsigned n_readers = (unsigned)((double)o.clients * o.read_ratio + 0.5);
     unsigned n_writers = o.clients - n_readers;
     unsigned wthreads = o.threads < n_writers ? o.threads : n_writers;
-    if (o.rate > 0) {
-        /* Open loop: every client runs its own schedule in its own thread (as wrk2 does per
+    if (o.rate > 0 || o.records > 0) {
+        /* Session mode: a session per client, in a thread of its own.
+         * Open loop: every client runs its own schedule in its own thread (as wrk2 does per
          * connection), so a blocking wait delays only that client's next request, and that
          * delay is charged to the latency (measured from the intended send time). */
         wthreads = n_writers;

@@ -37,8 +37,8 @@
 #include "narrator/errors.h"
 #include "tee/tee.h"
 
-#define FRAME_MAX NR_CHAN_HS_MAX_BYTES /* any handshake message or record fits */
-#define IN_CAP (64u * 1024u)
+#define FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD) /* any frame fits */
+#define IN_CAP (256u * 1024u)
 #define MAX_EVENTS 64
 #define TABLE_BITS 16u
 
@@ -135,13 +135,15 @@ static int queue_frame(struct conn *c, const uint8_t *msg, size_t len)
     return 0;
 }
 
-static int queue_reply(struct conn *c, uint64_t req_id, int status, const struct rec *r)
+static int queue_reply(struct conn *c, uint64_t req_id, int status, const struct rec *r,
+                       uint32_t record)
 {
     struct nr_client_msg m;
     memset(&m, 0, sizeof m);
     m.type = NR_C_REPLY;
     m.req_id = req_id;
     m.status = status;
+    m.record = record;
     if (r) {
         m.version = r->version;
         memcpy(m.digest, r->digest, NR_DIGEST_BYTES);
@@ -155,6 +157,8 @@ static int queue_reply(struct conn *c, uint64_t req_id, int status, const struct
     }
     return queue_frame(c, rec, rec_len);
 }
+
+static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *mp);
 
 /* One complete frame from the client. Returns 0, or -1 to close the connection. */
 static int on_frame(struct server *s, struct conn *c, const uint8_t *f, size_t len)
@@ -172,39 +176,55 @@ static int on_frame(struct server *s, struct conn *c, const uint8_t *f, size_t l
     if (nr_chan_open(c->chan, f, len, pt, sizeof pt, &pt_len) != NR_OK) {
         return -1;
     }
-    struct nr_client_msg m;
-    if (nr_client_msg_decode(&m, pt, pt_len) != NR_OK) {
+    /* a record carries one or more client messages (wire.h); this server has one record
+     * per connection (handle 1) */
+    struct nr_cur cur;
+    nr_cur_init(&cur, pt, pt_len);
+    if (pt_len == 0) {
         return -1;
     }
+    while (cur.left > 0) {
+        struct nr_client_msg m;
+        if (nr_client_msg_next(&m, &cur) != NR_OK || on_msg(s, c, &m) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One client message. Returns 0, or -1 to close the connection. */
+static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *mp)
+{
+    struct nr_client_msg m = *mp;
     switch (m.type) {
     case NR_C_OPEN: {
         if (c->rec) {
-            return queue_reply(c, m.req_id, NR_EINVAL, NULL);
+            return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
         }
         uint8_t meas[NR_MEASUREMENT_BYTES];
         nr_chan_peer_measurement(c->chan, meas);
         c->rec = lookup(s, meas, m.name, m.name_len);
-        return queue_reply(c, m.req_id, c->rec ? NR_OK : NR_ENOMEM, NULL);
+        return queue_reply(c, m.req_id, c->rec ? NR_OK : NR_ENOMEM, NULL, 1);
     }
     case NR_C_WRITE:
         if (!c->rec) {
-            return queue_reply(c, m.req_id, NR_EINVAL, NULL);
+            return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
         }
         if (m.version != c->rec->version + 1u) {
-            return queue_reply(c, m.req_id, NR_ECONFLICT, c->rec);
+            return queue_reply(c, m.req_id, NR_ECONFLICT, c->rec, 0);
         }
         c->rec->version = m.version;
         memcpy(c->rec->digest, m.digest, NR_DIGEST_BYTES);
         s->writes++;
-        return queue_reply(c, m.req_id, NR_OK, c->rec);
+        return queue_reply(c, m.req_id, NR_OK, c->rec, 0);
     case NR_C_READ:
         if (!c->rec) {
-            return queue_reply(c, m.req_id, NR_EINVAL, NULL);
+            return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
         }
         s->reads++;
-        return queue_reply(c, m.req_id, NR_OK, c->rec);
+        return queue_reply(c, m.req_id, NR_OK, c->rec, 0);
     case NR_C_STATUS:
-        return queue_reply(c, m.req_id, NR_OK, NULL);
+        return queue_reply(c, m.req_id, NR_OK, NULL, 0);
     default:
         return -1;
     }

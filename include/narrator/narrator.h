@@ -53,7 +53,8 @@ struct nr_client_options {
     const char *se_code_identity; /* the SE's code identity (default "narrator-se/1") */
     uint8_t system_id[NR_SYSTEM_ID_LEN]; /* the system the AE trusts */
     uint32_t timeout_ms;       /* per request; 0 = default 10000 */
-    uint32_t window;           /* max outstanding pipelined updates; 0 = default 64 */
+    uint32_t window;           /* max outstanding pipelined requests (per handle or per
+                                * session); 0 = default 64, at most 65536 */
 };
 
 /* Open `record_name` (1..128 bytes) through the local SE: connects to the Unix socket,
@@ -79,13 +80,67 @@ NR_API int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIG
 
 /* Pipelined variant for high-throughput callers: submit without waiting, then collect
  * replies in order. At most `window` outstanding (see nr_client_options): submit returns
- * NR_EFULL beyond it. The SE queues the writes of one record and commits them in order, so
+ * NR_EFULL beyond it. Submitted updates are queued and sent together (one channel record)
+ * by the next nr_update_wait() (or once 64 KiB are queued). The SE queues the writes of one record and commits them in order, so
  * versions v+1, v+2, ... may all be in flight. nr_update_wait() returns the oldest one's
  * outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read() return NR_EBUSY
  * while pipelined writes are outstanding. */
 NR_API int nr_update_submit(struct nr_client *c, uint64_t version,
                             const uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
 NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHECK;
+
+/* ---- Sessions: many records, many requests in flight, over one channel ----
+ * A session is one attested channel to the local SE (as nr_open, without a record). It
+ * opens any number of records (up to 65536) and pipelines updates and reads across all of
+ * them: requests are queued in the session and sent together (one channel record, one
+ * write) by nr_session_flush() or nr_session_wait(), or when 64 KiB of requests are
+ * queued; the SE answers in batches likewise. Per record the SE still commits one update
+ * at a time, in submission order: versions v+1, v+2, ... of one record may all be in flight.
+ * Completions come back in any order across records; `tag` (any value of the caller's)
+ * identifies them. At most `window` requests (nr_client_options; default 64, at most
+ * 65536) are outstanding per session: submit returns NR_EFULL beyond it. Timeouts and
+ * transport errors break the whole session exactly as they break an nr_open() handle
+ * (every later call returns NR_ECLOSED; outcomes of requests in flight are unknown). A
+ * session is not thread-safe; use one per thread. */
+struct nr_session;
+struct nr_rec;
+
+enum nr_op { NR_OP_UPDATE = 1, NR_OP_READ = 2 };
+
+struct nr_completion {
+    struct nr_rec *record; /* NULL if the record was closed in the meantime */
+    uint64_t tag;             /* as given to submit */
+    int op;                   /* enum nr_op */
+    int status;   /* NR_OK or an NR_E* code, as nr_update() / nr_read() would return it */
+    uint64_t version; /* update: the committed version; read: the record's (0: no record) */
+    uint8_t digest[NR_DIGEST_LEN]; /* read: the record's digest (zero if none) */
+};
+
+/* Connect and run the attested handshake (errors as nr_open). */
+NR_API int nr_session_open(struct nr_session **out, const struct nr_client_options *opt)
+    NR_MUST_CHECK;
+/* Close the channel and free every record of the session. */
+NR_API void nr_session_close(struct nr_session *s);
+/* Open `record_name` (1..128 bytes) in the session: one round trip (completions of other
+ * requests that arrive meanwhile are kept for nr_session_wait). NR_EFULL if the session has
+ * 65536 records or its window is full. */
+NR_API int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
+    NR_MUST_CHECK;
+/* Forget the record (its outstanding requests still complete, with record = NULL). */
+NR_API void nr_record_close(struct nr_rec *r);
+/* Queue an update (version must be the record's committed version + 1 when it reaches the
+ * SE; several may be queued) or a read. NR_EFULL when `window` requests are outstanding. */
+NR_API int nr_record_submit_update(struct nr_rec *r, uint64_t version,
+                                   const uint8_t digest[NR_DIGEST_LEN], uint64_t tag) NR_MUST_CHECK;
+NR_API int nr_record_submit_read(struct nr_rec *r, uint64_t tag) NR_MUST_CHECK;
+/* Send everything queued now (nr_session_wait does it too). */
+NR_API int nr_session_flush(struct nr_session *s) NR_MUST_CHECK;
+/* Send what is queued, then wait (bounded by timeout_ms) for at least one completion and
+ * return up to `cap` of them in *n. NR_ENOTFOUND if nothing is outstanding. */
+NR_API int nr_session_wait(struct nr_session *s, struct nr_completion *out, size_t cap,
+                           size_t *n) NR_MUST_CHECK;
+/* Requests submitted and not yet returned by nr_session_wait. */
+NR_API uint32_t nr_session_outstanding(const struct nr_session *s);
 
 /* ---- Sealing helpers: bind application state to its version ----
  * Files: <path>.0 and <path>.1 hold the two latest sealed versions (version v goes to

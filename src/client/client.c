@@ -1,10 +1,14 @@
 /* libnarrator transport: the AE's attested local channel to its SE over a Unix socket.
  *
  * Framing on the socket: every handshake message and every channel record is preceded by
- * its length as a u32 little-endian. Each request carries a fresh req_id; each gets exactly
- * one C_REPLY. Every wait is bounded by the handle's timeout; a timeout or any transport or
- * protocol error breaks the handle (later calls fail with NR_ECLOSED): the outcome of the
- * request in flight is unknown, so the AE must reopen and re-read (or nr_restore). */
+ * its length as a u32 little-endian. A session queues client messages (wire.h) and sends
+ * everything queued as ONE channel record in ONE send (length prefix included); it reads
+ * whatever the socket holds (many frames per recv) and decodes every reply of each record.
+ * Each request carries a fresh req_id and gets exactly one C_REPLY, found by req_id in the
+ * session's slot table (req_id & mask). Every wait is bounded by the timeout; a timeout or
+ * any transport or protocol error breaks the session (later calls fail with NR_ECLOSED):
+ * the outcome of requests in flight is unknown, so the AE must reopen and re-read (or
+ * nr_restore). The single-record API (nr_open ...) is a session with one record. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -78,13 +82,54 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ms)
     return NR_OK;
 }
 
-static int read_all(int fd, uint8_t *p, size_t len, uint64_t deadline_ms)
+#define NR_FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD)
+#define NR_SBUF_BYTES (4u + NR_FRAME_MAX)
+
+static int send_frame(int fd, const uint8_t *msg, size_t len, uint64_t deadline_ms)
 {
-    while (len > 0) {
-        ssize_t r = recv(fd, p, len, 0);
+    uint8_t buf[4 + NR_CHAN_HS_MAX_BYTES];
+    if (len > NR_CHAN_HS_MAX_BYTES) {
+        return NR_ETOOBIG;
+    }
+    nr_put_u32(buf, (uint32_t)len);
+    memcpy(buf + 4, msg, len);
+    return write_all(fd, buf, 4 + len, deadline_ms);
+}
+
+/* Next frame from the socket (untrusted length, capped): *frame points into s->ibuf and is
+ * valid until the next call. block = 0: only a frame already buffered (0 = none). Returns
+ * 1 with a frame, 0 without (block = 0), or a negative error. */
+static int next_frame(struct nr_session *s, const uint8_t **frame, size_t *len, int block,
+                      uint64_t deadline_ms)
+{
+    for (;;) {
+        size_t have = s->ilen - s->ioff;
+        if (have >= 4) {
+            struct nr_cur cur;
+            uint32_t n = 0;
+            nr_cur_init(&cur, s->ibuf + s->ioff, 4);
+            (void)nr_cur_u32(&cur, &n);
+            if (n == 0) {
+                return NR_EMALFORMED;
+            }
+            if (n > NR_FRAME_MAX) {
+                return NR_ETOOBIG;
+            }
+            if (have >= 4u + n) {
+                *frame = s->ibuf + s->ioff + 4;
+                *len = n;
+                s->ioff += 4u + n;
+                return 1;
+            }
+        }
+        if (s->ioff > 0) { /* compact: the partial frame to the front */
+            memmove(s->ibuf, s->ibuf + s->ioff, have);
+            s->ilen = have;
+            s->ioff = 0;
+        }
+        ssize_t r = recv(s->fd, s->ibuf + s->ilen, NR_CLIENT_IBUF_BYTES - s->ilen, 0);
         if (r > 0) {
-            p += (size_t)r;
-            len -= (size_t)r;
+            s->ilen += (size_t)r;
             continue;
         }
         if (r == 0) {
@@ -93,138 +138,185 @@ static int read_all(int fd, uint8_t *p, size_t len, uint64_t deadline_ms)
         if (errno == EINTR) {
             continue;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_fd(fd, POLLIN, deadline_ms);
-            if (rc) {
-                return rc;
-            }
-            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return NR_ECLOSED;
         }
+        if (!block) {
+            return 0;
+        }
+        int rc = wait_fd(s->fd, POLLIN, deadline_ms);
+        if (rc) {
+            return rc;
+        }
+    }
+}
+
+static uint64_t deadline_of(const struct nr_session *s)
+{
+    return now_ms() + s->timeout_ms;
+}
+
+static int fail(struct nr_session *s, int rc)
+{
+    /* Transport failures break the session; protocol answers (conflict...) do not. */
+    s->broken = 1;
+    return rc;
+}
+
+/* Seal everything queued as one record and send it with its length in one send. */
+static int flush(struct nr_session *s, uint64_t deadline_ms)
+{
+    size_t rec_len = 0;
+    if (s->olen == 0) {
+        return NR_OK;
+    }
+    int rc = nr_chan_seal(s->chan, s->obuf, s->olen, s->sbuf + 4, NR_FRAME_MAX, &rec_len);
+    sodium_memzero(s->obuf, s->olen);
+    s->olen = 0;
+    if (rc == NR_OK) {
+        nr_put_u32(s->sbuf, (uint32_t)rec_len);
+        rc = write_all(s->fd, s->sbuf, 4 + rec_len, deadline_ms);
+    }
+    return rc;
+}
+
+/* Queue one request (a fresh req_id and slot). */
+static int submit(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r, uint8_t op,
+                  int sync, uint64_t tag, struct nr_slot **out)
+{
+    if (s->broken) {
         return NR_ECLOSED;
     }
-    return NR_OK;
-}
-
-static int send_frame(int fd, const uint8_t *msg, size_t len, uint64_t deadline_ms)
-{
-    uint8_t hdr[4];
-    if (len > UINT32_MAX) {
-        return NR_ETOOBIG;
+    if (s->outstanding >= s->window) {
+        return NR_EFULL;
     }
-    nr_put_u32(hdr, (uint32_t)len);
-    int rc = write_all(fd, hdr, sizeof hdr, deadline_ms);
-    if (rc == NR_OK) {
-        rc = write_all(fd, msg, len, deadline_ms);
+    struct nr_slot *slot = &s->slots[s->next_req & s->mask];
+    if (slot->req_id != 0) {
+        return NR_EFULL; /* an old request still holds this slot */
     }
-    return rc;
-}
-
-/* Receive one frame (untrusted length, capped by cap). */
-static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len, uint64_t deadline_ms)
-{
-    uint8_t hdr[4];
-    int rc = read_all(fd, hdr, sizeof hdr, deadline_ms);
-    if (rc) {
-        return rc;
+    if (NR_CLIENT_BATCH_MAX - s->olen < NR_CLIENT_MAX_BYTES) {
+        int rc = flush(s, deadline_of(s));
+        if (rc) {
+            return fail(s, rc);
+        }
     }
-    struct nr_cur cur;
-    uint32_t n = 0;
-    nr_cur_init(&cur, hdr, sizeof hdr);
-    rc = nr_cur_u32(&cur, &n);
-    if (rc) {
-        return rc;
-    }
-    if (n == 0) {
-        return NR_EMALFORMED;
-    }
-    if (n > cap) {
-        return NR_ETOOBIG;
-    }
-    rc = read_all(fd, buf, n, deadline_ms);
-    if (rc == NR_OK) {
-        *len = n;
-    }
-    return rc;
-}
-
-static uint64_t deadline_of(const struct nr_client *c)
-{
-    return now_ms() + c->timeout_ms;
-}
-
-/* Encrypt and send one client message. */
-static int send_msg(struct nr_client *c, const struct nr_client_msg *m, uint64_t deadline_ms)
-{
-    uint8_t pt[NR_CLIENT_MAX_BYTES];
-    uint8_t rec[NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD];
-    size_t pt_len = nr_client_msg_encode(pt, sizeof pt, m);
-    size_t rec_len = 0;
-    if (pt_len == 0) {
+    m->req_id = s->next_req;
+    size_t len = nr_client_msg_encode(s->obuf + s->olen, NR_CLIENT_BATCH_MAX - s->olen, m);
+    if (len == 0) {
         return NR_EINVAL;
     }
-    int rc = nr_chan_seal(c->chan, pt, pt_len, rec, sizeof rec, &rec_len);
-    if (rc == NR_OK) {
-        rc = send_frame(c->fd, rec, rec_len, deadline_ms);
+    s->olen += len;
+    s->next_req++;
+    memset(slot, 0, sizeof *slot);
+    slot->req_id = m->req_id;
+    slot->record = r;
+    slot->tag = tag;
+    slot->op = op;
+    slot->sync = (uint8_t)sync;
+    slot->version = m->version;
+    s->outstanding++;
+    if (r) {
+        r->outstanding++;
     }
-    sodium_memzero(pt, sizeof pt);
-    return rc;
-}
-
-/* Receive, authenticate and decode one C_REPLY. */
-static int recv_reply(struct nr_client *c, struct nr_client_msg *m, uint64_t deadline_ms)
-{
-    uint8_t rec[NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD];
-    uint8_t pt[NR_CLIENT_MAX_BYTES];
-    size_t rec_len = 0, pt_len = 0;
-    int rc = recv_frame(c->fd, rec, sizeof rec, &rec_len, deadline_ms);
-    if (rc) {
-        return rc;
-    }
-    rc = nr_chan_open(c->chan, rec, rec_len, pt, sizeof pt, &pt_len);
-    if (rc) {
-        return rc;
-    }
-    rc = nr_client_msg_decode(m, pt, pt_len);
-    sodium_memzero(pt, sizeof pt);
-    if (rc) {
-        return rc;
-    }
-    if (m->type != NR_C_REPLY) {
-        return NR_EMALFORMED;
+    if (out) {
+        *out = slot;
     }
     return NR_OK;
 }
 
-static int fail(struct nr_client *c, int rc)
+/* Open one record frame and complete every reply in it. */
+static int on_record(struct nr_session *s, const uint8_t *rec, size_t len)
 {
-    /* Transport failures break the handle; protocol answers (conflict...) do not. */
-    c->broken = 1;
+    size_t pt_len = 0;
+    int rc = nr_chan_open(s->chan, rec, len, s->pt, NR_CLIENT_BATCH_MAX, &pt_len);
+    if (rc) {
+        return rc;
+    }
+    if (pt_len == 0) {
+        return NR_EMALFORMED;
+    }
+    struct nr_cur cur;
+    nr_cur_init(&cur, s->pt, pt_len);
+    while (cur.left > 0) {
+        struct nr_client_msg m;
+        rc = nr_client_msg_next(&m, &cur);
+        if (rc) {
+            break;
+        }
+        struct nr_slot *slot = &s->slots[m.req_id & s->mask];
+        if (m.type != NR_C_REPLY || m.req_id == 0 || slot->req_id != m.req_id || slot->done) {
+            rc = NR_EMALFORMED; /* a reply to nothing we asked */
+            break;
+        }
+        if (slot->op == NR_OP_UPDATE && m.status == NR_OK && m.version != slot->version) {
+            rc = NR_EMALFORMED; /* an acknowledgement must name our version */
+            break;
+        }
+        slot->done = 1;
+        slot->status = m.status;
+        slot->version = m.version;
+        slot->handle = m.record;
+        memcpy(slot->digest, m.digest, NR_DIGEST_LEN);
+        if (!slot->sync) {
+            s->doneq[(s->dq_head + s->dq_count) & s->mask] = m.req_id;
+            s->dq_count++;
+        }
+    }
+    sodium_memzero(s->pt, pt_len);
     return rc;
 }
 
-/* One synchronous request/reply. */
-static int roundtrip(struct nr_client *c, struct nr_client_msg *m)
+/* Read and handle frames: at least one when block, then whatever is already there. */
+static int pump(struct nr_session *s, int block, uint64_t deadline_ms)
 {
-    if (c->broken) {
-        return NR_ECLOSED;
+    for (;;) {
+        const uint8_t *f = NULL;
+        size_t n = 0;
+        int rc = next_frame(s, &f, &n, block, deadline_ms);
+        if (rc <= 0) {
+            return rc;
+        }
+        rc = on_record(s, f, n);
+        if (rc) {
+            return rc;
+        }
+        block = 0;
     }
-    if (c->count > 0) {
-        return NR_EBUSY; /* pipelined writes outstanding: collect them first */
+}
+
+static void slot_release(struct nr_session *s, struct nr_slot *slot)
+{
+    struct nr_rec *r = slot->record;
+    if (r && --r->outstanding == 0 && r->closing) {
+        free(r);
     }
-    uint64_t deadline = deadline_of(c);
-    m->req_id = c->next_req++;
-    uint64_t want = m->req_id;
-    int rc = send_msg(c, m, deadline);
+    memset(slot, 0, sizeof *slot);
+    s->outstanding--;
+}
+
+/* Queue, send and wait for one synchronous request; *out gets the reply. */
+static int roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r,
+                     uint8_t op, struct nr_slot *out)
+{
+    struct nr_slot *slot = NULL;
+    int rc = submit(s, m, r, op, 1, 0, &slot);
     if (rc) {
-        return fail(c, rc);
+        return rc;
     }
-    rc = recv_reply(c, m, deadline);
+    uint64_t deadline = deadline_of(s);
+    rc = flush(s, deadline);
+    while (rc == NR_OK && !slot->done) {
+        rc = pump(s, 1, deadline);
+    }
     if (rc) {
-        return fail(c, rc);
+        return fail(s, rc);
     }
-    if (m->req_id != want) {
-        return fail(c, NR_EMALFORMED);
+    *out = *slot;
+    slot->record = NULL; /* r's count is dropped by the caller's use, below */
+    if (r) {
+        r->outstanding--;
     }
+    slot_release(s, slot);
     return NR_OK;
 }
 
@@ -261,35 +353,40 @@ static int connect_unix(const char *path, uint64_t deadline_ms, int *out_fd)
     return NR_OK;
 }
 
-static int handshake(struct nr_client *c, uint64_t deadline_ms)
+static int handshake(struct nr_session *s, uint64_t deadline_ms)
 {
-    uint8_t in[NR_CHAN_HS_MAX_BYTES], out[NR_CHAN_HS_MAX_BYTES];
-    size_t in_len = 0, out_len = 0;
-    int rc = nr_chan_hs_start(c->chan, out, sizeof out, &out_len);
+    uint8_t out[NR_CHAN_HS_MAX_BYTES];
+    size_t out_len = 0;
+    int rc = nr_chan_hs_start(s->chan, out, sizeof out, &out_len);
     if (rc) {
         return rc;
     }
     if (out_len > 0) {
-        rc = send_frame(c->fd, out, out_len, deadline_ms);
+        rc = send_frame(s->fd, out, out_len, deadline_ms);
         if (rc) {
             return rc;
         }
     }
-    for (int rounds = 0; !nr_chan_ready(c->chan); rounds++) {
+    for (int rounds = 0; !nr_chan_ready(s->chan); rounds++) {
+        const uint8_t *in = NULL;
+        size_t in_len = 0;
         if (rounds > 8) {
             return NR_EHANDSHAKE;
         }
-        rc = recv_frame(c->fd, in, sizeof in, &in_len, deadline_ms);
-        if (rc) {
+        rc = next_frame(s, &in, &in_len, 1, deadline_ms);
+        if (rc < 0) {
             return rc == NR_ETOOBIG ? NR_EHANDSHAKE : rc;
         }
+        if (in_len > NR_CHAN_HS_MAX_BYTES) {
+            return NR_EHANDSHAKE;
+        }
         out_len = 0;
-        rc = nr_chan_hs_recv(c->chan, in, in_len, out, sizeof out, &out_len);
+        rc = nr_chan_hs_recv(s->chan, in, in_len, out, sizeof out, &out_len);
         if (rc) {
             return rc;
         }
         if (out_len > 0) {
-            rc = send_frame(c->fd, out, out_len, deadline_ms);
+            rc = send_frame(s->fd, out, out_len, deadline_ms);
             if (rc) {
                 return rc;
             }
@@ -297,6 +394,267 @@ static int handshake(struct nr_client *c, uint64_t deadline_ms)
     }
     return NR_OK;
 }
+
+int nr_session_open(struct nr_session **out, const struct nr_client_options *opt)
+{
+    if (!out || !opt || !opt->socket_path || !opt->code_identity) {
+        return NR_EINVAL;
+    }
+    *out = NULL;
+    if (sodium_init() < 0) {
+        return NR_EIO;
+    }
+    const char *backend = opt->tee_backend ? opt->tee_backend : "sim";
+    const char *se_ident = opt->se_code_identity ? opt->se_code_identity
+                                                 : NR_SE_DEFAULT_CODE_IDENTITY;
+    int rc = NR_OK;
+    struct nr_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        return NR_ENOMEM;
+    }
+    s->fd = -1;
+    s->timeout_ms = opt->timeout_ms ? opt->timeout_ms : NR_CLIENT_DEFAULT_TIMEOUT_MS;
+    s->window = opt->window ? opt->window : NR_CLIENT_DEFAULT_WINDOW;
+    if (s->window > NR_CLIENT_MAX_WINDOW) {
+        s->window = NR_CLIENT_MAX_WINDOW;
+    }
+    uint64_t slots = 8;
+    while (slots < 2u * (uint64_t)s->window) {
+        slots *= 2u;
+    }
+    s->mask = slots - 1u;
+    s->next_req = 1;
+    memcpy(s->system_id, opt->system_id, NR_SYSTEM_ID_LEN);
+    s->slots = calloc(slots, sizeof *s->slots);
+    s->doneq = calloc(slots, sizeof *s->doneq);
+    s->obuf = malloc(NR_CLIENT_BATCH_MAX);
+    s->sbuf = malloc(NR_SBUF_BYTES);
+    s->ibuf = malloc(NR_CLIENT_IBUF_BYTES);
+    s->pt = malloc(NR_CLIENT_BATCH_MAX);
+    if (!s->slots || !s->doneq || !s->obuf || !s->sbuf || !s->ibuf || !s->pt) {
+        rc = NR_ENOMEM;
+        goto out;
+    }
+    uint64_t deadline = deadline_of(s);
+
+    rc = nr_tee_open(&s->tee, backend, opt->platform_dir, opt->code_identity);
+    if (rc) {
+        goto out;
+    }
+    struct nr_chan_config cc;
+    memset(&cc, 0, sizeof cc);
+    cc.kind = NR_CHAN_LOCAL;
+    cc.role = NR_CHAN_INITIATOR;
+    memcpy(cc.system_id, opt->system_id, sizeof cc.system_id);
+    cc.tee = s->tee;
+    cc.tee_backend = backend;
+    nr_tee_measure(backend, se_ident, cc.se_measurement);
+    rc = nr_chan_create(&s->chan, &cc);
+    if (rc) {
+        goto out;
+    }
+    rc = connect_unix(opt->socket_path, deadline, &s->fd);
+    if (rc) {
+        goto out;
+    }
+    rc = handshake(s, deadline);
+    if (rc) {
+        goto out;
+    }
+    *out = s;
+    return NR_OK;
+out:
+    nr_session_close(s);
+    return rc;
+}
+
+void nr_session_close(struct nr_session *s)
+{
+    if (!s) {
+        return;
+    }
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+    if (s->chan) {
+        nr_chan_destroy(s->chan);
+    }
+    if (s->tee) {
+        nr_tee_close(s->tee);
+    }
+    /* Records whose close waited for outstanding requests go with the session; records the
+     * caller still holds must not be used after this (documented). */
+    if (s->slots) {
+        for (uint64_t i = 0; i <= s->mask; i++) {
+            struct nr_rec *r = s->slots[i].record;
+            if (s->slots[i].req_id != 0 && r && r->closing && --r->outstanding == 0) {
+                free(r);
+            }
+        }
+    }
+    free(s->slots);
+    free(s->doneq);
+    if (s->obuf) {
+        sodium_memzero(s->obuf, NR_CLIENT_BATCH_MAX);
+    }
+    free(s->obuf);
+    free(s->sbuf);
+    free(s->ibuf);
+    free(s->pt);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
+{
+    if (!out || !s || !record_name) {
+        return NR_EINVAL;
+    }
+    *out = NULL;
+    size_t name_len = strlen(record_name);
+    if (name_len == 0 || name_len > NR_MAX_NAME) {
+        return NR_EINVAL;
+    }
+    struct nr_client_msg m;
+    struct nr_slot reply;
+    memset(&m, 0, sizeof m);
+    m.type = NR_C_OPEN;
+    m.name_len = (uint16_t)name_len;
+    memcpy(m.name, record_name, name_len);
+    int rc = roundtrip(s, &m, NULL, 0, &reply);
+    if (rc) {
+        return rc;
+    }
+    if (reply.status != NR_OK) {
+        return reply.status;
+    }
+    if (reply.handle == 0 || reply.handle > NR_CLIENT_MAX_RECORDS) {
+        return fail(s, NR_EMALFORMED);
+    }
+    struct nr_rec *r = calloc(1, sizeof *r);
+    if (!r) {
+        return NR_ENOMEM;
+    }
+    r->s = s;
+    r->handle = reply.handle;
+    *out = r;
+    return NR_OK;
+}
+
+void nr_record_close(struct nr_rec *r)
+{
+    if (!r) {
+        return;
+    }
+    if (r->outstanding == 0) {
+        free(r);
+        return;
+    }
+    r->closing = 1; /* freed by its last completion (reported with record = NULL) */
+}
+
+int nr_record_submit_update(struct nr_rec *r, uint64_t version,
+                            const uint8_t digest[NR_DIGEST_LEN], uint64_t tag)
+{
+    if (!r || !digest || version == 0 || r->closing) {
+        return NR_EINVAL;
+    }
+    struct nr_client_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = NR_C_WRITE;
+    m.record = r->handle;
+    m.version = version;
+    memcpy(m.digest, digest, NR_DIGEST_LEN);
+    return submit(r->s, &m, r, NR_OP_UPDATE, 0, tag, NULL);
+}
+
+int nr_record_submit_read(struct nr_rec *r, uint64_t tag)
+{
+    if (!r || r->closing) {
+        return NR_EINVAL;
+    }
+    struct nr_client_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = NR_C_READ;
+    m.record = r->handle;
+    return submit(r->s, &m, r, NR_OP_READ, 0, tag, NULL);
+}
+
+int nr_session_flush(struct nr_session *s)
+{
+    if (!s) {
+        return NR_EINVAL;
+    }
+    if (s->broken) {
+        return NR_ECLOSED;
+    }
+    int rc = flush(s, deadline_of(s));
+    return rc ? fail(s, rc) : NR_OK;
+}
+
+uint32_t nr_session_outstanding(const struct nr_session *s)
+{
+    return s ? s->outstanding : 0;
+}
+
+/* A read's answer as nr_read gives it: no record is version 0, NR_OK. */
+static void read_result(struct nr_completion *c)
+{
+    if (c->status == NR_ENORECORD || (c->status == NR_OK && c->version == 0)) {
+        c->status = NR_OK;
+        c->version = 0;
+        memset(c->digest, 0, NR_DIGEST_LEN);
+    } else if (c->status != NR_OK) {
+        c->version = 0;
+        memset(c->digest, 0, NR_DIGEST_LEN);
+    }
+}
+
+int nr_session_wait(struct nr_session *s, struct nr_completion *out, size_t cap, size_t *n)
+{
+    if (!s || !out || cap == 0 || !n) {
+        return NR_EINVAL;
+    }
+    *n = 0;
+    if (s->broken) {
+        return NR_ECLOSED;
+    }
+    if (s->dq_count == 0 && s->outstanding == 0) {
+        return NR_ENOTFOUND;
+    }
+    uint64_t deadline = deadline_of(s);
+    int rc = flush(s, deadline);
+    if (rc == NR_OK) {
+        rc = pump(s, s->dq_count == 0, deadline);
+    }
+    while (rc == NR_OK && s->dq_count == 0) {
+        rc = pump(s, 1, deadline);
+    }
+    if (rc) {
+        return fail(s, rc);
+    }
+    size_t k = 0;
+    while (k < cap && s->dq_count > 0) {
+        struct nr_slot *slot = &s->slots[s->doneq[s->dq_head & s->mask] & s->mask];
+        s->dq_head++;
+        s->dq_count--;
+        struct nr_completion *c = &out[k++];
+        c->record = slot->record && !slot->record->closing ? slot->record : NULL;
+        c->tag = slot->tag;
+        c->op = slot->op;
+        c->status = slot->status;
+        c->version = slot->status == NR_OK || slot->op == NR_OP_READ ? slot->version : 0;
+        memcpy(c->digest, slot->digest, NR_DIGEST_LEN);
+        if (c->op == NR_OP_READ) {
+            read_result(c);
+        }
+        slot_release(s, slot);
+    }
+    *n = k;
+    return NR_OK;
+}
+
+/* ---- the single-record API: a session with one record ---- */
 
 int nr_open(struct nr_client **out, const struct nr_client_options *opt, const char *record_name)
 {
@@ -308,66 +666,23 @@ int nr_open(struct nr_client **out, const struct nr_client_options *opt, const c
     if (name_len == 0 || name_len > NR_MAX_NAME) {
         return NR_EINVAL;
     }
-    if (sodium_init() < 0) {
-        return NR_EIO;
-    }
-    const char *backend = opt->tee_backend ? opt->tee_backend : "sim";
-    const char *se_ident = opt->se_code_identity ? opt->se_code_identity
-                                                 : NR_SE_DEFAULT_CODE_IDENTITY;
-    int rc = NR_OK;
     struct nr_client *c = calloc(1, sizeof *c);
     if (!c) {
         return NR_ENOMEM;
     }
-    c->fd = -1;
-    c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : NR_CLIENT_DEFAULT_TIMEOUT_MS;
-    c->window = opt->window ? opt->window : NR_CLIENT_DEFAULT_WINDOW;
-    if (c->window > NR_CLIENT_MAX_WINDOW) {
-        c->window = NR_CLIENT_MAX_WINDOW;
+    int rc = nr_session_open(&c->s, opt);
+    if (rc) {
+        goto out;
     }
-    c->next_req = 1;
-    memcpy(c->system_id, opt->system_id, NR_SYSTEM_ID_LEN);
-    memcpy(c->name, record_name, name_len + 1);
+    c->tee = c->s->tee;
+    memcpy(c->system_id, c->s->system_id, NR_SYSTEM_ID_LEN);
+    c->window = c->s->window;
     c->ring = calloc(c->window, sizeof *c->ring);
     if (!c->ring) {
         rc = NR_ENOMEM;
         goto out;
     }
-    uint64_t deadline = deadline_of(c);
-
-    rc = nr_tee_open(&c->tee, backend, opt->platform_dir, opt->code_identity);
-    if (rc) {
-        goto out;
-    }
-    struct nr_chan_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.kind = NR_CHAN_LOCAL;
-    cc.role = NR_CHAN_INITIATOR;
-    memcpy(cc.system_id, opt->system_id, sizeof cc.system_id);
-    cc.tee = c->tee;
-    cc.tee_backend = backend;
-    nr_tee_measure(backend, se_ident, cc.se_measurement);
-    rc = nr_chan_create(&c->chan, &cc);
-    if (rc) {
-        goto out;
-    }
-    rc = connect_unix(opt->socket_path, deadline, &c->fd);
-    if (rc) {
-        goto out;
-    }
-    rc = handshake(c, deadline);
-    if (rc) {
-        goto out;
-    }
-    struct nr_client_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = NR_C_OPEN;
-    m.name_len = (uint16_t)name_len;
-    memcpy(m.name, record_name, name_len);
-    rc = roundtrip(c, &m);
-    if (rc == NR_OK) {
-        rc = m.status;
-    }
+    rc = nr_record_open(&c->r, c->s, record_name);
     if (rc) {
         goto out;
     }
@@ -383,18 +698,29 @@ void nr_close(struct nr_client *c)
     if (!c) {
         return;
     }
-    if (c->fd >= 0) {
-        close(c->fd);
+    if (c->r && c->r->outstanding == 0) {
+        free(c->r);
+    } else if (c->r) {
+        c->r->closing = 1; /* freed with the session */
     }
-    if (c->chan) {
-        nr_chan_destroy(c->chan);
-    }
-    if (c->tee) {
-        nr_tee_close(c->tee);
-    }
+    nr_session_close(c->s);
     free(c->ring);
     sodium_memzero(c, sizeof *c);
     free(c);
+}
+
+/* One synchronous request on the single record. */
+static int client_roundtrip(struct nr_client *c, struct nr_client_msg *m, uint8_t op,
+                            struct nr_slot *reply)
+{
+    if (c->s->broken) {
+        return NR_ECLOSED;
+    }
+    if (c->count > 0) {
+        return NR_EBUSY; /* pipelined writes outstanding: collect them first */
+    }
+    m->record = c->r->handle;
+    return roundtrip(c->s, m, c->r, op, reply);
 }
 
 int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
@@ -404,21 +730,19 @@ int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIG
         return NR_EINVAL;
     }
     struct nr_client_msg m;
+    struct nr_slot reply;
     memset(&m, 0, sizeof m);
     m.type = NR_C_WRITE;
     m.version = version;
     memcpy(m.digest, digest, NR_DIGEST_LEN);
-    int rc = roundtrip(c, &m);
+    int rc = client_roundtrip(c, &m, NR_OP_UPDATE, &reply);
     if (rc) {
         return rc;
     }
-    if (m.status == NR_OK && m.version != version) {
-        return fail(c, NR_EMALFORMED); /* an acknowledgement must name our version */
-    }
     if (committed) {
-        *committed = m.status == NR_OK ? m.version : 0;
+        *committed = reply.status == NR_OK ? reply.version : 0;
     }
-    return m.status;
+    return reply.status;
 }
 
 int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN])
@@ -427,22 +751,23 @@ int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN
         return NR_EINVAL;
     }
     struct nr_client_msg m;
+    struct nr_slot reply;
     memset(&m, 0, sizeof m);
     m.type = NR_C_READ;
-    int rc = roundtrip(c, &m);
+    int rc = client_roundtrip(c, &m, NR_OP_READ, &reply);
     if (rc) {
         return rc;
     }
-    if (m.status == NR_ENORECORD || (m.status == NR_OK && m.version == 0)) {
+    if (reply.status == NR_ENORECORD || (reply.status == NR_OK && reply.version == 0)) {
         *version = 0;
         memset(digest, 0, NR_DIGEST_LEN);
         return NR_OK;
     }
-    if (m.status != NR_OK) {
-        return m.status;
+    if (reply.status != NR_OK) {
+        return reply.status;
     }
-    *version = m.version;
-    memcpy(digest, m.digest, NR_DIGEST_LEN);
+    *version = reply.version;
+    memcpy(digest, reply.digest, NR_DIGEST_LEN);
     return NR_OK;
 }
 
@@ -451,25 +776,20 @@ int nr_update_submit(struct nr_client *c, uint64_t version, const uint8_t digest
     if (!c || !digest || version == 0) {
         return NR_EINVAL;
     }
-    if (c->broken) {
+    if (c->s->broken) {
         return NR_ECLOSED;
     }
     if (c->count >= c->window) {
         return NR_EFULL;
     }
-    struct nr_client_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = NR_C_WRITE;
-    m.req_id = c->next_req++;
-    m.version = version;
-    memcpy(m.digest, digest, NR_DIGEST_LEN);
-    int rc = send_msg(c, &m, deadline_of(c));
+    uint64_t tag = c->next_tag++;
+    int rc = nr_record_submit_update(c->r, version, digest, tag);
     if (rc) {
-        return fail(c, rc);
+        return rc;
     }
     struct nr_pending *p = &c->ring[(c->head + c->count) % c->window];
     memset(p, 0, sizeof *p);
-    p->req_id = m.req_id;
+    p->tag = tag;
     p->version = version;
     c->count++;
     return NR_OK;
@@ -483,32 +803,26 @@ int nr_update_wait(struct nr_client *c, uint64_t *committed)
     if (c->count == 0) {
         return NR_ENOTFOUND;
     }
-    if (c->broken) {
+    if (c->s->broken) {
         return NR_ECLOSED;
     }
-    uint64_t deadline = deadline_of(c);
     struct nr_pending *head = &c->ring[c->head];
     while (!head->done) {
-        struct nr_client_msg m;
-        int rc = recv_reply(c, &m, deadline);
+        struct nr_completion done[64];
+        size_t n = 0;
+        int rc = nr_session_wait(c->s, done, 64, &n);
         if (rc) {
-            return fail(c, rc);
+            return rc == NR_ENOTFOUND ? fail(c->s, NR_EMALFORMED) : rc;
         }
-        int matched = 0;
-        for (uint32_t i = 0; i < c->count; i++) {
-            struct nr_pending *p = &c->ring[(c->head + i) % c->window];
-            if (p->req_id == m.req_id && !p->done) {
-                if (m.status == NR_OK && m.version != p->version) {
-                    return fail(c, NR_EMALFORMED);
-                }
-                p->done = 1;
-                p->status = m.status;
-                matched = 1;
-                break;
+        for (size_t k = 0; k < n; k++) {
+            /* tags are consecutive from the head's */
+            uint64_t off = done[k].tag - head->tag;
+            if (off >= c->count) {
+                return fail(c->s, NR_EMALFORMED);
             }
-        }
-        if (!matched) {
-            return fail(c, NR_EMALFORMED);
+            struct nr_pending *p = &c->ring[(c->head + (uint32_t)off) % c->window];
+            p->done = 1;
+            p->status = done[k].status;
         }
     }
     int status = head->status;

@@ -12,30 +12,70 @@ struct nr_chan;
 
 #define NR_CLIENT_DEFAULT_TIMEOUT_MS 10000u
 #define NR_CLIENT_DEFAULT_WINDOW 64u
-#define NR_CLIENT_MAX_WINDOW 4096u
-#define NR_CLIENT_MAX_FRAME (64u * 1024u) /* cap on one framed message from the SE */
+#define NR_CLIENT_MAX_WINDOW 65536u         /* outstanding requests per session */
+#define NR_CLIENT_IBUF_BYTES (256u * 1024u) /* socket read buffer: many frames per recv */
 
-/* One outstanding pipelined request, in submission order. */
-struct nr_pending {
+/* One outstanding request of a session, at slots[req_id & mask] (req_id 0: free). */
+struct nr_slot {
     uint64_t req_id;
+    struct nr_rec *record;
+    uint64_t tag;
+    uint8_t op;   /* enum nr_op */
+    uint8_t sync; /* a synchronous call waits for it: not queued as a completion */
+    uint8_t done;
+    int status;
+    uint64_t version; /* writes: the submitted version; once done: the reply's */
+    uint32_t handle;  /* C_OPEN: the record handle from the reply */
+    uint8_t digest[NR_DIGEST_LEN];
+};
+
+struct nr_session {
+    int fd;
+    struct nr_tee *tee;
+    struct nr_chan *chan;
+    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint32_t timeout_ms;
+    uint32_t window;      /* max outstanding requests */
+    uint32_t outstanding; /* slots in use */
+    uint64_t next_req;
+    int broken; /* a transport or protocol error happened: every later call fails */
+    struct nr_slot *slots;
+    uint64_t mask;
+    uint64_t *doneq; /* completed asynchronous req_ids, in arrival order (ring, mask + 1) */
+    uint64_t dq_head, dq_count;
+    uint8_t *obuf; /* client messages queued for the next record */
+    size_t olen;
+    uint8_t *sbuf; /* u32 length || sealed record: one send per frame */
+    uint8_t *ibuf; /* received bytes [ioff, ilen) */
+    size_t ioff, ilen;
+    uint8_t *pt; /* opened record */
+};
+
+struct nr_rec {
+    struct nr_session *s;
+    uint32_t handle;
+    uint32_t outstanding;
+    int closing; /* nr_record_close with requests outstanding: freed by the last one */
+};
+
+/* One outstanding pipelined update of the single-record API, in submission order. */
+struct nr_pending {
+    uint64_t tag;
     int done;
     int status;
     uint64_t version;
 };
 
 struct nr_client {
-    int fd;
-    struct nr_tee *tee;
-    struct nr_chan *chan;
+    struct nr_session *s;
+    struct nr_rec *r;
+    struct nr_tee *tee; /* = s->tee (seal.c) */
     uint8_t system_id[NR_SYSTEM_ID_LEN];
-    uint32_t timeout_ms;
     uint32_t window;
-    uint64_t next_req;
-    int broken; /* a transport or protocol error happened: every later call fails */
+    uint64_t next_tag;
     /* pipelined writes: ring of `window` slots */
     struct nr_pending *ring;
     uint32_t head, count;
-    char name[129];
 };
 
 /* Restore decision (docs/protocol.md §6), a pure function. One sealed candidate: */

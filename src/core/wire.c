@@ -188,11 +188,12 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
     if (cap < NR_CLIENT_HDR_BYTES + body)
         return 0;
     uint8_t *p = buf;
-    p = nr_put_u8(p, NR_WIRE_VERSION);
+    p = nr_put_u8(p, NR_CLIENT_WIRE_VERSION);
     p = nr_put_u8(p, m->type);
     p = nr_put_u16(p, 0);
     p = nr_put_u32(p, (uint32_t)body);
     p = nr_put_u64(p, m->req_id);
+    p = nr_put_u32(p, m->record);
     switch (m->type) {
     case NR_C_OPEN:
         p = nr_put_u16(p, m->name_len);
@@ -213,57 +214,76 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
     return (size_t)(p - buf);
 }
 
-int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)
+int nr_client_msg_next(struct nr_client_msg *m, struct nr_cur *c)
 {
-    struct nr_cur c;
     uint8_t version = 0;
     uint16_t reserved = 0;
     uint32_t body_len = 0, status = 0;
+    struct nr_cur b;
 
     memset(m, 0, sizeof(*m));
-    nr_cur_init(&c, buf, len);
-    nr_cur_u8(&c, &version);
-    nr_cur_u8(&c, &m->type);
-    nr_cur_u16(&c, &reserved);
-    nr_cur_u32(&c, &body_len);
-    nr_cur_u64(&c, &m->req_id);
-    if (c.err)
-        return c.err;
-    if (version != NR_WIRE_VERSION)
+    if (c->err)
+        return c->err;
+    nr_cur_u8(c, &version);
+    nr_cur_u8(c, &m->type);
+    nr_cur_u16(c, &reserved);
+    nr_cur_u32(c, &body_len);
+    nr_cur_u64(c, &m->req_id);
+    nr_cur_u32(c, &m->record);
+    if (c->err)
+        return c->err;
+    if (version != NR_CLIENT_WIRE_VERSION)
         return NR_EVERSION;
     if (reserved != 0)
         return NR_EMALFORMED;
-    if (body_len != c.left)
-        return body_len > c.left ? NR_ETRUNCATED : NR_EMALFORMED;
+    if (body_len > c->left)
+        return NR_ETRUNCATED;
+    nr_cur_init(&b, c->p, body_len);
+    c->p += body_len;
+    c->left -= body_len;
     switch (m->type) {
     case NR_C_OPEN:
-        nr_cur_u16(&c, &m->name_len);
-        if (c.err)
-            return c.err;
+        nr_cur_u16(&b, &m->name_len);
+        if (b.err)
+            return b.err;
         if (m->name_len == 0)
             return NR_EMALFORMED;
         if (m->name_len > NR_MAX_NAME)
             return NR_ETOOBIG;
-        nr_cur_bytes(&c, m->name, m->name_len);
+        nr_cur_bytes(&b, m->name, m->name_len);
         break;
     case NR_C_WRITE:
-        nr_cur_u64(&c, &m->version);
-        nr_cur_bytes(&c, m->digest, NR_DIGEST_BYTES);
+        nr_cur_u64(&b, &m->version);
+        nr_cur_bytes(&b, m->digest, NR_DIGEST_BYTES);
         break;
     case NR_C_READ:
     case NR_C_STATUS:
         break;
     case NR_C_REPLY:
-        nr_cur_u32(&c, &status);
-        nr_cur_u64(&c, &m->version);
-        nr_cur_bytes(&c, m->digest, NR_DIGEST_BYTES);
+        nr_cur_u32(&b, &status);
+        nr_cur_u64(&b, &m->version);
+        nr_cur_bytes(&b, m->digest, NR_DIGEST_BYTES);
         m->status = (int32_t)status;
         break;
     default:
         return NR_EMALFORMED;
     }
-    if (c.err)
-        return c.err;
+    if (b.err)
+        return b.err;
+    if (b.left != 0)
+        return NR_EMALFORMED;
+    return 0;
+}
+
+int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)
+{
+    struct nr_cur c;
+    int rc;
+
+    nr_cur_init(&c, buf, len);
+    rc = nr_client_msg_next(m, &c);
+    if (rc)
+        return rc;
     if (c.left != 0)
         return NR_EMALFORMED;
     return 0;

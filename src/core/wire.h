@@ -32,8 +32,19 @@
  *               u32 count,
  *               count * rec{u16 owner, key[32], u64 version, digest[32], u64 stamp}
  *
- * AE <-> SE (local channel). Header NR_CLIENT_HDR_BYTES = 16:
- *   u8 version, u8 type, u16 reserved(0), u32 body_len, u64 req_id
+ * AE <-> SE (local channel), client wire version NR_CLIENT_WIRE_VERSION (2).
+ * One channel record carries ONE OR MORE client messages back to back (a batch of at most
+ * NR_CLIENT_BATCH_MAX plaintext bytes); the receiver decodes messages until the record is
+ * consumed; an empty record, a message that overruns the record or any malformed message
+ * rejects the whole record (the connection is dropped).
+ * Header NR_CLIENT_HDR_BYTES = 20:
+ *   u8 version (NR_CLIENT_WIRE_VERSION), u8 type, u16 reserved(0), u32 body_len,
+ *   u64 req_id, u32 record
+ * `record` is a record handle of this connection (1..NR_CLIENT_MAX_RECORDS), returned by the
+ * SE in the C_REPLY to C_OPEN; C_WRITE / C_READ name it; C_OPEN and C_STATUS carry 0. A
+ * connection may open many records; every request gets exactly one C_REPLY with its req_id
+ * (req_ids are unique per connection; replies may come in any order across records; a
+ * C_REPLY's record is the handle for C_OPEN, 0 otherwise).
  * Bodies:
  *   C_OPEN    u16 name_len, name[name_len] (1..NR_MAX_NAME bytes, any bytes)
  *   C_WRITE   u64 version, digest[32]
@@ -59,7 +70,10 @@
 #define NR_MAX_PREPARE_ENTRIES 8192u
 #define NR_MAX_FETCH_KEYS 8192u
 #define NR_MAX_JOIN_RECS 16384u /* per chunk */
-#define NR_CLIENT_HDR_BYTES 16u
+#define NR_CLIENT_WIRE_VERSION 2u /* client messages (the peer messages use NR_WIRE_VERSION) */
+#define NR_CLIENT_HDR_BYTES 20u
+#define NR_CLIENT_BATCH_MAX (64u * 1024u) /* plaintext bytes of client messages per record */
+#define NR_CLIENT_MAX_RECORDS 65536u    /* record handles per connection */
 #define NR_MAX_NAME 128u
 
 enum nr_peer_type {
@@ -135,6 +149,7 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
 struct nr_client_msg {
     uint8_t type;
     uint64_t req_id;
+    uint32_t record; /* record handle (0: none) */
     /* C_OPEN */
     uint16_t name_len;
     uint8_t name[NR_MAX_NAME];
@@ -146,7 +161,14 @@ struct nr_client_msg {
 #define NR_CLIENT_MAX_BYTES (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES)
 /* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
+#define NR_CLIENT_WRITE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)      /* 60 */
+#define NR_CLIENT_REPLY_BYTES (NR_CLIENT_HDR_BYTES + 4u + 8u + NR_DIGEST_BYTES) /* 64 */
+/* Decode exactly one message filling all of buf. */
 int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)
+    __attribute__((warn_unused_result));
+/* Decode the next message of a batch from the cursor and advance it past the message (its
+ * header's body_len bounds it; the cursor may hold more messages after it). */
+int nr_client_msg_next(struct nr_client_msg *m, struct nr_cur *c)
     __attribute__((warn_unused_result));
 
 #endif

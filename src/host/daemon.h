@@ -32,9 +32,9 @@
 #define NR_PEER_MSG_MAX (NR_PEER_HDR_BYTES(NR_MAX_MEMBERS) + NR_MAX_BODY)
 #define NR_PEER_FRAME_MAX (NR_PEER_MSG_MAX + NR_CHAN_RECORD_OVERHEAD)
 #define NR_LOCAL_FRAME_MAX                                                                         \
-    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD                          \
+    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD                          \
          ? NR_CHAN_HS_MAX_BYTES                                                                    \
-         : NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD)
+         : NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD)
 #define NR_HANDSHAKE_TIMEOUT_MS 5000u
 #define NR_MAX_PENDING_HANDSHAKES 64u               /* per listener: unauthenticated connections */
 #define NR_PEER_OUTBUF_BASE (64u * 1024u * 1024u)   /* + one full join snapshot, see below */
@@ -100,8 +100,12 @@ struct nr_lconn {
     int ready;
     int closing;
     int dirty; /* in d->dirty_l */
-    int has_key;
-    uint8_t key[NR_KEY_BYTES];
+    /* Records opened on this connection: handle h (1..n_keys) has key keys[h - 1]. */
+    uint8_t (*keys)[NR_KEY_BYTES];
+    uint32_t n_keys, cap_keys;
+    /* Replies of this loop iteration, coalesced: sealed as one channel record at the push. */
+    uint8_t *obuf;
+    size_t olen;
     uint8_t measurement[NR_MEASUREMENT_BYTES];
     struct nr_lconn *next;  /* d->lconns or d->graveyard_l */
     struct nr_lconn *hnext; /* client table bucket */

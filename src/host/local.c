@@ -1,11 +1,16 @@
 /* Local AE transport: a Unix socket (mode 0600), u32-LE length-prefixed frames, the
  * NR_CHAN_LOCAL handshake (the AE proves its measurement with a local report), then channel
- * records each carrying one client message (wire.h nr_client_msg).
+ * records each carrying one or more client messages (wire.h nr_client_msg, a batch of at most
+ * NR_CLIENT_BATCH_MAX bytes). Every message of a record is handled in order; a record with a
+ * malformed message drops the connection (messages before it were handled).
  *
- * C_OPEN binds the connection's record key = BLAKE2b-256(AE measurement || name), so an AE
- * can only ever touch records of its own measurement. C_WRITE / C_READ go to the core with
- * the connection's client handle; the core's reply is routed back by that handle (a reply for
- * a connection that has gone is dropped and counted). C_STATUS is answered at once:
+ * C_OPEN adds a record to the connection: key = BLAKE2b-256(AE measurement || name), so an AE
+ * can only ever touch records of its own measurement; the reply carries the record handle
+ * (1, 2, ... up to NR_CLIENT_MAX_RECORDS per connection). C_WRITE / C_READ name a handle and
+ * go to the core with the connection's client handle; the core's reply is routed back by
+ * that handle (a reply for a connection that has gone is dropped and counted). Replies
+ * produced in one loop iteration for one connection are coalesced into one channel record
+ * and one frame (sealed at the end-of-iteration push). C_STATUS is answered at once:
  *   C_REPLY status = NR_OK, version = enum nr_se_state,
  *   digest = u64 incarnation || u64 writes_committed || u64 reads_served || u64 records
  *   (all little-endian). */
@@ -78,6 +83,8 @@ void nr_local_reap(struct nr_daemon *d)
         if (c->bev)
             bufferevent_free(c->bev);
         nr_chan_destroy(c->ch);
+        free(c->keys);
+        free(c->obuf);
         free(c);
     }
 }
@@ -100,35 +107,57 @@ static void mark_dirty(struct nr_daemon *d, struct nr_lconn *c)
     d->dirty_l[d->n_dirty_l++] = c;
 }
 
-static void send_reply(struct nr_lconn *c, uint64_t req_id, int status, uint64_t version,
-                       const uint8_t digest[NR_DIGEST_BYTES])
+/* Seal the coalesced replies as one record into the output buffer. */
+static int flush_replies(struct nr_lconn *c)
+{
+    int rc;
+
+    if (c->olen == 0 || c->closing)
+        return NR_OK;
+    rc = nr_frame_write_sealed(bufferevent_get_output(c->bev), c->ch, c->obuf, c->olen);
+    c->olen = 0;
+    if (rc != NR_OK) {
+        NR_LOGE("client %llu: cannot send replies: %s", (unsigned long long)c->id,
+                nr_strerror(rc));
+        lconn_close(c, "send failed");
+    }
+    return rc;
+}
+
+static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int status,
+                       uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
 {
     struct nr_daemon *d = c->d;
     struct nr_client_msg m;
-    uint8_t buf[NR_CLIENT_MAX_BYTES];
     size_t len;
-    int rc;
 
+    if (!c->obuf) {
+        c->obuf = malloc(NR_CLIENT_BATCH_MAX);
+        if (!c->obuf) {
+            lconn_close(c, "out of memory");
+            return;
+        }
+    }
+    if (NR_CLIENT_BATCH_MAX - c->olen < NR_CLIENT_MAX_BYTES && flush_replies(c) != NR_OK)
+        return;
     memset(&m, 0, sizeof m);
     m.type = NR_C_REPLY;
     m.req_id = req_id;
+    m.record = record;
     m.status = status;
     m.version = version;
     if (digest)
         memcpy(m.digest, digest, NR_DIGEST_BYTES);
-    len = nr_client_msg_encode(buf, sizeof buf, &m);
+    len = nr_client_msg_encode(c->obuf + c->olen, NR_CLIENT_BATCH_MAX - c->olen, &m);
     if (len == 0) {
         NR_LOGE("client %llu: cannot encode reply", (unsigned long long)c->id);
         return;
     }
-    rc = nr_frame_write_sealed(bufferevent_get_output(c->bev), c->ch, buf, len);
-    if (rc != NR_OK) {
-        NR_LOGE("client %llu: cannot send reply: %s", (unsigned long long)c->id, nr_strerror(rc));
-        lconn_close(c, "send failed");
-        return;
-    }
+    c->olen += len;
     d->stats.client_replies++;
     mark_dirty(d, c);
+    if (!c->dirty) /* not on the push list (out of memory): seal now, libevent writes it */
+        (void)flush_replies(c);
 }
 
 void nr_local_push(struct nr_daemon *d)
@@ -136,7 +165,7 @@ void nr_local_push(struct nr_daemon *d)
     for (size_t i = 0; i < d->n_dirty_l; i++) {
         struct nr_lconn *c = d->dirty_l[i];
         c->dirty = 0;
-        if (c->closing)
+        if (c->closing || flush_replies(c) != NR_OK)
             continue;
         nr_bev_push_ready(c->bev);
         /* A client whose reading was paused (backpressure) and whose replies the kernel has
@@ -162,7 +191,7 @@ void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int s
         d->stats.client_replies_dropped++;
         return;
     }
-    send_reply(c, req_id, status, version, digest);
+    send_reply(c, req_id, 0, status, version, digest);
 }
 
 static void status_reply(struct nr_lconn *c, uint64_t req_id)
@@ -175,66 +204,82 @@ static void status_reply(struct nr_lconn *c, uint64_t req_id)
     p = nr_put_u64(p, s->writes_committed);
     p = nr_put_u64(p, s->reads_served);
     (void)nr_put_u64(p, (uint64_t)nr_se_record_count(d->se));
-    send_reply(c, req_id, NR_OK, (uint64_t)nr_se_state(d->se), dg);
+    send_reply(c, req_id, 0, NR_OK, (uint64_t)nr_se_state(d->se), dg);
 }
 
-static void handle_msg(struct nr_lconn *c, const uint8_t *pt, size_t len)
+/* The key of record handle h of this connection, NULL if there is none. */
+static const uint8_t *record_key(const struct nr_lconn *c, uint32_t h)
 {
-    struct nr_daemon *d = c->d;
-    struct nr_client_msg m;
-    uint64_t now = nr_now_ms();
-    int rc;
+    return h >= 1 && h <= c->n_keys ? c->keys[h - 1] : NULL;
+}
 
-    rc = nr_client_msg_decode(&m, pt, len);
-    if (rc != NR_OK) {
-        d->stats.local_malformed++;
-        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
-                       "client %llu: malformed message (%s): connection dropped",
-                       (unsigned long long)c->id, nr_errname(rc));
-        lconn_close(c, "malformed message");
+static void handle_open(struct nr_lconn *c, const struct nr_client_msg *m)
+{
+    crypto_generichash_state st;
+
+    if (m->name_len == 0 || m->name_len > NR_MAX_NAME || m->record != 0) {
+        send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
         return;
     }
-    switch (m.type) {
-    case NR_C_OPEN: {
-        crypto_generichash_state st;
-        d->stats.client_opens++;
-        if (m.name_len == 0 || m.name_len > NR_MAX_NAME) {
-            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
-            break;
-        }
-        crypto_generichash_init(&st, NULL, 0, NR_KEY_BYTES);
-        crypto_generichash_update(&st, c->measurement, NR_MEASUREMENT_BYTES);
-        crypto_generichash_update(&st, m.name, m.name_len);
-        crypto_generichash_final(&st, c->key, NR_KEY_BYTES);
-        c->has_key = 1;
-        send_reply(c, m.req_id, NR_OK, 0, NULL);
-        break;
+    if (c->n_keys >= NR_CLIENT_MAX_RECORDS) {
+        send_reply(c, m->req_id, 0, NR_EFULL, 0, NULL);
+        return;
     }
+    if (c->n_keys == c->cap_keys) {
+        uint32_t cap = c->cap_keys ? 2u * c->cap_keys : 4u;
+        uint8_t(*k)[NR_KEY_BYTES] = realloc(c->keys, (size_t)cap * sizeof *k);
+        if (!k) {
+            send_reply(c, m->req_id, 0, NR_ENOMEM, 0, NULL);
+            return;
+        }
+        c->keys = k;
+        c->cap_keys = cap;
+    }
+    crypto_generichash_init(&st, NULL, 0, NR_KEY_BYTES);
+    crypto_generichash_update(&st, c->measurement, NR_MEASUREMENT_BYTES);
+    crypto_generichash_update(&st, m->name, m->name_len);
+    crypto_generichash_final(&st, c->keys[c->n_keys], NR_KEY_BYTES);
+    c->n_keys++;
+    send_reply(c, m->req_id, c->n_keys, NR_OK, 0, NULL);
+}
+
+static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64_t now)
+{
+    struct nr_daemon *d = c->d;
+    const uint8_t *key;
+
+    switch (m->type) {
+    case NR_C_OPEN:
+        d->stats.client_opens++;
+        handle_open(c, m);
+        break;
     case NR_C_WRITE:
         d->stats.client_writes++;
-        if (!c->has_key) {
-            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
+        key = record_key(c, m->record);
+        if (!key) {
+            send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
             break;
         }
-        nr_se_client_write(d->se, c->id, m.req_id, c->key, m.version, m.digest, now);
+        nr_se_client_write(d->se, c->id, m->req_id, key, m->version, m->digest, now);
         break;
     case NR_C_READ:
         d->stats.client_reads++;
-        if (!c->has_key) {
-            send_reply(c, m.req_id, NR_EINVAL, 0, NULL);
+        key = record_key(c, m->record);
+        if (!key) {
+            send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
             break;
         }
-        nr_se_client_read(d->se, c->id, m.req_id, c->key, now);
+        nr_se_client_read(d->se, c->id, m->req_id, key, now);
         break;
     case NR_C_STATUS:
         d->stats.client_status++;
-        status_reply(c, m.req_id);
+        status_reply(c, m->req_id);
         break;
     default:
         d->stats.local_malformed++;
         nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
                        "client %llu: unexpected message type %u: connection dropped",
-                       (unsigned long long)c->id, m.type);
+                       (unsigned long long)c->id, m->type);
         lconn_close(c, "unexpected message type");
         break;
     }
@@ -243,20 +288,37 @@ static void handle_msg(struct nr_lconn *c, const uint8_t *pt, size_t len)
 static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
 {
     struct nr_daemon *d = c->d;
-    uint8_t pt[NR_CLIENT_MAX_BYTES];
+    uint8_t pt[NR_CLIENT_BATCH_MAX];
     size_t pt_len = 0;
+    struct nr_cur cur;
+    struct nr_client_msg m;
+    uint64_t now = nr_now_ms();
     int rc;
 
     rc = nr_chan_open(c->ch, rec, len, pt, sizeof pt, &pt_len);
     if (rc != NR_OK) {
         d->stats.local_records_unauth++;
-        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
                        "client %llu: record rejected (%s): connection dropped",
                        (unsigned long long)c->id, nr_errname(rc));
         lconn_close(c, "bad record");
         return;
     }
-    handle_msg(c, pt, pt_len);
+    nr_cur_init(&cur, pt, pt_len);
+    if (pt_len == 0)
+        cur.err = NR_ETRUNCATED; /* an empty record carries no message: malformed */
+    do {
+        rc = nr_client_msg_next(&m, &cur);
+        if (rc != NR_OK) {
+            d->stats.local_malformed++;
+            nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+                           "client %llu: malformed message (%s): connection dropped",
+                           (unsigned long long)c->id, nr_errname(rc));
+            lconn_close(c, "malformed message");
+            return;
+        }
+        handle_msg(c, &m, now);
+    } while (cur.left > 0 && !c->closing);
 }
 
 static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
@@ -397,6 +459,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     d->stats.local_connects++;
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, NR_LOCAL_OUTBUF_LIMIT / 2u, 0);
+    /* Read everything a pipelining client has sent in one wakeup (libevent's default is
+     * 16 KiB per read). */
+    (void)bufferevent_set_max_single_read(c->bev, 256u * 1024u);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -458,7 +523,10 @@ void nr_local_stop(struct nr_daemon *d)
         d->local_socket_bound = 0;
     }
     /* Best effort: hand queued replies (e.g. NR_ESUPERSEDED after a halt) to the kernel. */
-    for (struct nr_lconn *c = d->lconns; c; c = c->next) {
+    for (struct nr_lconn *c = d->lconns, *next; c; c = next) {
+        next = c->next; /* a failed flush closes c (moves it to the graveyard) */
+        if (flush_replies(c) != NR_OK)
+            continue;
         /* (the bufferevent's output start is frozen: copy out instead of evbuffer_write) */
         struct evbuffer *out = bufferevent_get_output(c->bev);
         evutil_socket_t fd = bufferevent_getfd(c->bev);

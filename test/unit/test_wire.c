@@ -118,6 +118,7 @@ static void client_round_trip(const struct nr_client_msg *m)
     assert_int_equal(nr_client_msg_decode(&out, buf, len), 0);
     assert_int_equal(out.type, m->type);
     assert_int_equal(out.req_id, m->req_id);
+    assert_int_equal(out.record, m->record);
     assert_int_equal(out.name_len, m->name_len);
     assert_memory_equal(out.name, m->name, m->name_len);
     if (m->type == NR_C_WRITE || m->type == NR_C_REPLY) {
@@ -152,6 +153,7 @@ static void test_client_messages(void **state)
     memset(&m, 0, sizeof(m));
     m.type = NR_C_WRITE;
     m.req_id = 1;
+    m.record = NR_CLIENT_MAX_RECORDS;
     m.version = 0x0102030405060708ull;
     memset(m.digest, 0xee, NR_DIGEST_BYTES);
     client_round_trip(&m);
@@ -159,6 +161,7 @@ static void test_client_messages(void **state)
     memset(&m, 0, sizeof(m));
     m.type = NR_C_READ;
     m.req_id = UINT64_MAX;
+    m.record = 7;
     client_round_trip(&m);
 
     memset(&m, 0, sizeof(m));
@@ -167,6 +170,93 @@ static void test_client_messages(void **state)
     m.version = 9;
     memset(m.digest, 0x11, NR_DIGEST_BYTES);
     client_round_trip(&m);
+}
+
+/* Known answer: a C_WRITE's bytes (client wire version 2, 20-byte header with record). */
+static void test_client_known_answer(void **state)
+{
+    (void)state;
+    struct nr_client_msg m;
+    uint8_t buf[NR_CLIENT_MAX_BYTES];
+    static const uint8_t want_hdr[NR_CLIENT_HDR_BYTES] = {
+        0x02, 0x02, 0x00, 0x00,                         /* version 2, C_WRITE, reserved */
+        0x28, 0x00, 0x00, 0x00,                         /* body_len 40 */
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* req_id */
+        0x34, 0x12, 0x00, 0x00,                         /* record 0x1234 */
+    };
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_WRITE;
+    m.req_id = 0x0102030405060708ull;
+    m.record = 0x1234;
+    m.version = 5;
+    memset(m.digest, 0xab, NR_DIGEST_BYTES);
+    size_t len = nr_client_msg_encode(buf, sizeof(buf), &m);
+    assert_int_equal(len, NR_CLIENT_WRITE_BYTES);
+    assert_memory_equal(buf, want_hdr, sizeof(want_hdr));
+    assert_int_equal(buf[NR_CLIENT_HDR_BYTES], 5);
+    m.type = NR_C_REPLY;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof(buf), &m), NR_CLIENT_REPLY_BYTES);
+}
+
+/* Several messages in one record: decoded one after another until the record is consumed;
+ * any cut inside a message is an error, never a partial success past the cut. */
+static void test_client_batch(void **state)
+{
+    (void)state;
+    uint8_t batch[4 * NR_CLIENT_MAX_BYTES];
+    size_t len = 0, ends[4];
+    struct nr_client_msg m, out;
+    struct nr_cur c;
+
+    for (int i = 0; i < 4; i++) {
+        memset(&m, 0, sizeof(m));
+        m.type = i == 0 ? NR_C_OPEN : (i == 2 ? NR_C_READ : NR_C_WRITE);
+        m.req_id = 100u + (unsigned)i;
+        m.record = i == 0 ? 0u : (uint32_t)i;
+        m.name_len = 2;
+        memcpy(m.name, "ab", 2);
+        m.version = (uint64_t)i;
+        len += nr_client_msg_encode(batch + len, sizeof(batch) - len, &m);
+        ends[i] = len;
+    }
+    nr_cur_init(&c, batch, len);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(nr_client_msg_next(&out, &c), 0);
+        assert_int_equal(out.req_id, 100u + (unsigned)i);
+        assert_int_equal(c.left, len - ends[i]);
+    }
+    assert_int_equal(c.left, 0);
+    /* whole batch is not one message */
+    assert_int_equal(nr_client_msg_decode(&out, batch, len), NR_EMALFORMED);
+    /* every truncation: the messages before the cut decode, the cut one fails */
+    for (size_t l = 1; l < len; l++) {
+        int k = 0, rc = 0;
+        nr_cur_init(&c, batch, l);
+        while (c.left > 0 && (rc = nr_client_msg_next(&out, &c)) == 0)
+            k++;
+        int whole = 0, at_end = 0;
+        for (int i = 0; i < 4; i++) {
+            whole += ends[i] <= l;
+            at_end |= ends[i] == l;
+        }
+        assert_int_equal(k, whole);
+        if (!at_end)
+            assert_true(rc < 0);
+    }
+    /* a body_len that claims more than is left */
+    uint8_t bad[sizeof(batch)];
+    memcpy(bad, batch, len);
+    nr_put_u32(bad + ends[0] + 4, 1000);
+    nr_cur_init(&c, bad, len);
+    assert_int_equal(nr_client_msg_next(&out, &c), 0);
+    assert_int_equal(nr_client_msg_next(&out, &c), NR_ETRUNCATED);
+    /* a C_READ with a body is malformed even inside a batch */
+    memcpy(bad, batch, len);
+    nr_put_u32(bad + ends[1] + 4, 4);
+    nr_cur_init(&c, bad, len);
+    assert_int_equal(nr_client_msg_next(&out, &c), 0);
+    assert_int_equal(nr_client_msg_next(&out, &c), 0);
+    assert_int_equal(nr_client_msg_next(&out, &c), NR_EMALFORMED);
 }
 
 static void test_client_bad_inputs(void **state)
@@ -220,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_peer_header_every_bad_length),
         cmocka_unit_test(test_client_messages),
         cmocka_unit_test(test_client_bad_inputs),
+        cmocka_unit_test(test_client_known_answer),
+        cmocka_unit_test(test_client_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
