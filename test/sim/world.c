@@ -412,6 +412,15 @@ static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, ui
     op->done = 1;
     op->status = status;
     op->resp = ++w->hseq;
+    if (op->kind == SIM_OP_WRITE && status == NR_OK &&
+        (version != op->v || !digest || memcmp(digest, op->d, NR_DIGEST_BYTES) != 0)) {
+        snprintf(w->why, sizeof(w->why),
+                 "S2 violated (record r%d): write op %d (ae%d, v=%" PRIu64 ") acked by %s "
+                 "with a different committed record v=%" PRIu64,
+                 ae->rec, ae->pending, ae->id, op->v, in->label, version);
+        w->bad_rec = ae->rec;
+        w->violation = SIM_SAFETY;
+    }
     if (op->kind == SIM_OP_READ && status == NR_OK) {
         op->v = version;
         if (digest)
