@@ -5,8 +5,8 @@
 # is created with `narrator up` (keys, membership, configs), stopped, its stores emptied (so
 # that the next start is a genesis) and started again as children of this script.
 # Binaries come from the environment (CTest sets them): NARRATOR, NARRATORD, ATTACK_LOADER,
-# ATTACK_PROXY. ATTACK_DURABILITY=disk runs the SEs in disk durability; ATTACK_KEEP=1 keeps
-# the temporary directory.
+# ATTACK_PROXY. ATTACK_DURABILITY=disk runs the SEs in disk durability, ATTACK_SNAPSHOT=on|off
+# sets their record snapshot; ATTACK_KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
 : "${NARRATOR:?NARRATOR (path of the narrator CLI) not set}"
@@ -161,6 +161,13 @@ net_create() {
     done
     if [ -n "${ATTACK_DURABILITY:-}" ]; then # memory (default) or disk
         sed -i "s/^Durability = .*/Durability = $ATTACK_DURABILITY/" "$NET"/node*/se.ini
+    fi
+    if [ -n "${ATTACK_SNAPSHOT:-}" ]; then # on|off: the record snapshot in the sealed store
+        local f
+        for f in "$NET"/node*/se.ini; do
+            sed -i "/^Snapshot = /d; s/^\(Durability = .*\)$/\1\nSnapshot = $ATTACK_SNAPSHOT/" "$f"
+            "$NARRATORD" --check -c "$f" >/dev/null || fail "Snapshot = $ATTACK_SNAPSHOT refused"
+        done
     fi
     if [ -n "${NET_EDIT:-}" ]; then "$NET_EDIT"; fi
     for i in $(seq 0 $((N - 1))); do start_node "$i"; done
