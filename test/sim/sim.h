@@ -226,6 +226,7 @@ int sim_process_one(struct sim_world *w); /* 0: nothing left */
 void sim_after_step(struct sim_world *w); /* flush every SE, check, account the budget */
 int sim_run_until(struct sim_world *w, uint64_t t);
 int sim_release(struct sim_world *w, int from, int to, int type); /* returns count */
+int sim_discard(struct sim_world *w, int from, int to);
 void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode);
 void sim_set_all_links(struct sim_world *w, uint8_t mode);
 int sim_genesis(struct sim_world *w);

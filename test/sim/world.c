@@ -254,6 +254,9 @@ static void net_send(struct sim_world *w, int from, uint16_t to_member, const ui
         if (i != from && t->alive && t->member == to_member && w->link[from][i] != SIM_LINK_CUT)
             cand[nc++] = i;
     }
+    if (w->opt.verbose)
+        sim_trace(w, "  send %s %s->member %u (%d reachable instances)",
+                  sim_msg_name(len > 1 ? b[1] : 0), w->inst[from].label, to_member, nc);
     if (nc == 0)
         return;
     if (w->sw.multicast || w->phase == SIM_PH_SCRIPT) {
@@ -350,6 +353,26 @@ int sim_release(struct sim_world *w, int from, int to, int type)
         net_deliver(w, m);
         sim_after_step(w);
         count++;
+    }
+    return count;
+}
+
+/* Drop held messages from `from` to `to` (-1: any): the network lost them. */
+int sim_discard(struct sim_world *w, int from, int to)
+{
+    int count = 0;
+    struct sim_msg **pp = &w->held_head;
+    w->held_tail = NULL;
+    while (*pp) {
+        struct sim_msg *m = *pp;
+        if ((from < 0 || m->from == from) && (to < 0 || m->to == to)) {
+            *pp = m->next;
+            free(m);
+            count++;
+        } else {
+            w->held_tail = m;
+            pp = &m->next;
+        }
     }
     return count;
 }
