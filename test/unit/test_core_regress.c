@@ -295,7 +295,7 @@ static int capture_join_from_1(const struct msg *m)
 static uint32_t chunk_of(const struct msg *m)
 {
     const uint8_t *p = m->bytes + NR_PEER_HDR_BYTES(N) + 10;
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void test_join_snapshots_not_mixed(void **state)
