@@ -42,6 +42,7 @@
 #define MAX_PIDS 32
 #define MAX_WINDOW 4096u
 #define MAX_CLIENT_THREADS 1024u
+#define SETUP_OUTSTANDING 2048u /* session mode: requests in flight while setting up */
 #define N_ERRSLOTS 128 /* error codes are small negatives: count by -code */
 
 struct se_target {
@@ -489,24 +490,48 @@ static int session_open(struct worker *w, struct client *cl)
                 nr_strerror(rc));
         return rc;
     }
-    for (unsigned j = 0; j < o->records; j++) {
+    /* Pipelined opens (no round trip each), then the network's records (pipelined reads),
+     * then one update each so that every record exists. */
+    for (unsigned j = 0; j < o->records && rc == NR_OK; j++) {
         char name[128];
         snprintf(name, sizeof(name), "%s-%u-%u", o->prefix, cl->idx, j);
-        rc = nr_record_open(&cl->recs[j].r, cl->s, name);
-        if (rc != NR_OK) {
-            fprintf(stderr, "nr-bench: client %u: open %s: %s\n", cl->idx, name, nr_strerror(rc));
-            return rc;
+        rc = nr_record_submit_open(&cl->recs[j].r, cl->s, name, j);
+        while (rc == NR_EFULL) { /* window full: collect opens */
+            struct nr_completion done[256];
+            size_t n = 0;
+            rc = nr_session_wait(cl->s, done, 256, &n);
+            for (size_t k = 0; rc == NR_OK && k < n; k++) {
+                rc = done[k].status;
+            }
+            if (rc == NR_OK) {
+                rc = nr_record_submit_open(&cl->recs[j].r, cl->s, name, j);
+            }
         }
     }
-    /* Continue from the network's records (pipelined reads), then make sure each exists. */
+    while (rc == NR_OK && nr_session_outstanding(cl->s) > 0) {
+        struct nr_completion done[256];
+        size_t n = 0;
+        rc = nr_session_wait(cl->s, done, 256, &n);
+        for (size_t k = 0; rc == NR_OK && k < n; k++) {
+            rc = done[k].status;
+        }
+    }
+    if (rc != NR_OK) {
+        fprintf(stderr, "nr-bench: client %u: open: %s\n", cl->idx, nr_strerror(rc));
+        return rc;
+    }
     int reader = cl->reader;
     cl->reader = 1;
     uint64_t forever = w->t_end_ns;
     w->t_end_ns = 0; /* nothing measured, no refill */
-    for (unsigned j = 0; j < o->records && rc == NR_OK; j++) {
-        rc = srec_submit(w, cl, j, 0);
-    }
-    while (rc == NR_OK && !cl->dead && nr_session_outstanding(cl->s) > 0) {
+    /* at most SETUP_OUTSTANDING per session: the SE's table of pending requests is bounded
+     * (NR_EBUSY beyond it) */
+    for (unsigned j = 0; rc == NR_OK && !cl->dead && (j < o->records ||
+                                                     nr_session_outstanding(cl->s) > 0);) {
+        if (j < o->records && nr_session_outstanding(cl->s) < SETUP_OUTSTANDING) {
+            rc = srec_submit(w, cl, j++, 0);
+            continue;
+        }
         struct nr_completion done[256];
         size_t n = 0;
         rc = nr_session_wait(cl->s, done, 256, &n);
@@ -519,11 +544,13 @@ static int session_open(struct worker *w, struct client *cl)
         }
     }
     cl->reader = 0;
-    for (unsigned j = 0; j < o->records && rc == NR_OK; j++) {
-        cl->recs[j].head = 0;
-        rc = srec_submit(w, cl, j, 0);
-    }
-    while (rc == NR_OK && !cl->dead && nr_session_outstanding(cl->s) > 0) {
+    for (unsigned j = 0; rc == NR_OK && !cl->dead && (j < o->records ||
+                                                     nr_session_outstanding(cl->s) > 0);) {
+        if (j < o->records && nr_session_outstanding(cl->s) < SETUP_OUTSTANDING) {
+            cl->recs[j].head = 0;
+            rc = srec_submit(w, cl, j++, 0);
+            continue;
+        }
         rc = sess_wait(w, cl, 0);
     }
     cl->reader = reader;

@@ -177,7 +177,7 @@ static int on_frame(struct server *s, struct conn *c, const uint8_t *f, size_t l
         return -1;
     }
     /* a record carries one or more client messages (wire.h); this server has one record
-     * per connection (handle 1) */
+     * per connection (its handle is the one the client picked) */
     struct nr_cur cur;
     nr_cur_init(&cur, pt, pt_len);
     if (pt_len == 0) {
@@ -204,7 +204,7 @@ static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *
         uint8_t meas[NR_MEASUREMENT_BYTES];
         nr_chan_peer_measurement(c->chan, meas);
         c->rec = lookup(s, meas, m.name, m.name_len);
-        return queue_reply(c, m.req_id, c->rec ? NR_OK : NR_ENOMEM, NULL, 1);
+        return queue_reply(c, m.req_id, c->rec ? NR_OK : NR_ENOMEM, NULL, m.record);
     }
     case NR_C_WRITE:
         if (!c->rec) {

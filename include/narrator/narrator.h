@@ -105,7 +105,7 @@ NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHEC
 struct nr_session;
 struct nr_rec;
 
-enum nr_op { NR_OP_UPDATE = 1, NR_OP_READ = 2 };
+enum nr_op { NR_OP_UPDATE = 1, NR_OP_READ = 2, NR_OP_OPEN = 3 };
 
 struct nr_completion {
     struct nr_rec *record; /* NULL if the record was closed in the meantime */
@@ -126,6 +126,12 @@ NR_API void nr_session_close(struct nr_session *s);
  * 65536 records or its window is full. */
 NR_API int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
     NR_MUST_CHECK;
+/* Pipelined open: queue the open and return the record at once; updates and reads of it
+ * may be submitted right behind (the SE handles them after the open). The open completes
+ * with op NR_OP_OPEN; if it failed, the record's requests fail with NR_EINVAL, and the
+ * caller still closes the record. */
+NR_API int nr_record_submit_open(struct nr_rec **out, struct nr_session *s,
+                                 const char *record_name, uint64_t tag) NR_MUST_CHECK;
 /* Forget the record (its outstanding requests still complete, with record = NULL). */
 NR_API void nr_record_close(struct nr_rec *r);
 /* Queue an update (version must be the record's committed version + 1 when it reaches the

@@ -252,6 +252,11 @@ static int on_record(struct nr_session *s, const uint8_t *rec, size_t len)
             rc = NR_EMALFORMED; /* an acknowledgement must name our version */
             break;
         }
+        if (slot->op == NR_OP_OPEN && m.status == NR_OK &&
+            (!slot->record || m.record != slot->record->handle)) {
+            rc = NR_EMALFORMED; /* an open's reply must name our handle */
+            break;
+        }
         slot->done = 1;
         slot->status = m.status;
         slot->version = m.version;
@@ -424,6 +429,7 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
     }
     s->mask = slots - 1u;
     s->next_req = 1;
+    s->next_handle = 1;
     memcpy(s->system_id, opt->system_id, NR_SYSTEM_ID_LEN);
     s->slots = calloc(slots, sizeof *s->slots);
     s->doneq = calloc(slots, sizeof *s->doneq);
@@ -505,40 +511,85 @@ void nr_session_close(struct nr_session *s)
     free(s);
 }
 
-int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
+/* Queue C_OPEN for a fresh handle; *out is the new record (requests may follow at once). */
+static int open_submit(struct nr_session *s, const char *record_name, int sync, uint64_t tag,
+                       struct nr_rec **out, struct nr_slot **slot)
 {
-    if (!out || !s || !record_name) {
-        return NR_EINVAL;
-    }
-    *out = NULL;
     size_t name_len = strlen(record_name);
     if (name_len == 0 || name_len > NR_MAX_NAME) {
         return NR_EINVAL;
     }
-    struct nr_client_msg m;
-    struct nr_slot reply;
-    memset(&m, 0, sizeof m);
-    m.type = NR_C_OPEN;
-    m.name_len = (uint16_t)name_len;
-    memcpy(m.name, record_name, name_len);
-    int rc = roundtrip(s, &m, NULL, 0, &reply);
-    if (rc) {
-        return rc;
+    if (s->broken) {
+        return NR_ECLOSED;
     }
-    if (reply.status != NR_OK) {
-        return reply.status;
-    }
-    if (reply.handle == 0 || reply.handle > NR_CLIENT_MAX_RECORDS) {
-        return fail(s, NR_EMALFORMED);
+    if (s->next_handle > NR_CLIENT_MAX_RECORDS) {
+        return NR_EFULL; /* handles are not reused within a session */
     }
     struct nr_rec *r = calloc(1, sizeof *r);
     if (!r) {
         return NR_ENOMEM;
     }
     r->s = s;
-    r->handle = reply.handle;
+    r->handle = s->next_handle;
+    struct nr_client_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = NR_C_OPEN;
+    m.record = r->handle;
+    m.name_len = (uint16_t)name_len;
+    memcpy(m.name, record_name, name_len);
+    int rc = submit(s, &m, r, NR_OP_OPEN, sync, tag, slot);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    s->next_handle++;
     *out = r;
     return NR_OK;
+}
+
+int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
+{
+    if (!out || !s || !record_name) {
+        return NR_EINVAL;
+    }
+    *out = NULL;
+    struct nr_rec *r = NULL;
+    struct nr_slot *slot = NULL;
+    int rc = open_submit(s, record_name, 1, 0, &r, &slot);
+    if (rc) {
+        return rc;
+    }
+    uint64_t deadline = deadline_of(s);
+    rc = flush(s, deadline);
+    while (rc == NR_OK && !slot->done) {
+        rc = pump(s, 1, deadline);
+    }
+    if (rc) {
+        return fail(s, rc); /* r stays in the broken session's slot: freed with it */
+    }
+    int status = slot->status;
+    if (status == NR_OK && slot->handle != r->handle) {
+        status = fail(s, NR_EMALFORMED);
+    }
+    slot->record = NULL;
+    r->outstanding--;
+    slot_release(s, slot);
+    if (status != NR_OK) {
+        free(r);
+        return status;
+    }
+    *out = r;
+    return NR_OK;
+}
+
+int nr_record_submit_open(struct nr_rec **out, struct nr_session *s, const char *record_name,
+                          uint64_t tag)
+{
+    if (!out || !s || !record_name) {
+        return NR_EINVAL;
+    }
+    *out = NULL;
+    return open_submit(s, record_name, 0, tag, out, NULL);
 }
 
 void nr_record_close(struct nr_rec *r)

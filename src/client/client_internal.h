@@ -38,6 +38,7 @@ struct nr_session {
     uint32_t window;      /* max outstanding requests */
     uint32_t outstanding; /* slots in use */
     uint64_t next_req;
+    uint32_t next_handle; /* record handles are picked here (wire.h C_OPEN) */
     int broken; /* a transport or protocol error happened: every later call fails */
     struct nr_slot *slots;
     uint64_t mask;

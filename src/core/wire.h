@@ -40,11 +40,14 @@
  * Header NR_CLIENT_HDR_BYTES = 20:
  *   u8 version (NR_CLIENT_WIRE_VERSION), u8 type, u16 reserved(0), u32 body_len,
  *   u64 req_id, u32 record
- * `record` is a record handle of this connection (1..NR_CLIENT_MAX_RECORDS), returned by the
- * SE in the C_REPLY to C_OPEN; C_WRITE / C_READ name it; C_OPEN and C_STATUS carry 0. A
- * connection may open many records; every request gets exactly one C_REPLY with its req_id
- * (req_ids are unique per connection; replies may come in any order across records; a
- * C_REPLY's record is the handle for C_OPEN, 0 otherwise).
+ * `record` is a record handle of this connection (1..NR_CLIENT_MAX_RECORDS). The AE picks it
+ * in C_OPEN (any handle not yet bound on this connection; the SE refuses a bound or out-of-
+ * range one with NR_EINVAL and binds nothing), so that it can queue C_WRITE / C_READ naming
+ * the handle right behind the C_OPEN without waiting for its reply (the SE handles a
+ * connection's messages in order; requests naming an unbound handle get NR_EINVAL).
+ * C_STATUS carries 0. Every request gets exactly one C_REPLY with its req_id (req_ids are
+ * unique per connection; replies may come in any order across records; a C_REPLY's record
+ * is the handle for C_OPEN, 0 otherwise).
  * Bodies:
  *   C_OPEN    u16 name_len, name[name_len] (1..NR_MAX_NAME bytes, any bytes)
  *   C_WRITE   u64 version, digest[32]

@@ -100,8 +100,10 @@ struct nr_lconn {
     int ready;
     int closing;
     int dirty; /* in d->dirty_l */
-    /* Records opened on this connection: handle h (1..n_keys) has key keys[h - 1]. */
+    /* Records opened on this connection: handle h is bound if h <= cap_keys and
+     * bound[h - 1]; its key is keys[h - 1] (handles are picked by the AE, wire.h). */
     uint8_t (*keys)[NR_KEY_BYTES];
+    uint8_t *bound;
     uint32_t n_keys, cap_keys;
     /* Replies of this loop iteration, coalesced: sealed as one channel record at the push. */
     uint8_t *obuf;

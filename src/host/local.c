@@ -4,9 +4,9 @@
  * NR_CLIENT_BATCH_MAX bytes). Every message of a record is handled in order; a record with a
  * malformed message drops the connection (messages before it were handled).
  *
- * C_OPEN adds a record to the connection: key = BLAKE2b-256(AE measurement || name), so an AE
- * can only ever touch records of its own measurement; the reply carries the record handle
- * (1, 2, ... up to NR_CLIENT_MAX_RECORDS per connection). C_WRITE / C_READ name a handle and
+ * C_OPEN binds a record handle picked by the AE (1..NR_CLIENT_MAX_RECORDS, not yet bound) to
+ * key = BLAKE2b-256(AE measurement || name), so an AE can only ever touch records of its own
+ * measurement. C_WRITE / C_READ name a handle and
  * go to the core with the connection's client handle; the core's reply is routed back by
  * that handle (a reply for a connection that has gone is dropped and counted). Replies
  * produced in one loop iteration for one connection are coalesced into one channel record
@@ -84,6 +84,7 @@ void nr_local_reap(struct nr_daemon *d)
             bufferevent_free(c->bev);
         nr_chan_destroy(c->ch);
         free(c->keys);
+        free(c->bound);
         free(c->obuf);
         free(c);
     }
@@ -210,37 +211,54 @@ static void status_reply(struct nr_lconn *c, uint64_t req_id)
 /* The key of record handle h of this connection, NULL if there is none. */
 static const uint8_t *record_key(const struct nr_lconn *c, uint32_t h)
 {
-    return h >= 1 && h <= c->n_keys ? c->keys[h - 1] : NULL;
+    return h >= 1 && h <= c->cap_keys && c->bound[h - 1] ? c->keys[h - 1] : NULL;
+}
+
+/* Room for handle h (1..NR_CLIENT_MAX_RECORDS): grow the tables by doubling. */
+static int keys_reserve(struct nr_lconn *c, uint32_t h)
+{
+    uint32_t cap = c->cap_keys ? c->cap_keys : 4u;
+    uint8_t(*k)[NR_KEY_BYTES];
+    uint8_t *b;
+
+    if (h <= c->cap_keys)
+        return NR_OK;
+    while (cap < h)
+        cap *= 2u;
+    k = realloc(c->keys, (size_t)cap * sizeof *k);
+    if (!k)
+        return NR_ENOMEM;
+    c->keys = k;
+    b = realloc(c->bound, cap);
+    if (!b)
+        return NR_ENOMEM;
+    memset(b + c->cap_keys, 0, cap - c->cap_keys);
+    c->bound = b;
+    c->cap_keys = cap;
+    return NR_OK;
 }
 
 static void handle_open(struct nr_lconn *c, const struct nr_client_msg *m)
 {
     crypto_generichash_state st;
+    uint32_t h = m->record;
 
-    if (m->name_len == 0 || m->name_len > NR_MAX_NAME || m->record != 0) {
+    if (m->name_len == 0 || m->name_len > NR_MAX_NAME || h == 0 ||
+        h > NR_CLIENT_MAX_RECORDS || record_key(c, h)) {
         send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
         return;
     }
-    if (c->n_keys >= NR_CLIENT_MAX_RECORDS) {
-        send_reply(c, m->req_id, 0, NR_EFULL, 0, NULL);
+    if (keys_reserve(c, h) != NR_OK) {
+        send_reply(c, m->req_id, 0, NR_ENOMEM, 0, NULL);
         return;
-    }
-    if (c->n_keys == c->cap_keys) {
-        uint32_t cap = c->cap_keys ? 2u * c->cap_keys : 4u;
-        uint8_t(*k)[NR_KEY_BYTES] = realloc(c->keys, (size_t)cap * sizeof *k);
-        if (!k) {
-            send_reply(c, m->req_id, 0, NR_ENOMEM, 0, NULL);
-            return;
-        }
-        c->keys = k;
-        c->cap_keys = cap;
     }
     crypto_generichash_init(&st, NULL, 0, NR_KEY_BYTES);
     crypto_generichash_update(&st, c->measurement, NR_MEASUREMENT_BYTES);
     crypto_generichash_update(&st, m->name, m->name_len);
-    crypto_generichash_final(&st, c->keys[c->n_keys], NR_KEY_BYTES);
+    crypto_generichash_final(&st, c->keys[h - 1], NR_KEY_BYTES);
+    c->bound[h - 1] = 1;
     c->n_keys++;
-    send_reply(c, m->req_id, c->n_keys, NR_OK, 0, NULL);
+    send_reply(c, m->req_id, h, NR_OK, 0, NULL);
 }
 
 static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64_t now)

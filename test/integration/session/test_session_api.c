@@ -214,6 +214,54 @@ static void test_big_batch_and_close_in_flight(void **state)
     nr_session_close(s);
 }
 
+/* Pipelined opens: records opened and written in one batch, no round trip per open. */
+static void test_pipelined_open(void **state)
+{
+    (void)state;
+    enum { R = 500 };
+    char name[64];
+    struct nr_session *s = session(2 * R);
+    static struct nr_rec *r[R];
+    static struct nr_completion c[2 * R];
+    uint8_t d[NR_DIGEST_LEN];
+    for (unsigned j = 0; j < R; j++) {
+        assert_int_equal(nr_record_submit_open(&r[j], s, fresh_name(name, sizeof name), j),
+                         NR_OK);
+        dg(d, 1, j);
+        assert_int_equal(nr_record_submit_update(r[j], 1, d, R + j), NR_OK);
+    }
+    assert_int_equal(nr_session_outstanding(s), 2 * R);
+    collect(s, c, 2 * R);
+    unsigned opens = 0, updates = 0;
+    for (unsigned k = 0; k < 2 * R; k++) {
+        assert_int_equal(c[k].status, NR_OK);
+        if (c[k].op == NR_OP_OPEN) {
+            assert_true(c[k].tag < R);
+            assert_ptr_equal(c[k].record, r[c[k].tag]);
+            opens++;
+        } else {
+            assert_int_equal(c[k].op, NR_OP_UPDATE);
+            assert_int_equal(c[k].version, 1);
+            updates++;
+        }
+    }
+    assert_int_equal(opens, R);
+    assert_int_equal(updates, R);
+    /* the synchronous open still works in the same session, and reads what was written */
+    struct nr_rec *again = NULL;
+    snprintf(name, sizeof name, "srec-%u-%u", (unsigned)getpid(), g_seq - 1);
+    assert_int_equal(nr_record_open(&again, s, name), NR_OK);
+    assert_int_equal(nr_record_submit_read(again, 1), NR_OK);
+    collect(s, c, 1);
+    assert_int_equal(c[0].version, 1);
+    dg(d, 1, R - 1);
+    assert_memory_equal(c[0].digest, d, NR_DIGEST_LEN);
+    nr_record_close(again);
+    for (unsigned j = 0; j < R; j++)
+        nr_record_close(r[j]);
+    nr_session_close(s);
+}
+
 /* A session and the single-record API see the same records. */
 static void test_agrees_with_nr_open(void **state)
 {
@@ -264,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_many_records_pipelined),
         cmocka_unit_test(test_window_conflict_and_no_record),
         cmocka_unit_test(test_big_batch_and_close_in_flight),
+        cmocka_unit_test(test_pipelined_open),
         cmocka_unit_test(test_agrees_with_nr_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
