@@ -4,9 +4,9 @@
  * quantiles from a log-linear histogram, the error count, and the CPU use of the given
  * daemon processes and of itself.
  *
- * Concurrency = clients x window: every client is one AE record with its own channel; a
- * writer keeps up to `window` pipelined updates outstanding (nr_update_submit/wait), a reader
- * does one nr_read at a time. Clients are spread over threads, and over the given SEs
+ * Concurrency = clients x window: every client is one AE record with its own channel and its
+ * own thread; a writer keeps up to `window` pipelined updates outstanding (nr_update_submit /
+ * nr_update_wait), a reader does one nr_read at a time. Clients are spread over the given SEs
  * (--se SOCKET,PLATFORM_DIR, repeatable: AE i talks to SE i mod #SE, as an AE on that
  * platform).
  *
@@ -718,8 +718,8 @@ static void usage(FILE *f)
             "  --code-identity ID     AE code identity (default nr-bench/1)\n"
             "  --se-code-identity ID  SE code identity (default: library default)\n"
             "  --clients N            AE clients (records), default 16\n"
-            "  --threads T            threads for the writers, default 1 (every reader\n"
-            "                         has its own thread: nr_read is synchronous)\n"
+            "  --threads T            --populate only: parallel threads (otherwise every\n"
+            "                         client has a thread of its own)\n"
             "  --window W             pipelined updates per writer, default 16\n"
             "  --duration S           measured seconds, default 10\n"
             "  --warmup S             unmeasured seconds before, default 1\n"
@@ -1073,22 +1073,20 @@ int main(int argc, char **argv)
     if (o.populate > 0) {
         return run_populate(&o);
     }
-    /* Readers: the first round(clients * ratio) clients, spread over all SEs. nr_read is
-     * synchronous, so every reader gets a thread of its own; writers are pipelined and share
-     * --threads threads (thread t drives writers t, t+T, t+2T...). */
+    /* Readers: the first round(clients * ratio) clients, spread over all SEs. */
     unsigned n_readers = (unsigned)((double)o.clients * o.read_ratio + 0.5);
     unsigned n_writers = o.clients - n_readers;
-    unsigned wthreads = o.threads < n_writers ? o.threads : n_writers;
-    if (o.rate > 0 || o.records > 0) {
-        /* Session mode: a session per client, in a thread of its own.
-         * Open loop: every client runs its own schedule in its own thread (as wrk2 does per
-         * connection), so a blocking wait delays only that client's next request, and that
-         * delay is charged to the latency (measured from the intended send time). */
-        wthreads = n_writers;
-    }
+    /* Every client has a thread of its own. nr_update_submit() only queues: the queued
+     * updates travel with the client's next nr_update_wait(), so one thread driving many
+     * handles round-robin would hold a handle's new request back until its turn comes
+     * again. Session mode: a session per client, in a thread of its own. Open loop: every
+     * client runs its own schedule (as wrk2 does per connection), so a blocking wait delays
+     * only that client's next request, and that delay is charged to the latency (measured
+     * from the intended send time). */
+    unsigned wthreads = n_writers;
     if (wthreads + n_readers > MAX_CLIENT_THREADS) {
-        fprintf(stderr, "nr-bench: at most %u threads (every reader, and in open loop every "
-                        "client, has its own)\n", MAX_CLIENT_THREADS);
+        fprintf(stderr, "nr-bench: at most %u clients (one thread each; --records R puts R "
+                        "records on one client's session)\n", MAX_CLIENT_THREADS);
         return 2;
     }
     unsigned n_workers = wthreads + n_readers;
