@@ -28,6 +28,9 @@ CONNS=64        # etcd: wrk connections; Narrator: AE clients
 WINDOW=16       # Narrator: pipelined updates per client
 THREADS=2       # load-generator threads (wrk -t, nr-bench --threads)
 NMEMBERS=3
+SESSIONS=4      # session mode: 4 AE connections x 256 records x 4 updates in flight
+SREC=256
+SWIN=4
 ONLY="etcd,narrator,disk,null"
 ETCD_BASE=23790 # client ports 23791..23793, peer ports 23801..23803
 ETCD_MODES="disk tmpfs" # etcd data on the disk (its default, fsync per commit) and on tmpfs
@@ -194,6 +197,10 @@ run_narrator() {
   nrbench narrator --net "$net" --clients "$CONNS" --window "$WINDOW" --threads "$THREADS"
   nrbench narrator_read --net "$net" --clients "$CONNS" --window 1 --threads "$THREADS" \
     --read-ratio 1
+  # Sessions: SESSIONS AEs' connections with SREC records each, WINDOW/4 updates in flight
+  # per record (many records per channel, many requests per channel record).
+  nrbench narrator_sess --net "$net" --clients "$SESSIONS" --records "$SREC" --window "$SWIN"
+  nrbench narrator_sess_read --net "$net" --clients "$SESSIONS" --records "$SREC" --read-ratio 1
   if want disk; then
     # Durability=disk: rolling restart of every member with the new setting (one at a time,
     # so the network keeps a quorum; each restart is a rejoin), then the same runs.
@@ -227,6 +234,7 @@ run_null() {
   local se=(--se "$d/null.sock,$d/platform" --system-id "@$d/system_id" --pid "$pid:null")
   nrbench null_c1 "${se[@]}" --clients 1 --window 1 --threads 1
   nrbench null "${se[@]}" --clients "$CONNS" --window "$WINDOW" --threads "$THREADS"
+  nrbench null_sess "${se[@]}" --clients "$SESSIONS" --records "$SREC" --window "$SWIN"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -282,7 +290,8 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   printf '%-28s %12s %10s %10s %8s %12s\n' "system" "ops/s" "p50 us" "p99 us" "errors" \
     "srv cpu us/op"
   for k in etcd_disk_c1 etcd_disk etcd_tmpfs_c1 etcd_tmpfs narrator_c1 narrator_w1 narrator \
-           narrator_read narrator_disk_c1 narrator_disk_w1 null_c1 null tpm; do
+           narrator_read narrator_sess narrator_sess_read narrator_disk_c1 narrator_disk_w1 \
+           null_c1 null null_sess tpm; do
     [ -n "${RES[$k]:-}" ] || continue
     if [ "${RES[$k]}" = fail ]; then printf '%-28s %12s\n' "$k" "FAILED"; continue; fi
     read -r ops p50 p99 errs cpu <<<"${RES[$k]}"
@@ -295,6 +304,9 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
       narrator_w1) name="narrator n=$NMEMBERS, ${CONNS}x1" ;;
       narrator) name="narrator n=$NMEMBERS, ${CONNS}x$WINDOW" ;;
       narrator_read) name="narrator reads, ${CONNS}x1" ;;
+      narrator_sess) name="narrator sessions ${SESSIONS}x${SREC}x$SWIN" ;;
+      narrator_sess_read) name="narrator reads, sessions" ;;
+      null_sess) name="null server, sessions" ;;
       narrator_disk_c1) name="narrator disk, 1 client" ;;
       narrator_disk_w1) name="narrator disk, ${CONNS}x1" ;;
       null_c1) name="null server, 1 client" ;;
@@ -315,7 +327,8 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
   echo "one client: narrator/etcd(disk): $(ratio narrator_c1 etcd_disk_c1)"
   echo "both on disk: narrator/etcd, ${CONNS} outstanding: $(ratio narrator_disk_w1 etcd_disk);" \
        "one client: $(ratio narrator_disk_c1 etcd_disk_c1)"
-  echo "narrator/null-server limit: $(ratio narrator null)"
+  echo "narrator/null-server limit: $(ratio narrator null); sessions: $(ratio narrator_sess null_sess)"
+  echo "sessions: narrator/etcd(disk): $(ratio narrator_sess etcd_disk), narrator/etcd(tmpfs): $(ratio narrator_sess etcd_tmpfs)"
   cpu_ratio() { # a b -> server CPU per op of a / of b (robust to other load on the machine)
     local a=${RES[$1]:-} b=${RES[$2]:-}
     [[ -n "$a" && -n "$b" && "$a" != fail && "$b" != fail ]] || { echo "n/a"; return; }
@@ -323,7 +336,7 @@ if want tpm; then run_tpm || RES[tpm]="fail"; fi
       'BEGIN { if (x + 0 > 0 && y + 0 > 0) printf "%.1fx", x / y; else print "n/a" }'
   }
   echo "server CPU per op, etcd/narrator: disk $(cpu_ratio etcd_disk narrator)," \
-       "tmpfs $(cpu_ratio etcd_tmpfs narrator)"
+       "tmpfs $(cpu_ratio etcd_tmpfs narrator); sessions: $(cpu_ratio etcd_disk narrator_sess)"
   [ -z "${RES[tpm]:-}" ] || echo "narrator/tpm: $(ratio narrator tpm)"
   echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"

@@ -41,10 +41,13 @@ def compare(d):
         "narrator_w1": "**Narrator n=3, 64 clients x window 1**",
         "narrator": "Narrator n=3, 64 clients x window 16",
         "narrator_read": "Narrator n=3, reads, 64 readers",
+        "narrator_sess": "**Narrator n=3, sessions: 4 connections x 256 records x window 4**",
+        "narrator_sess_read": "Narrator n=3, reads, sessions 4 x 256",
         "narrator_disk_c1": "Narrator n=3, Durability=disk, 1 client",
         "narrator_disk_w1": "Narrator n=3, Durability=disk, 64 x 1",
         "null_c1": "null server (limit), 1 client",
         "null": "null server (limit), 64 x 16",
+        "null_sess": "null server (limit), sessions 4 x 256 x 4",
     }
     for mode in ("disk", "tmpfs"):
         for conns, label in (("c1", "1 connection"), ("c64", "64 connections")):

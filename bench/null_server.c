@@ -52,7 +52,10 @@ struct rec {
 struct conn {
     int fd;
     struct nr_chan *chan;
-    struct rec *rec; /* after C_OPEN */
+    struct rec **handles; /* record handle -> record, grown on demand (index < n_handles) */
+    uint32_t n_handles;
+    uint8_t batch[NR_CLIENT_BATCH_MAX]; /* replies coalesced into one channel record */
+    size_t batch_len;
     uint8_t in[IN_CAP];
     size_t in_len;
     uint8_t *out;
@@ -135,6 +138,21 @@ static int queue_frame(struct conn *c, const uint8_t *msg, size_t len)
     return 0;
 }
 
+/* Seal the coalesced replies as one channel record and queue it. */
+static int flush_batch(struct conn *c)
+{
+    if (c->batch_len == 0) {
+        return 0;
+    }
+    static uint8_t rec[NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD];
+    size_t rec_len = 0;
+    if (nr_chan_seal(c->chan, c->batch, c->batch_len, rec, sizeof rec, &rec_len) != NR_OK) {
+        return -1;
+    }
+    c->batch_len = 0;
+    return queue_frame(c, rec, rec_len);
+}
+
 static int queue_reply(struct conn *c, uint64_t req_id, int status, const struct rec *r,
                        uint32_t record)
 {
@@ -149,13 +167,41 @@ static int queue_reply(struct conn *c, uint64_t req_id, int status, const struct
         memcpy(m.digest, r->digest, NR_DIGEST_BYTES);
     }
     uint8_t pt[NR_CLIENT_MAX_BYTES];
-    uint8_t rec[NR_CLIENT_MAX_BYTES + NR_CHAN_RECORD_OVERHEAD];
     size_t pt_len = nr_client_msg_encode(pt, sizeof pt, &m);
-    size_t rec_len = 0;
-    if (pt_len == 0 || nr_chan_seal(c->chan, pt, pt_len, rec, sizeof rec, &rec_len) != NR_OK) {
+    if (pt_len == 0) {
         return -1;
     }
-    return queue_frame(c, rec, rec_len);
+    if (c->batch_len + pt_len > sizeof c->batch && flush_batch(c) != 0) {
+        return -1;
+    }
+    memcpy(c->batch + c->batch_len, pt, pt_len);
+    c->batch_len += pt_len;
+    return 0;
+}
+
+/* The record bound to handle h on this connection, or NULL. */
+static struct rec *handle_get(const struct conn *c, uint32_t h)
+{
+    return h < c->n_handles ? c->handles[h] : NULL;
+}
+
+static int handle_bind(struct conn *c, uint32_t h, struct rec *r)
+{
+    if (h >= c->n_handles) {
+        uint32_t n = c->n_handles ? c->n_handles : 64u;
+        while (n <= h) {
+            n *= 2u;
+        }
+        struct rec **p = realloc(c->handles, (size_t)n * sizeof(*p));
+        if (!p) {
+            return -1;
+        }
+        memset(p + c->n_handles, 0, (size_t)(n - c->n_handles) * sizeof(*p));
+        c->handles = p;
+        c->n_handles = n;
+    }
+    c->handles[h] = r;
+    return 0;
 }
 
 static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *mp);
@@ -176,8 +222,8 @@ static int on_frame(struct server *s, struct conn *c, const uint8_t *f, size_t l
     if (nr_chan_open(c->chan, f, len, pt, sizeof pt, &pt_len) != NR_OK) {
         return -1;
     }
-    /* a record carries one or more client messages (wire.h); this server has one record
-     * per connection (its handle is the one the client picked) */
+    /* a channel record carries one or more client messages (wire.h); a connection may bind
+     * many record handles (sessions) */
     struct nr_cur cur;
     nr_cur_init(&cur, pt, pt_len);
     if (pt_len == 0) {
@@ -198,31 +244,39 @@ static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *
     struct nr_client_msg m = *mp;
     switch (m.type) {
     case NR_C_OPEN: {
-        if (c->rec) {
-            return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
+        /* the AE picks the handle: 1..NR_CLIENT_MAX_RECORDS, not yet bound */
+        if (m.record == 0 || m.record > NR_CLIENT_MAX_RECORDS || handle_get(c, m.record)) {
+            return queue_reply(c, m.req_id, NR_EINVAL, NULL, m.record);
         }
         uint8_t meas[NR_MEASUREMENT_BYTES];
         nr_chan_peer_measurement(c->chan, meas);
-        c->rec = lookup(s, meas, m.name, m.name_len);
-        return queue_reply(c, m.req_id, c->rec ? NR_OK : NR_ENOMEM, NULL, m.record);
+        struct rec *r = lookup(s, meas, m.name, m.name_len);
+        if (!r || handle_bind(c, m.record, r) != 0) {
+            return queue_reply(c, m.req_id, NR_ENOMEM, NULL, m.record);
+        }
+        return queue_reply(c, m.req_id, NR_OK, NULL, m.record);
     }
-    case NR_C_WRITE:
-        if (!c->rec) {
+    case NR_C_WRITE: {
+        struct rec *r = handle_get(c, m.record);
+        if (!r) {
             return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
         }
-        if (m.version != c->rec->version + 1u) {
-            return queue_reply(c, m.req_id, NR_ECONFLICT, c->rec, 0);
+        if (m.version != r->version + 1u) {
+            return queue_reply(c, m.req_id, NR_ECONFLICT, r, 0);
         }
-        c->rec->version = m.version;
-        memcpy(c->rec->digest, m.digest, NR_DIGEST_BYTES);
+        r->version = m.version;
+        memcpy(r->digest, m.digest, NR_DIGEST_BYTES);
         s->writes++;
-        return queue_reply(c, m.req_id, NR_OK, c->rec, 0);
-    case NR_C_READ:
-        if (!c->rec) {
+        return queue_reply(c, m.req_id, NR_OK, r, 0);
+    }
+    case NR_C_READ: {
+        struct rec *r = handle_get(c, m.record);
+        if (!r) {
             return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);
         }
         s->reads++;
-        return queue_reply(c, m.req_id, NR_OK, c->rec, 0);
+        return queue_reply(c, m.req_id, NR_OK, r, 0);
+    }
     case NR_C_STATUS:
         return queue_reply(c, m.req_id, NR_OK, NULL, 0);
     default:
@@ -236,6 +290,7 @@ static void conn_close(struct server *s, struct conn *c)
     close(c->fd);
     nr_chan_destroy(c->chan);
     free(c->out);
+    free(c->handles);
     free(c);
 }
 
@@ -308,6 +363,9 @@ static int conn_input(struct server *s, struct conn *c)
         }
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
+    }
+    if (flush_batch(c) != 0) {
+        return -1;
     }
     return conn_flush(s, c);
 }
