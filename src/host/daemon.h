@@ -107,7 +107,7 @@ struct nr_lconn {
     uint32_t n_keys, cap_keys;
     /* Replies of this loop iteration, coalesced: sealed as one channel record at the push. */
     uint8_t *obuf;
-    size_t olen;
+    size_t olen, ocap; /* ocap grows by doubling up to NR_CLIENT_BATCH_MAX */
     uint8_t measurement[NR_MEASUREMENT_BYTES];
     struct nr_lconn *next;  /* d->lconns or d->graveyard_l */
     struct nr_lconn *hnext; /* client table bucket */

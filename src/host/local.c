@@ -132,15 +132,24 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int
     struct nr_client_msg m;
     size_t len;
 
-    if (!c->obuf) {
-        c->obuf = malloc(NR_CLIENT_BATCH_MAX);
-        if (!c->obuf) {
+    if (NR_CLIENT_BATCH_MAX - c->olen < NR_CLIENT_MAX_BYTES && flush_replies(c) != NR_OK)
+        return;
+    if (c->ocap - c->olen < NR_CLIENT_MAX_BYTES) {
+        /* Grow with the connection's pipelining (a window-1 AE keeps 256 bytes). */
+        size_t cap = c->ocap ? 2u * c->ocap : 256u;
+        uint8_t *b;
+        while (cap - c->olen < NR_CLIENT_MAX_BYTES)
+            cap *= 2u;
+        if (cap > NR_CLIENT_BATCH_MAX)
+            cap = NR_CLIENT_BATCH_MAX;
+        b = realloc(c->obuf, cap);
+        if (!b) {
             lconn_close(c, "out of memory");
             return;
         }
+        c->obuf = b;
+        c->ocap = cap;
     }
-    if (NR_CLIENT_BATCH_MAX - c->olen < NR_CLIENT_MAX_BYTES && flush_replies(c) != NR_OK)
-        return;
     memset(&m, 0, sizeof m);
     m.type = NR_C_REPLY;
     m.req_id = req_id;
@@ -149,7 +158,7 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int
     m.version = version;
     if (digest)
         memcpy(m.digest, digest, NR_DIGEST_BYTES);
-    len = nr_client_msg_encode(c->obuf + c->olen, NR_CLIENT_BATCH_MAX - c->olen, &m);
+    len = nr_client_msg_encode(c->obuf + c->olen, c->ocap - c->olen, &m);
     if (len == 0) {
         NR_LOGE("client %llu: cannot encode reply", (unsigned long long)c->id);
         return;
