@@ -567,8 +567,12 @@ static int session_open(struct worker *w, struct client *cl)
 static void run_session(struct worker *w, struct client *cl)
 {
     uint64_t start = now_ns();
+    /* At most SETUP_OUTSTANDING requests in flight per session (the SE bounds a connection's
+     * pending requests, NR_EBUSY beyond): with more records than that, the measured phase
+     * drives the first ones and every completion refills its own record. */
     for (unsigned j = 0; j < w->o->records && !cl->dead; j++) {
-        for (unsigned k = 0; k < srec_window(w, cl) && !cl->dead; k++) {
+        for (unsigned k = 0; k < srec_window(w, cl) && !cl->dead &&
+                             nr_session_outstanding(cl->s) < SETUP_OUTSTANDING; k++) {
             (void)srec_submit(w, cl, j, start);
         }
     }

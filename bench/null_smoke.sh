@@ -22,3 +22,6 @@ SE=(--se "$WORK/null.sock,$WORK/platform" --system-id "@$WORK/system_id" --pid "
 # nr-bench on the same record names must continue from the stored versions, without errors.
 "$NRB" "${SE[@]}" --clients 2 --window 2 --duration 0.5 --warmup 0 --prefix again --quiet
 "$NRB" "${SE[@]}" --clients 2 --window 2 --duration 0.5 --warmup 0 --prefix again --quiet
+# Session mode: many record handles on one connection, pipelined opens, reads and updates.
+"$NRB" "${SE[@]}" --clients 2 --records 64 --window 2 --read-ratio 0.5 --duration 1 \
+  --warmup 0.2 --label null-sessions --quiet

@@ -6,7 +6,8 @@ set datafile commentschars "#"
 set grid
 
 set output dir."/latency.png"
-set title "Throughput vs latency: 32 AE clients, pipelining window wN swept (closed loop, loopback)"
+set logscale x
+set title "Throughput vs latency (closed loop, loopback): 32 handles x window wN; 4 sessions x rN records x 4"
 set xlabel "committed updates/s"
 set ylabel "latency (us)"
 set logscale y
@@ -15,10 +16,14 @@ plot dir."/latency-narrator.tsv" using 3:4 with linespoints lc rgb "#8b00b0" pt 
      dir."/latency-narrator.tsv" using 3:5 with linespoints lc rgb "#d08fe0" pt 6 title "Narrator n=3, p99", \
      dir."/latency-null.tsv" using 3:4 with linespoints lc rgb "#0060c0" pt 5 title "null server (limit), p50", \
      dir."/latency-null.tsv" using 3:5 with linespoints lc rgb "#80b0e0" pt 4 title "null server (limit), p99", \
+     dir."/latency-sessions.tsv" using 3:4 with linespoints lc rgb "#c05000" pt 9 title "Narrator n=3 sessions, p50", \
+     dir."/latency-sessions.tsv" using 3:5 with linespoints lc rgb "#e0a080" pt 8 title "Narrator n=3 sessions, p99", \
+     dir."/latency-sessions.tsv" using 3:4:(sprintf("r%d", $1)) with labels offset 0,0.8 tc rgb "#c05000" notitle, \
      dir."/latency-narrator.tsv" using 3:4:(sprintf("w%d", $1)) with labels offset 0,0.8 tc rgb "#8b00b0" notitle, \
      dir."/latency-null.tsv" using 3:4:(sprintf("w%d", $1)) with labels offset 0,0.8 tc rgb "#0060c0" notitle
 
 unset logscale y
+unset logscale x
 set output dir."/scaling.png"
 set title "Committed updates/s by network size (same load)"
 set xlabel "members n"

@@ -2,7 +2,10 @@
 # Curves for docs/benchmarks.md, all on loopback:
 #   latency: throughput vs latency for Narrator n=3 and for the null server (the limit), by
 #            sweeping the pipelining window at a fixed number of AE clients (closed loop);
-#   scaling: committed updates/s and latency for n = 3, 5, 7 at one fixed load;
+#            and for sessions (4 AE connections, 4..1024 records each, 4 updates in flight per
+#            record);
+#   scaling: committed updates/s and latency for n = 3, 5, 7 at one fixed load (sessions
+#            4 x 256 records x 4);
 #   openloop: latency at fixed offered rates (nr-bench --rate, latency from the intended
 #            send time), Narrator n=3.
 # Writes TSV files and, with gnuplot, PNG plots (bench/plot.gp) into --out DIR.
@@ -21,6 +24,7 @@ THREADS=2
 WINDOWS="1 2 4 8 16 32 64"
 SIZES="3 5 7"
 RATES="2000 5000 10000 15000 20000"
+SRECORDS="4 16 64 256 1024"
 ONLY="latency,scaling,openloop"
 while (($#)); do
   case "$1" in
@@ -111,6 +115,14 @@ if want latency; then
       --system-id "@$d/system_id" --clients "$CLIENTS" --window "$w" --threads "$THREADS"
   done
   kill "$NULLPID"; wait "$NULLPID" 2>/dev/null || true; NULLPID=""
+  # Sessions: 4 AE connections, R records each, 4 updates in flight per record.
+  tsv=$OUT/latency-sessions.tsv
+  printf '# records_per_session\tsessions\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
+  net_up 3
+  for r in $SRECORDS; do
+    run "sessions-r$r" "$tsv" "$r	4" --net "$NET" --clients 4 --records "$r" --window 4
+  done
+  net_down
 fi
 
 if want scaling; then
@@ -118,8 +130,7 @@ if want scaling; then
   printf '# n\tclients\tops_per_s\tp50_us\tp99_us\tsrv_cpu_us_per_op\n' >"$tsv"
   for n in $SIZES; do
     net_up "$n" || { bad=1; continue; }
-    run "scale-n$n" "$tsv" "$n	$CLIENTS" --net "$NET" --clients "$CLIENTS" --window 16 \
-      --threads "$THREADS"
+    run "scale-n$n" "$tsv" "$n	4x256" --net "$NET" --clients 4 --records 256 --window 4
     net_down
   done
 fi
