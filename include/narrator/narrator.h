@@ -46,15 +46,15 @@ extern "C" {
 struct nr_client; /* an open record: one AE's channel to its local SE */
 
 struct nr_client_options {
-    const char *socket_path;   /* the local SE's Unix socket (required) */
-    const char *platform_dir;  /* sim TEE: this platform's directory (required for sim) */
-    const char *tee_backend;   /* "sim" (default) */
-    const char *code_identity; /* the AE's code identity, measured by the TEE (required) */
+    const char *socket_path;      /* the local SE's Unix socket (required) */
+    const char *platform_dir;     /* sim TEE: this platform's directory (required for sim) */
+    const char *tee_backend;      /* "sim" (default) */
+    const char *code_identity;    /* the AE's code identity, measured by the TEE (required) */
     const char *se_code_identity; /* the SE's code identity (default "narrator-se/1") */
     uint8_t system_id[NR_SYSTEM_ID_LEN]; /* the system the AE trusts */
-    uint32_t timeout_ms;       /* per request; 0 = default 10000 */
-    uint32_t window;           /* max outstanding pipelined requests (per handle or per
-                                * session); 0 = default 64, at most 65536 */
+    uint32_t timeout_ms;                 /* per request; 0 = default 10000 */
+    uint32_t window;                     /* max outstanding pipelined requests (per handle or per
+                                          * session); 0 = default 64, at most 65536 */
 };
 
 /* Open `record_name` (1..128 bytes) through the local SE: connects to the Unix socket,
@@ -76,15 +76,16 @@ NR_API int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest
 /* The latest committed (version, digest); version 0 (and NR_OK) if there is no record.
  * Linearizable: never older than any update acknowledged before the call. NR_ENOTREADY
  * while the SE is joining, NR_ETIMEDOUT without a quorum. */
-NR_API int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
+NR_API int nr_read(struct nr_client *c, uint64_t *version,
+                   uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
 
 /* Pipelined variant for high-throughput callers: submit without waiting, then collect
  * replies in order. At most `window` outstanding (see nr_client_options): submit returns
  * NR_EFULL beyond it. Submitted updates are queued and sent together (one channel record)
- * by the next nr_update_wait() (or once 64 KiB are queued). The SE queues the writes of one record and commits them in order, so
- * versions v+1, v+2, ... may all be in flight. nr_update_wait() returns the oldest one's
- * outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read() return NR_EBUSY
- * while pipelined writes are outstanding. */
+ * by the next nr_update_wait() (or once 64 KiB are queued). The SE queues the writes of one record
+ * and commits them in order, so versions v+1, v+2, ... may all be in flight. nr_update_wait()
+ * returns the oldest one's outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read()
+ * return NR_EBUSY while pipelined writes are outstanding. */
 NR_API int nr_update_submit(struct nr_client *c, uint64_t version,
                             const uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
 NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHECK;
@@ -109,29 +110,29 @@ enum nr_op { NR_OP_UPDATE = 1, NR_OP_READ = 2, NR_OP_OPEN = 3 };
 
 struct nr_completion {
     struct nr_rec *record; /* NULL if the record was closed in the meantime */
-    uint64_t tag;             /* as given to submit */
-    int op;                   /* enum nr_op */
-    int status;   /* NR_OK or an NR_E* code, as nr_update() / nr_read() would return it */
-    uint64_t version; /* update: the committed version; read: the record's (0: no record) */
+    uint64_t tag;          /* as given to submit */
+    int op;                /* enum nr_op */
+    int status;            /* NR_OK or an NR_E* code, as nr_update() / nr_read() would return it */
+    uint64_t version;      /* update: the committed version; read: the record's (0: no record) */
     uint8_t digest[NR_DIGEST_LEN]; /* read: the record's digest (zero if none) */
 };
 
 /* Connect and run the attested handshake (errors as nr_open). */
-NR_API int nr_session_open(struct nr_session **out, const struct nr_client_options *opt)
-    NR_MUST_CHECK;
+NR_API int nr_session_open(struct nr_session **out,
+                           const struct nr_client_options *opt) NR_MUST_CHECK;
 /* Close the channel and free every record of the session. */
 NR_API void nr_session_close(struct nr_session *s);
 /* Open `record_name` (1..128 bytes) in the session: one round trip (completions of other
  * requests that arrive meanwhile are kept for nr_session_wait). NR_EFULL if the session has
  * 65536 records or its window is full. */
-NR_API int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record_name)
-    NR_MUST_CHECK;
+NR_API int nr_record_open(struct nr_rec **out, struct nr_session *s,
+                          const char *record_name) NR_MUST_CHECK;
 /* Pipelined open: queue the open and return the record at once; updates and reads of it
  * may be submitted right behind (the SE handles them after the open). The open completes
  * with op NR_OP_OPEN; if it failed, the record's requests fail with NR_EINVAL, and the
  * caller still closes the record. */
-NR_API int nr_record_submit_open(struct nr_rec **out, struct nr_session *s,
-                                 const char *record_name, uint64_t tag) NR_MUST_CHECK;
+NR_API int nr_record_submit_open(struct nr_rec **out, struct nr_session *s, const char *record_name,
+                                 uint64_t tag) NR_MUST_CHECK;
 /* Forget the record (its outstanding requests still complete, with record = NULL). */
 NR_API void nr_record_close(struct nr_rec *r);
 /* Queue an update (version must be the record's committed version + 1 when it reaches the
@@ -165,9 +166,9 @@ NR_API int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *s
                          uint64_t version) NR_MUST_CHECK;
 
 enum nr_restore_result {
-    NR_RESTORE_FRESH = 0,           /* sealed state equals the committed record */
+    NR_RESTORE_FRESH = 0,               /* sealed state equals the committed record */
     NR_RESTORE_DROPPED_UNCOMMITTED = 1, /* last sealed update never committed: dropped */
-    NR_RESTORE_NO_RECORD = 2,       /* no record anywhere: start from scratch */
+    NR_RESTORE_NO_RECORD = 2,           /* no record anywhere: start from scratch */
 };
 /* One call on restart. On success (*result set) `state` holds the state to continue from
  * (*len, *version). Errors: NR_EROLLBACK (ROLLBACK DETECTED: sealed state older than the

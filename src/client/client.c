@@ -300,8 +300,8 @@ static void slot_release(struct nr_session *s, struct nr_slot *slot)
 }
 
 /* Queue, send and wait for one synchronous request; *out gets the reply. */
-static int roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r,
-                     uint8_t op, struct nr_slot *out)
+static int roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r, uint8_t op,
+                     struct nr_slot *out)
 {
     struct nr_slot *slot = NULL;
     int rc = submit(s, m, r, op, 1, 0, &slot);
@@ -410,8 +410,8 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
         return NR_EIO;
     }
     const char *backend = opt->tee_backend ? opt->tee_backend : "sim";
-    const char *se_ident = opt->se_code_identity ? opt->se_code_identity
-                                                 : NR_SE_DEFAULT_CODE_IDENTITY;
+    const char *se_ident =
+        opt->se_code_identity ? opt->se_code_identity : NR_SE_DEFAULT_CODE_IDENTITY;
     int rc = NR_OK;
     struct nr_session *s = calloc(1, sizeof *s);
     if (!s) {
@@ -604,8 +604,8 @@ void nr_record_close(struct nr_rec *r)
     r->closing = 1; /* freed by its last completion (reported with record = NULL) */
 }
 
-int nr_record_submit_update(struct nr_rec *r, uint64_t version,
-                            const uint8_t digest[NR_DIGEST_LEN], uint64_t tag)
+int nr_record_submit_update(struct nr_rec *r, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
+                            uint64_t tag)
 {
     if (!r || !digest || version == 0 || r->closing) {
         return NR_EINVAL;

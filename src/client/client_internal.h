@@ -39,7 +39,7 @@ struct nr_session {
     uint32_t outstanding; /* slots in use */
     uint64_t next_req;
     uint32_t next_handle; /* record handles are picked here (wire.h C_OPEN) */
-    int broken; /* a transport or protocol error happened: every later call fails */
+    int broken;           /* a transport or protocol error happened: every later call fails */
     struct nr_slot *slots;
     uint64_t mask;
     uint64_t *doneq; /* completed asynchronous req_ids, in arrival order (ring, mask + 1) */

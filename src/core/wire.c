@@ -127,8 +127,8 @@ uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h)
     return p;
 }
 
-int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg,
-                       size_t len, uint16_t n)
+int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg, size_t len,
+                       uint16_t n)
 {
     struct nr_cur c;
     uint8_t version = 0;

@@ -67,16 +67,16 @@
 #define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
 #define NR_PEER_HDR_FIXED 32u
 #define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
-#define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)            /* 72 */
-#define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)           /* 80 */
-#define NR_JOIN_REC_BYTES (2u + NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)       /* 82 */
+#define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)      /* 72 */
+#define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)     /* 80 */
+#define NR_JOIN_REC_BYTES (2u + NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u) /* 82 */
 #define NR_MAX_PREPARE_ENTRIES 8192u
 #define NR_MAX_FETCH_KEYS 8192u
-#define NR_MAX_JOIN_RECS 16384u /* per chunk */
+#define NR_MAX_JOIN_RECS 16384u   /* per chunk */
 #define NR_CLIENT_WIRE_VERSION 2u /* client messages (the peer messages use NR_WIRE_VERSION) */
 #define NR_CLIENT_HDR_BYTES 20u
 #define NR_CLIENT_BATCH_MAX (64u * 1024u) /* plaintext bytes of client messages per record */
-#define NR_CLIENT_MAX_RECORDS 65536u    /* record handles per connection */
+#define NR_CLIENT_MAX_RECORDS 65536u      /* record handles per connection */
 #define NR_MAX_NAME 128u
 
 enum nr_peer_type {
@@ -145,8 +145,8 @@ uint8_t *nr_put_bytes(uint8_t *p, const uint8_t *src, size_t len);
  * sender < n, body_len == len - header and <= NR_MAX_BODY. On success the cursor `body`
  * covers exactly the body. */
 uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h);
-int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg,
-                       size_t len, uint16_t n) __attribute__((warn_unused_result));
+int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg, size_t len,
+                       uint16_t n) __attribute__((warn_unused_result));
 
 /* Client messages. */
 struct nr_client_msg {

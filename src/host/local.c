@@ -118,8 +118,7 @@ static int flush_replies(struct nr_lconn *c)
     rc = nr_frame_write_sealed(bufferevent_get_output(c->bev), c->ch, c->obuf, c->olen);
     c->olen = 0;
     if (rc != NR_OK) {
-        NR_LOGE("client %llu: cannot send replies: %s", (unsigned long long)c->id,
-                nr_strerror(rc));
+        NR_LOGE("client %llu: cannot send replies: %s", (unsigned long long)c->id, nr_strerror(rc));
         lconn_close(c, "send failed");
     }
     return rc;
@@ -252,8 +251,8 @@ static void handle_open(struct nr_lconn *c, const struct nr_client_msg *m)
     crypto_generichash_state st;
     uint32_t h = m->record;
 
-    if (m->name_len == 0 || m->name_len > NR_MAX_NAME || h == 0 ||
-        h > NR_CLIENT_MAX_RECORDS || record_key(c, h)) {
+    if (m->name_len == 0 || m->name_len > NR_MAX_NAME || h == 0 || h > NR_CLIENT_MAX_RECORDS ||
+        record_key(c, h)) {
         send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
         return;
     }

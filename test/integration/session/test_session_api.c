@@ -36,8 +36,9 @@ static void options(struct nr_client_options *o, uint32_t window)
     o->window = window;
     const char *sys = getenv("NARRATOR_SYSTEM_ID");
     assert_non_null(sys);
-    assert_int_equal(sodium_hex2bin(o->system_id, sizeof o->system_id, sys, strlen(sys), NULL,
-                                    &bin_len, NULL), 0);
+    assert_int_equal(
+        sodium_hex2bin(o->system_id, sizeof o->system_id, sys, strlen(sys), NULL, &bin_len, NULL),
+        0);
 }
 
 static struct nr_session *session(uint32_t window)
@@ -225,8 +226,7 @@ static void test_pipelined_open(void **state)
     static struct nr_completion c[2 * R];
     uint8_t d[NR_DIGEST_LEN];
     for (unsigned j = 0; j < R; j++) {
-        assert_int_equal(nr_record_submit_open(&r[j], s, fresh_name(name, sizeof name), j),
-                         NR_OK);
+        assert_int_equal(nr_record_submit_open(&r[j], s, fresh_name(name, sizeof name), j), NR_OK);
         dg(d, 1, j);
         assert_int_equal(nr_record_submit_update(r[j], 1, d, R + j), NR_OK);
     }
