@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 
     if (nseeds > 0) {
         opt.trace = 0;
+        setvbuf(stdout, NULL, _IOLBF, 0); /* long runs: notes survive an interruption */
         struct totals t;
         memset(&t, 0, sizeof(t));
         uint64_t failed[64];
