@@ -171,7 +171,10 @@ static void test_window_conflict_and_no_record(void **state)
     assert_int_equal(c[0].version, 3);
     /* bad arguments */
     assert_int_equal(nr_record_submit_update(a, 0, d, 0), NR_EINVAL);
-    assert_int_equal(nr_record_open(&b, s, ""), NR_EINVAL);
+    struct nr_rec *bad = a;
+    assert_int_equal(nr_record_open(&bad, s, ""), NR_EINVAL);
+    assert_null(bad);
+    assert_int_equal(nr_record_submit_open(&bad, s, "", 0), NR_EINVAL);
     nr_record_close(a);
     nr_record_close(b);
     nr_session_close(s);
