@@ -230,14 +230,20 @@ static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b,
         w->held_tail = m;
         return;
     }
-    if (w->phase == SIM_PH_FAULTS && sim_rng_ppm(&w->rng, w->sw.drop_ppm)) {
+    /* the liveness phase keeps a little loss and duplication: "a network that eventually
+     * delivers" (L1), so retransmission is part of what must converge */
+    uint32_t drop = w->phase == SIM_PH_FAULTS ? w->sw.drop_ppm
+                    : w->phase == SIM_PH_LIVE ? w->sw.drop_ppm / 4 : 0;
+    if (drop && sim_rng_ppm(&w->rng, drop)) {
         if (w->opt.verbose)
             sim_trace(w, "  drop %s %s->%s", sim_msg_name(msg_type(m)), w->inst[from].label,
                       w->inst[to].label);
         free(m);
         return;
     }
-    if (w->phase == SIM_PH_FAULTS && sim_rng_ppm(&w->rng, w->sw.dup_ppm)) {
+    uint32_t dup = w->phase == SIM_PH_FAULTS ? w->sw.dup_ppm
+                   : w->phase == SIM_PH_LIVE ? w->sw.dup_ppm / 4 : 0;
+    if (dup && sim_rng_ppm(&w->rng, dup)) {
         struct sim_msg *d = msg_new(w, from, to, b, len);
         ev_push(w, w->now + msg_delay(w), EV_DELIVER, to, 0, d);
     }
