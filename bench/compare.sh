@@ -67,6 +67,7 @@ cleanup() {
   if [ -n "${NR_NET:-}" ] && [ -x "${CLI:-}" ]; then "$CLI" down --dir "$NR_NET" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK/etcd" "$WORK/nr" "$WORK/null" "$WORK/tpm"
   for p in "${ETCD_DATA[@]}"; do rm -rf "$p"; done
+  rmdir "$WORK" 2>/dev/null || true # kept only when it holds the results (no --out)
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
