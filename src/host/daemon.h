@@ -10,6 +10,7 @@
 #ifndef NR_HOST_DAEMON_H
 #define NR_HOST_DAEMON_H
 
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -176,6 +177,8 @@ struct nr_daemon {
     struct evconnlistener *peer_listener;
     struct evconnlistener *local_listener;
     int local_socket_bound;
+    dev_t local_socket_dev; /* identity of the socket file we bound (F3: never */
+    ino_t local_socket_ino; /* unlink a newer instance's socket at the same path) */
     struct nr_pconn *pconns, *graveyard_p;
     unsigned pending_p, pending_l; /* connections still in their handshake */
     struct nr_lconn *lconns, *graveyard_l;

@@ -525,6 +525,10 @@ int nr_local_start(struct nr_daemon *d)
     }
     umask(old);
     d->local_socket_bound = 1;
+    if (stat(d->cfg.socket_path, &sb) == 0) {
+        d->local_socket_dev = sb.st_dev;
+        d->local_socket_ino = sb.st_ino;
+    }
     if (chmod(d->cfg.socket_path, 0600) != 0 || evutil_make_socket_nonblocking(fd) != 0) {
         close(fd);
         return NR_EIO;
@@ -545,7 +549,12 @@ void nr_local_stop(struct nr_daemon *d)
         d->local_listener = NULL;
     }
     if (d->local_socket_bound) {
-        (void)unlink(d->cfg.socket_path);
+        /* Only remove the socket we bound: a newer instance (e.g. the one that superseded
+         * us) may have replaced it at the same path. */
+        struct stat sb;
+        if (lstat(d->cfg.socket_path, &sb) == 0 && sb.st_dev == d->local_socket_dev &&
+            sb.st_ino == d->local_socket_ino)
+            (void)unlink(d->cfg.socket_path);
         d->local_socket_bound = 0;
     }
     /* Best effort: hand queued replies (e.g. NR_ESUPERSEDED after a halt) to the kernel. */
