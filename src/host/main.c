@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/membership.h"
 #include "host/daemon.h"
 
 static int usage(void)
@@ -57,7 +58,29 @@ int main(int argc, char **argv)
             fprintf(stderr, "narratord: %s\n", err);
             return NR_EXIT_STARTUP;
         }
-        printf("%s: ok (node %u, %u peers)\n", config, cfg.index, cfg.n_peers);
+        /* The member count comes from the membership file: every member this node dials
+         * (a higher index) needs a [Peer] section. (Attestation is checked at start.) */
+        static struct nr_membership m;
+        if (nr_membership_load(&m, cfg.membership_path, err, sizeof err) != NR_OK) {
+            fprintf(stderr, "narratord: %s\n", err);
+            return NR_EXIT_STARTUP;
+        }
+        if (cfg.index >= m.n) {
+            fprintf(stderr, "narratord: %s: Index %u is not a member (n = %u)\n", config,
+                    cfg.index, m.n);
+            return NR_EXIT_STARTUP;
+        }
+        for (unsigned j = cfg.index + 1u; j < m.n; j++) {
+            int found = 0;
+            for (unsigned i = 0; i < cfg.n_peers; i++)
+                found |= cfg.peers[i].index == j;
+            if (!found) {
+                fprintf(stderr, "narratord: %s: no [Peer] section for member %u (this node dials it)\n",
+                        config, j);
+                return NR_EXIT_STARTUP;
+            }
+        }
+        printf("%s: ok (node %u of %u, %u peers)\n", config, cfg.index, m.n, cfg.n_peers);
         return NR_EXIT_OK;
     }
     if (nr_daemon_init(&d, config, err, sizeof err) != NR_OK) {
