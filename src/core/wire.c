@@ -50,10 +50,10 @@ int nr_cur_u64(struct nr_cur *c, uint64_t *v)
 {
     if (cur_need(c, 8))
         return c->err;
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = (x << 8) | c->p[i];
-    *v = x;
+    /* (one expression: compilers turn it into a single load on little-endian machines) */
+    *v = (uint64_t)c->p[0] | ((uint64_t)c->p[1] << 8) | ((uint64_t)c->p[2] << 16) |
+         ((uint64_t)c->p[3] << 24) | ((uint64_t)c->p[4] << 32) | ((uint64_t)c->p[5] << 40) |
+         ((uint64_t)c->p[6] << 48) | ((uint64_t)c->p[7] << 56);
     c->p += 8;
     c->left -= 8;
     return 0;
@@ -101,8 +101,14 @@ uint8_t *nr_put_u32(uint8_t *p, uint32_t v)
 
 uint8_t *nr_put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    p[4] = (uint8_t)(v >> 32);
+    p[5] = (uint8_t)(v >> 40);
+    p[6] = (uint8_t)(v >> 48);
+    p[7] = (uint8_t)(v >> 56);
     return p + 8;
 }
 
