@@ -1,10 +1,13 @@
 #include "host/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -24,6 +27,7 @@ struct nr_store {
     MDB_env *env;
     MDB_dbi dbi;
     MDB_txn *batch; /* open write transaction, or NULL */
+    int lock_fd;    /* flock()ed DataDir/narratord.lock: one instance per data directory */
     size_t batch_count;
     struct nr_tee *tee;
 };
@@ -53,8 +57,25 @@ int nr_store_open(struct nr_store **out, const char *dir, struct nr_tee *tee, ui
     if (!st)
         return NR_ENOMEM;
     st->tee = tee;
+    /* One instance per data directory: a second one (a supervisor restarting a hung SE, or
+     * a clone started on the same directory) would otherwise wait for LMDB's writer lock
+     * without a word. A clone needs a copy of the directory. */
+    char lock_path[4096];
+    snprintf(lock_path, sizeof lock_path, "%s/narratord.lock", dir);
+    st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = st->lock_fd >= 0 && errno == EWOULDBLOCK;
+        NR_LOGE("store: %s %s", lock_path,
+                busy ? "is locked: another narratord instance uses this data directory"
+                     : strerror(errno));
+        if (st->lock_fd >= 0)
+            close(st->lock_fd);
+        free(st);
+        return busy ? NR_EBUSY : NR_EIO;
+    }
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
+        close(st->lock_fd);
         free(st);
         return lmdb_err("env_create", rc);
     }
@@ -75,6 +96,7 @@ int nr_store_open(struct nr_store **out, const char *dir, struct nr_tee *tee, ui
         if (txn)
             mdb_txn_abort(txn);
         mdb_env_close(st->env);
+        close(st->lock_fd);
         free(st);
         return err;
     }
@@ -89,6 +111,7 @@ void nr_store_close(struct nr_store *st)
     if (st->batch)
         mdb_txn_abort(st->batch);
     mdb_env_close(st->env);
+    close(st->lock_fd);
     free(st);
 }
 
