@@ -570,13 +570,18 @@ static void test_clone_supersedes_old_instance(void **state)
     uint64_t v = 0;
     int rc;
 
-    /* The host starts a second instance of member 0 from the same platform and data. */
+    /* The host starts a second instance of member 0 on the same platform, from a copy of its
+     * data directory (one instance per data directory: the copy is what a clone needs). */
     node_paths(cl, 0, "clone");
-    memcpy(cl->data, g.nodes[0].data, sizeof cl->data);
     memcpy(cl->plat, g.nodes[0].plat, sizeof cl->plat);
     cl->port = free_port();
     cl->mport = free_port();
     assert_int_equal(mkdir(cl->dir, 0700), 0);
+    {
+        char cmd[3 * sizeof cl->data];
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", g.nodes[0].data, cl->data);
+        assert_int_equal(system(cmd), 0);
+    }
     write_config(cl, 0, "(clone of node 0)");
     cl->pid = spawn(cl->ini, cl->log);
     assert_int_equal(wait_state(cl->mport, "active", 20000), 0);
