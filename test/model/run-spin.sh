@@ -2,7 +2,7 @@
 # Check test/model/narrator.pml with spin: generate pan, compile it, run it, parse the result.
 #
 # usage: run-spin.sh [-n NAME] [-D DEF]... [-c PAN_CFLAG]... [-a PAN_ARG]... [-e EXPECT]
-#                    [-w WORKDIR] [-m MEMLIM_MB] [-s] [-q] [-p MODEL]
+#                    [-w WORKDIR] [-m MEMLIM_MB] [-O LEVEL] [-s] [-q] [-p MODEL]
 #   -n NAME      name of the run (work subdirectory, summary line)
 #   -D DEF       model parameter or mutation, passed to spin (e.g. -D N=5 -D MUT_NO_MERGE)
 #   -c FLAG      extra C flag for pan (e.g. -c -DHC4, -c -DBITSTATE)
@@ -13,6 +13,8 @@
 #                trace printed)
 #   -w WORKDIR   where pan is built (default: ${TMPDIR:-/tmp}/narrator-spin)
 #   -m MB        pan memory limit (-DMEMLIM, default 4096)
+#   -O LEVEL     gcc optimisation of pan (default 2; 0 compiles in a fraction of the time,
+#                which is what small searches such as the mutation checks want)
 #   -s           search for the shortest counterexample (-DREACH, pan -i); slower
 #   -q           do not print the counterexample trace
 #   -p MODEL     model file (default: narrator.pml next to this script)
@@ -31,10 +33,11 @@ pargs=""
 expect=ok
 work="${TMPDIR:-/tmp}/narrator-spin"
 memlim=4096
+olevel=2
 shortest=0
 quiet=0
 
-while getopts "n:D:c:a:e:w:m:sqp:" opt; do
+while getopts "n:D:c:a:e:w:m:O:sqp:" opt; do
     case "$opt" in
     n) name=$OPTARG ;;
     D) defs="$defs -D$OPTARG" ;;
@@ -43,6 +46,7 @@ while getopts "n:D:c:a:e:w:m:sqp:" opt; do
     e) expect=$OPTARG ;;
     w) work=$OPTARG ;;
     m) memlim=$OPTARG ;;
+    O) olevel=$OPTARG ;;
     s) shortest=1 ;;
     q) quiet=1 ;;
     p) model=$OPTARG ;;
@@ -74,7 +78,7 @@ if [ "$shortest" = 1 ]; then
 fi
 # pan is generated code: its own warnings are not ours to fix (-w).
 # shellcheck disable=SC2086
-if ! gcc -O2 -w -DSAFETY -DMEMLIM="$memlim" $cflags -o pan pan.c >gcc.log 2>&1; then
+if ! gcc -O"$olevel" -w -DSAFETY -DMEMLIM="$memlim" $cflags -o pan pan.c >gcc.log 2>&1; then
     echo "run-spin: compiling pan failed:" >&2; cat gcc.log >&2; exit 2
 fi
 
