@@ -144,6 +144,11 @@ void nr_se_start(struct nr_se *se, uint64_t now_ms);
 int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_t len,
                       uint64_t now_ms);
 
+/* The authenticated channel to member `j` was (re)established: the core resends at once
+ * what j has not answered (JOIN requests, PREPAREs, FETCHes) instead of waiting for its
+ * retry timers. Optional: the timers alone are enough for correctness. */
+void nr_se_peer_connected(struct nr_se *se, uint16_t j, uint64_t now_ms);
+
 /* Timers: call at least every few ms (the core keeps its own deadlines). */
 void nr_se_tick(struct nr_se *se, uint64_t now_ms);
 

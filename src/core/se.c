@@ -1429,6 +1429,29 @@ void nr_se_tick(struct nr_se *se, uint64_t now_ms)
     nr_se_flush(se, now_ms);
 }
 
+/* A channel to member j (re)opened: whatever j has not answered yet goes out now rather
+ * than at the next retry (a restarted SE's JOIN requests sent before its channels were up
+ * would otherwise wait for join_retry_ms). */
+void nr_se_peer_connected(struct nr_se *se, uint16_t j, uint64_t now_ms)
+{
+    se->now_ms = now_ms;
+    if (j >= se->cfg.n || j == se->cfg.self)
+        return;
+    if (se->state == NR_SE_JOINING) {
+        if (!vote_counts(se, se->jvotes, j, JOIN_FILTER))
+            send_join_req(se, j);
+        return;
+    }
+    if (se->state != NR_SE_ACTIVE)
+        return;
+    for (uint32_t i = 0; i < se->cfg.max_inflight; i++) {
+        if (se->prep[i].in_use && !vote_counts(se, se->prep[i].votes, j, COMMIT_FILTER))
+            send_round(se, &se->prep[i], j);
+        if (se->fetch[i].in_use && !vote_counts(se, se->fetch[i].votes, j, COMMIT_FILTER))
+            send_round(se, &se->fetch[i], j);
+    }
+}
+
 /* ------------------------------------------------------------------------------------- */
 /* local AE requests */
 

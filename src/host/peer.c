@@ -318,6 +318,8 @@ static void on_ready(struct nr_pconn *c)
     bufferevent_set_timeouts(c->bev, NULL, NULL);
     mark_dirty(d, c); /* from now on output is pushed at the end of each iteration */
     NR_LOGI("peer %u (%s) connected, channel authenticated", m, c->addr);
+    if (d->se)
+        nr_se_peer_connected(d->se, m, nr_now_ms());
 }
 
 static void handle_record(struct nr_pconn *c, const uint8_t *rec, size_t len)
