@@ -2,8 +2,9 @@
  * Narrator: Promela model of update, read and join with SE restarts and clones.
  *
  * One AE record owned by member 0 (its sequencer), replicated on n = 2f+1 members.
- * Each member has up to K incarnations (member 0: K0), any of which may run at the same
- * time as the others (a restart that does not kill the old instance is a clone). The
+ * Member 0 has K0 incarnations, members 1..NR have K each, the others one; any of them
+ * may run at the same time as the others (a restart that does not kill the old instance
+ * is a clone). The
  * first incarnation of every member starts ACTIVE with the full view (genesis is
  * abstracted); every later incarnation starts whenever the scheduler picks it, joins, and
  * may later be superseded. Killing an instance is the scheduler never picking it again.
