@@ -152,7 +152,8 @@ void nr_se_peer_connected(struct nr_se *se, uint16_t j, uint64_t now_ms);
 /* Timers: call at least every few ms (the core keeps its own deadlines). */
 void nr_se_tick(struct nr_se *se, uint64_t now_ms);
 
-/* Local AE requests. `client` is the host's handle of the AE's channel, `key` the record key
+/* Local AE requests. `client` is the host's handle of the AE's channel (nonzero: 0 means
+ * "no client" inside the core and is never replied to), `key` the record key
  * the channel computed from the AE's attested measurement and the record name. Each request
  * gets exactly one client_reply (possibly later). */
 void nr_se_client_write(struct nr_se *se, uint64_t client, uint64_t req_id,

@@ -91,6 +91,7 @@ struct join_peer {
     uint64_t last_chunk_ms; /* progress of a partial reply */
     uint64_t last_req_ms;
     uint64_t joining_round; /* retry round of the last JOINING reply */
+    nr_inc_t joining_inc;   /* incarnation that sent it */
 };
 
 struct disk_ack {
@@ -1024,6 +1025,7 @@ static int on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct n
         jp->status = JP_JOINING;
         jp->was_active = flags & 1u;
         jp->joining_round = se->join_round;
+        jp->joining_inc = h->sender_inc;
         se->jvotes[j].have = 0;
         join_check(se);
         return 0;
@@ -1091,8 +1093,11 @@ static void total_failure_check(struct nr_se *se)
 {
     uint16_t joining = 1; /* us */
     for (uint16_t j = 0; j < se->cfg.n; j++)
+        /* A JOINING answer proves that *an* instance of j has no state; it says nothing of
+         * member j if a newer incarnation of j is known (a stale clone answering). */
         if (j != se->cfg.self && se->jp[j].status == JP_JOINING &&
-            se->jp[j].joining_round + 1u >= se->join_round)
+            se->jp[j].joining_round + 1u >= se->join_round &&
+            se->jp[j].joining_inc >= se->seen[j])
             joining++;
     if (se->network_existed && joining >= quorum(se)) {
         if (++se->tf_strikes >= TOTAL_FAILURE_ROUNDS)
