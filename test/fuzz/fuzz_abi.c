@@ -81,57 +81,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     return 0;
 }
 
-#ifdef NR_FUZZ_REPLAY
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int run_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return -1;
-    }
-    uint8_t buf[1u << 16];
-    size_t len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    (void)LLVMFuzzerTestOneInput(buf, len);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    int files = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "missing corpus %s\n", argv[i]);
-            return 1;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            if (run_file(argv[i]) != 0)
-                return 1;
-            files++;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (d == NULL)
-            return 1;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-            if (run_file(path) != 0) {
-                closedir(d);
-                return 1;
-            }
-            files++;
-        }
-        closedir(d);
-    }
-    printf("fuzz_abi replay: %d inputs, no failure\n", files);
-    return files > 0 ? 0 : 1;
-}
-#endif
+/* Replay runner (NR_FUZZ_REPLAY): main() over the corpus, shared by every target. */
+#include "fuzz_replay.h"
