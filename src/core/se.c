@@ -436,7 +436,6 @@ static uint8_t *hdr(struct nr_se *se, uint8_t type, nr_inc_t dest_inc, uint32_t 
 
 static void send_buf(struct nr_se *se, uint16_t to, const uint8_t *end)
 {
-    se->stats.msgs_in += 0;
     if (se->io.send_peer)
         se->io.send_peer(se->io.ctx, to, se->buf, (size_t)(end - se->buf));
 }
@@ -775,6 +774,9 @@ static void try_complete(struct nr_se *se, struct round *r)
     }
     if (count < quorum(se))
         return;
+    for (uint16_t j = 0; j < se->cfg.n; j++)
+        if (r->votes[j].have && !vote_counts(se, r->votes, j, COMMIT_FILTER))
+            se->stats.votes_discarded++; /* filtered out by views (S5) */
     if (r->kind == ROUND_PREPARE)
         complete_prepare(se, r);
     else
