@@ -8,41 +8,9 @@
 : "${E2E_LOADER:?E2E_LOADER not set}"
 
 RECORDS=${E2E_RECORDS:-16}
-ACKLOG="$E2E_DIR/acked.log"
-STOP="$E2E_DIR/stop"
 
 net_up 3
 ae_env 0
-
-acks() { [ -f "$ACKLOG" ] && wc -l <"$ACKLOG" || echo 0; }
-# Wait until at least `n` more updates are acknowledged (within timeout_s).
-wait_more_acks() { # n timeout_s what
-    local start deadline
-    start=$(acks)
-    deadline=$((SECONDS + $2))
-    while [ $SECONDS -lt $deadline ]; do
-        [ $(($(acks) - start)) -ge "$1" ] && return 0
-        kill -0 "$LOADER_PID" 2>/dev/null || fail "loader died ($3)"
-        sleep 0.1
-    done
-    fail "fewer than $1 updates acknowledged in $2 s: $3"
-}
-
-start_loader() {
-    rm -f "$STOP"
-    "$E2E_LOADER" load --records "$RECORDS" --log "$ACKLOG" --stop "$STOP" --timeout-ms 3000 \
-        >"$E2E_DIR/loader.out" 2>"$E2E_DIR/loader.err" &
-    LOADER_PID=$!
-}
-stop_loader() {
-    touch "$STOP"
-    wait "$LOADER_PID" || fail "loader exited with an error"
-    LOADER_PID=
-    cat "$E2E_DIR/loader.out"
-}
-verify() { # what
-    "$E2E_LOADER" verify --records "$RECORDS" --log "$ACKLOG" || fail "S1 check failed: $1"
-}
 
 clone_status() {
     curl -s --max-time 2 "http://127.0.0.1:$((BASE_PORT + 150))/status" 2>/dev/null || true
