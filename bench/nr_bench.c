@@ -53,7 +53,7 @@ struct se_target {
 struct opts {
     struct se_target se[MAX_SES];
     int n_se;
-    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
     const char *code_identity;
     const char *se_code_identity;
     const char *prefix;
@@ -137,9 +137,9 @@ static void count_error(struct worker *w, int rc)
     w->err_by_code[slot]++;
 }
 
-static void make_digest(uint8_t d[NR_DIGEST_LEN], unsigned idx, uint64_t version)
+static void make_digest(uint8_t d[NR_DIGEST_BYTES], unsigned idx, uint64_t version)
 {
-    memset(d, 0, NR_DIGEST_LEN);
+    memset(d, 0, NR_DIGEST_BYTES);
     for (unsigned i = 0; i < 8; i++) {
         d[i] = (uint8_t)(version >> (8 * i));
         d[8 + i] = (uint8_t)((uint64_t)idx >> (8 * i));
@@ -158,7 +158,7 @@ static int client_open(struct worker *w, struct client *cl)
     copt.tee_backend = "sim";
     copt.code_identity = o->code_identity;
     copt.se_code_identity = o->se_code_identity;
-    memcpy(copt.system_id, o->system_id, NR_SYSTEM_ID_LEN);
+    memcpy(copt.system_id, o->system_id, NR_SYSTEM_ID_BYTES);
     copt.timeout_ms = o->timeout_ms;
     copt.window = o->window;
     char name[128];
@@ -171,7 +171,7 @@ static int client_open(struct worker *w, struct client *cl)
     }
     /* Continue from the network's record (reruns reuse record names), and make sure the
      * record exists so that readers read something. */
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
     uint64_t v = 0;
     rc = nr_read(cl->c, &v, digest);
     if (rc != NR_OK) {
@@ -193,7 +193,7 @@ static int client_open(struct worker *w, struct client *cl)
 /* Submit the client's next update, remembering `t` (send or intended time). */
 static int submit_one(struct worker *w, struct client *cl, uint64_t t)
 {
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
     make_digest(digest, cl->idx, cl->next);
     int rc = nr_update_submit(cl->c, cl->next, digest);
     if (rc != NR_OK) {
@@ -240,7 +240,7 @@ static int wait_one(struct worker *w, struct client *cl)
 
 static int read_one(struct worker *w, struct client *cl, uint64_t t0)
 {
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
     uint64_t v = 0;
     int rc = nr_read(cl->c, &v, digest);
     uint64_t t = now_ns();
@@ -378,7 +378,7 @@ static int srec_submit(struct worker *w, struct client *cl, unsigned j, uint64_t
     if (cl->reader) {
         rc = nr_record_submit_read(sr->r, j);
     } else {
-        uint8_t digest[NR_DIGEST_LEN];
+        uint8_t digest[NR_DIGEST_BYTES];
         make_digest(digest, cl->idx * 65536u + j, sr->next);
         rc = nr_record_submit_update(sr->r, sr->next, digest, j);
     }
@@ -471,7 +471,7 @@ static int session_open(struct worker *w, struct client *cl)
     copt.tee_backend = "sim";
     copt.code_identity = o->code_identity;
     copt.se_code_identity = o->se_code_identity;
-    memcpy(copt.system_id, o->system_id, NR_SYSTEM_ID_LEN);
+    memcpy(copt.system_id, o->system_id, NR_SYSTEM_ID_BYTES);
     copt.timeout_ms = o->timeout_ms;
     uint64_t win = (uint64_t)o->records * o->window;
     copt.window = win > 65536u ? 65536u : (uint32_t)win;
@@ -778,7 +778,7 @@ static int parse_system_id(struct opts *o, const char *arg)
     if (strncmp(arg, "0x", 2) == 0) {
         arg += 2;
     }
-    return parse_hex(o->system_id, NR_SYSTEM_ID_LEN, arg);
+    return parse_hex(o->system_id, NR_SYSTEM_ID_BYTES, arg);
 }
 
 static int parse_args(struct opts *o, int argc, char **argv)

@@ -2,7 +2,7 @@
  *
  * Speaks exactly what narratord speaks to an application enclave on its Unix socket — the
  * attested local channel (src/chan, NR_CHAN_LOCAL responder, u32 little-endian length-prefixed
- * frames) and the client messages of src/core/wire.h (C_OPEN / C_WRITE / C_READ / C_STATUS,
+ * frames) and the client messages of src/core/wire.h (C_OPEN / C_UPDATE / C_READ / C_STATUS,
  * answered with C_REPLY) — but acknowledges every write at once, without replicating it to
  * any peer and without persisting it. Sequencing is kept (a write must be last+1, else
  * NR_ECONFLICT) so that nr-bench's checks hold. What nr-bench measures against this server
@@ -256,7 +256,7 @@ static int on_msg(struct server *s, struct conn *c, const struct nr_client_msg *
         }
         return queue_reply(c, m.req_id, NR_OK, NULL, m.record);
     }
-    case NR_C_WRITE: {
+    case NR_C_UPDATE: {
         struct rec *r = handle_get(c, m.record);
         if (!r) {
             return queue_reply(c, m.req_id, NR_EINVAL, NULL, 0);

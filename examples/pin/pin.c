@@ -113,9 +113,9 @@ static int env_options(struct nr_client_options *opt)
                         "(e.g. '. .narrator/net/node0/client.env')\n");
         return -1;
     }
-    if (strlen(sys) != 2 * NR_SYSTEM_ID_LEN ||
-        sodium_hex2bin(opt->system_id, NR_SYSTEM_ID_LEN, sys, strlen(sys), NULL, &bin_len, NULL) != 0 ||
-        bin_len != NR_SYSTEM_ID_LEN) {
+    if (strlen(sys) != 2 * NR_SYSTEM_ID_BYTES ||
+        sodium_hex2bin(opt->system_id, NR_SYSTEM_ID_BYTES, sys, strlen(sys), NULL, &bin_len, NULL) != 0 ||
+        bin_len != NR_SYSTEM_ID_BYTES) {
         fprintf(stderr, "pin: NARRATOR_SYSTEM_ID must be 64 hex characters\n");
         return -1;
     }
@@ -149,7 +149,7 @@ static int report(const char *what, int rc)
 /* Seal the new state as version v, commit it; only a committed state may be acted upon. */
 static int commit(struct nr_client *c, const char *path, const struct pin_state *s, uint64_t v)
 {
-    uint8_t buf[PIN_STATE_BYTES], d[NR_DIGEST_LEN];
+    uint8_t buf[PIN_STATE_BYTES], d[NR_DIGEST_BYTES];
     encode(buf, s);
     int rc = nr_seal_state(c, path, buf, sizeof buf, v);
     if (rc == NR_OK) {

@@ -40,8 +40,7 @@ extern "C" {
 #define NR_MUST_CHECK
 #endif
 
-#define NR_DIGEST_LEN 32u
-#define NR_SYSTEM_ID_LEN 32u
+#include "narrator/sizes.h"
 
 struct nr_client; /* an open record: one AE's channel to its local SE */
 
@@ -51,7 +50,7 @@ struct nr_client_options {
     const char *tee_backend;      /* "sim" (default) */
     const char *code_identity;    /* the AE's code identity, measured by the TEE (required) */
     const char *se_code_identity; /* the SE's code identity (default "narrator-se/1") */
-    uint8_t system_id[NR_SYSTEM_ID_LEN]; /* the system the AE trusts */
+    uint8_t system_id[NR_SYSTEM_ID_BYTES]; /* the system the AE trusts */
     uint32_t timeout_ms;                 /* per request; 0 = default 10000 */
     uint32_t window;                     /* max outstanding pipelined requests (per handle or per
                                           * session); 0 = default 64, at most 65536 */
@@ -70,14 +69,14 @@ NR_API void nr_close(struct nr_client *c);
 /* Commit version `version` (must be the current committed version + 1) with `digest`.
  * Returns NR_OK once f+1 SEs hold it; *committed (may be NULL) gets the version.
  * NR_ECONFLICT if version is not last+1, NR_EUNAVAIL/NR_ETIMEDOUT without a quorum. */
-NR_API int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
+NR_API int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
                      uint64_t *committed) NR_MUST_CHECK;
 
 /* The latest committed (version, digest); version 0 (and NR_OK) if there is no record.
  * Linearizable: never older than any update acknowledged before the call. NR_ENOTREADY
  * while the SE is joining, NR_ETIMEDOUT without a quorum. */
 NR_API int nr_read(struct nr_client *c, uint64_t *version,
-                   uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
+                   uint8_t digest[NR_DIGEST_BYTES]) NR_MUST_CHECK;
 
 /* Pipelined variant for high-throughput callers: submit without waiting, then collect
  * replies in order. At most `window` outstanding (see nr_client_options): submit returns
@@ -87,7 +86,7 @@ NR_API int nr_read(struct nr_client *c, uint64_t *version,
  * returns the oldest one's outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read()
  * return NR_EBUSY while pipelined writes are outstanding. */
 NR_API int nr_update_submit(struct nr_client *c, uint64_t version,
-                            const uint8_t digest[NR_DIGEST_LEN]) NR_MUST_CHECK;
+                            const uint8_t digest[NR_DIGEST_BYTES]) NR_MUST_CHECK;
 NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHECK;
 
 /* ---- Sessions: many records, many requests in flight, over one channel ----
@@ -114,7 +113,7 @@ struct nr_completion {
     int op;                /* enum nr_op */
     int status;            /* NR_OK or an NR_E* code, as nr_update() / nr_read() would return it */
     uint64_t version;      /* update: the committed version; read: the record's (0: no record) */
-    uint8_t digest[NR_DIGEST_LEN]; /* read: the record's digest (zero if none) */
+    uint8_t digest[NR_DIGEST_BYTES]; /* read: the record's digest (zero if none) */
 };
 
 /* Connect and run the attested handshake (errors as nr_open). */
@@ -138,7 +137,7 @@ NR_API void nr_record_close(struct nr_rec *r);
 /* Queue an update (version must be the record's committed version + 1 when it reaches the
  * SE; several may be queued) or a read. NR_EFULL when `window` requests are outstanding. */
 NR_API int nr_record_submit_update(struct nr_rec *r, uint64_t version,
-                                   const uint8_t digest[NR_DIGEST_LEN], uint64_t tag) NR_MUST_CHECK;
+                                   const uint8_t digest[NR_DIGEST_BYTES], uint64_t tag) NR_MUST_CHECK;
 NR_API int nr_record_submit_read(struct nr_rec *r, uint64_t tag) NR_MUST_CHECK;
 /* Send everything queued now (nr_session_wait does it too). */
 NR_API int nr_session_flush(struct nr_session *s) NR_MUST_CHECK;
@@ -159,7 +158,7 @@ NR_API uint32_t nr_session_outstanding(const struct nr_session *s);
 
 /* Digest the network stores for (state, version):
  * BLAKE2b-256("narrator-state" || u64le version || state). */
-NR_API void nr_state_digest(uint8_t digest[NR_DIGEST_LEN], const uint8_t *state, size_t len,
+NR_API void nr_state_digest(uint8_t digest[NR_DIGEST_BYTES], const uint8_t *state, size_t len,
                             uint64_t version);
 /* Seal (state, version) to the AE's state files, keeping the previous version too. */
 NR_API int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, size_t len,

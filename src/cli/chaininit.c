@@ -21,7 +21,7 @@ struct nr_cli_chain {
     struct nr_registry *reg;
     uint8_t sk[NR_ETH_SK_BYTES]; /* the creator's key */
     uint8_t creator[NR_ETH_ADDR_BYTES];
-    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
 };
 
 static int load_text(const char *path, char *buf, size_t cap, size_t *len)
@@ -59,7 +59,7 @@ static int chain_fail(struct nr_cli_chain *c, const char *what, int rc)
     return rc;
 }
 
-int nr_cli_chain_system_id(uint8_t out[NR_SYSTEM_ID_LEN], const char *text)
+int nr_cli_chain_system_id(uint8_t out[NR_SYSTEM_ID_BYTES], const char *text)
 {
     if (!text || !*text) {
         return NR_EINVAL;
@@ -68,7 +68,7 @@ int nr_cli_chain_system_id(uint8_t out[NR_SYSTEM_ID_LEN], const char *text)
     if (strlen(h) == 66 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X')) {
         h += 2;
     }
-    if (strlen(h) == 2 * NR_SYSTEM_ID_LEN && nr_cli_hex_decode(out, NR_SYSTEM_ID_LEN, h) == NR_OK) {
+    if (strlen(h) == 2 * NR_SYSTEM_ID_BYTES && nr_cli_hex_decode(out, NR_SYSTEM_ID_BYTES, h) == NR_OK) {
         return NR_OK;
     }
     nr_keccak256(out, (const uint8_t *)text, strlen(text));
@@ -144,15 +144,15 @@ void nr_cli_chain_close(struct nr_cli_chain *c)
     free(c);
 }
 
-int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SYSTEM_ID_LEN])
+int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SYSTEM_ID_BYTES])
 {
     struct nr_registry_system sys;
-    char hex[2 * NR_SYSTEM_ID_LEN + 1], addr[NR_ETH_ADDR_HEX_BYTES];
+    char hex[2 * NR_SYSTEM_ID_BYTES + 1], addr[NR_ETH_ADDR_HEX_BYTES];
     int rc = nr_registry_get_system(c->reg, &sys, system_id, "latest");
     if (rc) {
         return chain_fail(c, "getSystem", rc);
     }
-    nr_cli_hex_encode(hex, system_id, NR_SYSTEM_ID_LEN);
+    nr_cli_hex_encode(hex, system_id, NR_SYSTEM_ID_BYTES);
     if (sys.exists) {
         nr_eth_address_hex(addr, sys.creator);
         fprintf(stderr,

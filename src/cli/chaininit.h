@@ -32,9 +32,9 @@ int nr_cli_chain_open(struct nr_cli_chain **out, const char *chain_ini, const ch
     __attribute__((warn_unused_result));
 void nr_cli_chain_close(struct nr_cli_chain *c);
 /* system id from "0x"+64 hex / 64 hex, or keccak256(text) otherwise. */
-int nr_cli_chain_system_id(uint8_t out[NR_SYSTEM_ID_LEN], const char *text);
+int nr_cli_chain_system_id(uint8_t out[NR_SYSTEM_ID_BYTES], const char *text);
 /* Step 3, first-initialisation check: NR_EEXIST (with a message) if the id is on chain. */
-int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SYSTEM_ID_LEN])
+int nr_cli_chain_check_new(struct nr_cli_chain *c, const uint8_t system_id[NR_SYSTEM_ID_BYTES])
     __attribute__((warn_unused_result));
 /* Step 2 (Ethereum part): give the identity a TEE-generated Ethereum key and fund it from
  * the creator (eth_milli thousandths of an ETH). */

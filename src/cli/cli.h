@@ -52,7 +52,7 @@ int nr_cmd_read(int argc, char **argv);
 /* Reusable steps (keygen.c, genesis.c): used by their subcommands and by `up`. */
 int nr_cli_keygen(const char *backend, const char *platform, const char *out,
                   uint8_t pub[32]);
-int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                    const char *root, const char *out, char **id_files, unsigned n);
 
 /* Print "usage: narrator <cmd> <usage>" for `name` to stderr; returns NR_CLI_EXIT_USAGE. */

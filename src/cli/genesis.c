@@ -50,7 +50,7 @@ static int add_member(struct nr_membership *m, const char *backend, const char *
     return rc;
 }
 
-int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                    const char *root, const char *out, char **id_files, unsigned n)
 {
     static struct nr_membership m; /* large */
@@ -109,7 +109,7 @@ int nr_cmd_genesis(int argc, char **argv)
         default: return nr_cli_usage("genesis");
         }
     }
-    uint8_t sys[NR_SYSTEM_ID_LEN];
+    uint8_t sys[NR_SYSTEM_ID_BYTES];
     if (!root || !out || optind >= argc || (!sys_hex == !random_id) ||
         (sys_hex && nr_cli_hex_decode(sys, sizeof sys, sys_hex))) {
         return nr_cli_usage("genesis");
@@ -124,7 +124,7 @@ int nr_cmd_genesis(int argc, char **argv)
     if (rc) {
         return nr_cli_fail("genesis", rc);
     }
-    char hex[2 * NR_SYSTEM_ID_LEN + 1];
+    char hex[2 * NR_SYSTEM_ID_BYTES + 1];
     nr_cli_hex_encode(hex, sys, sizeof sys);
     printf("system_id %s\nmembers %d\nwrote %s\n", hex, argc - optind, out);
     return NR_CLI_EXIT_OK;

@@ -39,7 +39,7 @@ int nr_cmd_read(int argc, char **argv)
         return nr_cli_fail("open", rc);
     }
     uint64_t version = 0;
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
     rc = nr_read(c, &version, digest);
     nr_close(c);
     if (rc) {
@@ -48,7 +48,7 @@ int nr_cmd_read(int argc, char **argv)
     if (version == 0) {
         printf("0 -\n");
     } else {
-        char hex[2 * NR_DIGEST_LEN + 1];
+        char hex[2 * NR_DIGEST_BYTES + 1];
         nr_cli_hex_encode(hex, digest, sizeof digest);
         printf("%llu %s\n", (unsigned long long)version, hex);
     }

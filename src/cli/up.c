@@ -173,8 +173,8 @@ static int open_chain(const char *netdir, const struct up_opts *o, struct nr_cli
 static int create_network(const char *netdir, const struct up_opts *o)
 {
     char root[NR_CLI_PATH_MAX + 32], path[NR_CLI_PATH_MAX + 32], text[256];
-    char sys_hex[2 * NR_SYSTEM_ID_LEN + 1], root_hex[2 * NR_ATTEST_ROOT_PUB_BYTES + 1];
-    uint8_t sys[NR_SYSTEM_ID_LEN], root_pub[NR_ATTEST_ROOT_PUB_BYTES], pub[32];
+    char sys_hex[2 * NR_SYSTEM_ID_BYTES + 1], root_hex[2 * NR_ATTEST_ROOT_PUB_BYTES + 1];
+    uint8_t sys[NR_SYSTEM_ID_BYTES], root_pub[NR_ATTEST_ROOT_PUB_BYTES], pub[32];
     char *ids[NR_MAX_MEMBERS];
     static char id_store[NR_MAX_MEMBERS][NR_CLI_PATH_MAX];
     static char plat_store[NR_MAX_MEMBERS][NR_CLI_PATH_MAX];
@@ -546,7 +546,7 @@ int nr_cmd_up(int argc, char **argv)
         }
         nr_cli_sleep_ms(100);
     }
-    char sys_hex[2 * NR_SYSTEM_ID_LEN + 8], path[NR_CLI_PATH_MAX + 16];
+    char sys_hex[2 * NR_SYSTEM_ID_BYTES + 8], path[NR_CLI_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/system_id", netdir);
     if (nr_cli_read_text(path, sys_hex, sizeof sys_hex) != NR_OK) {
         sys_hex[0] = '\0';

@@ -29,7 +29,7 @@ int nr_cmd_update(int argc, char **argv)
     }
     unsigned node = 0;
     uint64_t version = 0;
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
     if (optind != argc || !name || !node_s || !ver_s || !dig_s ||
         nr_cli_parse_uint(node_s, 0, NR_MAX_MEMBERS - 1, &node) ||
         nr_cli_parse_u64(ver_s, &version) || version == 0 ||

@@ -166,7 +166,7 @@ int nr_cli_client_options(struct nr_cli_client *s, const char *netdir, unsigned 
 {
     struct nr_cli_node p;
     static struct nr_host_config cfg; /* large; the CLI is single-threaded */
-    char err[NR_CFG_ERR_MAX], path[NR_CLI_PATH_MAX], hex[2 * NR_SYSTEM_ID_LEN + 8];
+    char err[NR_CFG_ERR_MAX], path[NR_CLI_PATH_MAX], hex[2 * NR_SYSTEM_ID_BYTES + 8];
     memset(s, 0, sizeof *s);
     int rc = nr_cli_node_paths(&p, netdir, node);
     if (rc) {
@@ -183,14 +183,14 @@ int nr_cli_client_options(struct nr_cli_client *s, const char *netdir, unsigned 
     char merr[NR_MEMBERSHIP_ERR_BYTES];
     rc = nr_membership_load(&m, cfg.membership_path, merr, sizeof merr);
     if (rc == NR_OK) {
-        memcpy(s->opt.system_id, m.system_id, NR_SYSTEM_ID_LEN);
+        memcpy(s->opt.system_id, m.system_id, NR_SYSTEM_ID_BYTES);
     } else {
         int k = snprintf(path, sizeof path, "%s/system_id", netdir);
         if (k < 0 || (size_t)k >= sizeof path) {
             return NR_ETOOBIG;
         }
         rc = nr_cli_read_text(path, hex, sizeof hex);
-        if (rc == NR_OK && nr_cli_hex_decode(s->opt.system_id, NR_SYSTEM_ID_LEN, hex) != NR_OK) {
+        if (rc == NR_OK && nr_cli_hex_decode(s->opt.system_id, NR_SYSTEM_ID_BYTES, hex) != NR_OK) {
             rc = NR_ECONFIG;
         }
         if (rc) {

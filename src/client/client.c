@@ -261,7 +261,7 @@ static int on_record(struct nr_session *s, const uint8_t *rec, size_t len)
         slot->status = m.status;
         slot->version = m.version;
         slot->handle = m.record;
-        memcpy(slot->digest, m.digest, NR_DIGEST_LEN);
+        memcpy(slot->digest, m.digest, NR_DIGEST_BYTES);
         if (!slot->sync) {
             s->doneq[(s->dq_head + s->dq_count) & s->mask] = m.req_id;
             s->dq_count++;
@@ -430,7 +430,7 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
     s->mask = slots - 1u;
     s->next_req = 1;
     s->next_handle = 1;
-    memcpy(s->system_id, opt->system_id, NR_SYSTEM_ID_LEN);
+    memcpy(s->system_id, opt->system_id, NR_SYSTEM_ID_BYTES);
     s->slots = calloc(slots, sizeof *s->slots);
     s->doneq = calloc(slots, sizeof *s->doneq);
     s->obuf = malloc(NR_CLIENT_BATCH_MAX);
@@ -604,7 +604,7 @@ void nr_record_close(struct nr_rec *r)
     r->closing = 1; /* freed by its last completion (reported with record = NULL) */
 }
 
-int nr_record_submit_update(struct nr_rec *r, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
+int nr_record_submit_update(struct nr_rec *r, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
                             uint64_t tag)
 {
     if (!r || !digest || version == 0 || r->closing) {
@@ -612,10 +612,10 @@ int nr_record_submit_update(struct nr_rec *r, uint64_t version, const uint8_t di
     }
     struct nr_client_msg m;
     memset(&m, 0, sizeof m);
-    m.type = NR_C_WRITE;
+    m.type = NR_C_UPDATE;
     m.record = r->handle;
     m.version = version;
-    memcpy(m.digest, digest, NR_DIGEST_LEN);
+    memcpy(m.digest, digest, NR_DIGEST_BYTES);
     return submit(r->s, &m, r, NR_OP_UPDATE, 0, tag, NULL);
 }
 
@@ -654,10 +654,10 @@ static void read_result(struct nr_completion *c)
     if (c->status == NR_ENORECORD || (c->status == NR_OK && c->version == 0)) {
         c->status = NR_OK;
         c->version = 0;
-        memset(c->digest, 0, NR_DIGEST_LEN);
+        memset(c->digest, 0, NR_DIGEST_BYTES);
     } else if (c->status != NR_OK) {
         c->version = 0;
-        memset(c->digest, 0, NR_DIGEST_LEN);
+        memset(c->digest, 0, NR_DIGEST_BYTES);
     }
 }
 
@@ -695,7 +695,7 @@ int nr_session_wait(struct nr_session *s, struct nr_completion *out, size_t cap,
         c->op = slot->op;
         c->status = slot->status;
         c->version = slot->status == NR_OK || slot->op == NR_OP_READ ? slot->version : 0;
-        memcpy(c->digest, slot->digest, NR_DIGEST_LEN);
+        memcpy(c->digest, slot->digest, NR_DIGEST_BYTES);
         if (c->op == NR_OP_READ) {
             read_result(c);
         }
@@ -726,7 +726,7 @@ int nr_open(struct nr_client **out, const struct nr_client_options *opt, const c
         goto out;
     }
     c->tee = c->s->tee;
-    memcpy(c->system_id, c->s->system_id, NR_SYSTEM_ID_LEN);
+    memcpy(c->system_id, c->s->system_id, NR_SYSTEM_ID_BYTES);
     c->window = c->s->window;
     c->ring = calloc(c->window, sizeof *c->ring);
     if (!c->ring) {
@@ -774,7 +774,7 @@ static int client_roundtrip(struct nr_client *c, struct nr_client_msg *m, uint8_
     return roundtrip(c->s, m, c->r, op, reply);
 }
 
-int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN],
+int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
               uint64_t *committed)
 {
     if (!c || !digest || version == 0) {
@@ -783,9 +783,9 @@ int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIG
     struct nr_client_msg m;
     struct nr_slot reply;
     memset(&m, 0, sizeof m);
-    m.type = NR_C_WRITE;
+    m.type = NR_C_UPDATE;
     m.version = version;
-    memcpy(m.digest, digest, NR_DIGEST_LEN);
+    memcpy(m.digest, digest, NR_DIGEST_BYTES);
     int rc = client_roundtrip(c, &m, NR_OP_UPDATE, &reply);
     if (rc) {
         return rc;
@@ -796,7 +796,7 @@ int nr_update(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIG
     return reply.status;
 }
 
-int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN])
+int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_BYTES])
 {
     if (!c || !version || !digest) {
         return NR_EINVAL;
@@ -811,18 +811,18 @@ int nr_read(struct nr_client *c, uint64_t *version, uint8_t digest[NR_DIGEST_LEN
     }
     if (reply.status == NR_ENORECORD || (reply.status == NR_OK && reply.version == 0)) {
         *version = 0;
-        memset(digest, 0, NR_DIGEST_LEN);
+        memset(digest, 0, NR_DIGEST_BYTES);
         return NR_OK;
     }
     if (reply.status != NR_OK) {
         return reply.status;
     }
     *version = reply.version;
-    memcpy(digest, reply.digest, NR_DIGEST_LEN);
+    memcpy(digest, reply.digest, NR_DIGEST_BYTES);
     return NR_OK;
 }
 
-int nr_update_submit(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_LEN])
+int nr_update_submit(struct nr_client *c, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
 {
     if (!c || !digest || version == 0) {
         return NR_EINVAL;
@@ -893,7 +893,7 @@ int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap
         return NR_EINVAL;
     }
     uint64_t vn = 0;
-    uint8_t dn[NR_DIGEST_LEN];
+    uint8_t dn[NR_DIGEST_BYTES];
     int rc = nr_read(c, &vn, dn);
     if (rc == NR_OK) {
         rc = nr_restore_local(c, path, vn, dn, state, cap, len, version, result);

@@ -26,14 +26,14 @@ struct nr_slot {
     int status;
     uint64_t version; /* writes: the submitted version; once done: the reply's */
     uint32_t handle;  /* C_OPEN: the record handle from the reply */
-    uint8_t digest[NR_DIGEST_LEN];
+    uint8_t digest[NR_DIGEST_BYTES];
 };
 
 struct nr_session {
     int fd;
     struct nr_tee *tee;
     struct nr_chan *chan;
-    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
     uint32_t timeout_ms;
     uint32_t window;      /* max outstanding requests */
     uint32_t outstanding; /* slots in use */
@@ -71,7 +71,7 @@ struct nr_client {
     struct nr_session *s;
     struct nr_rec *r;
     struct nr_tee *tee; /* = s->tee (seal.c) */
-    uint8_t system_id[NR_SYSTEM_ID_LEN];
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
     uint32_t window;
     uint64_t next_tag;
     /* pipelined writes: ring of `window` slots */
@@ -83,19 +83,19 @@ struct nr_client {
 struct nr_sealed_cand {
     int present; /* a valid sealed file with this version exists */
     uint64_t version;
-    uint8_t digest[NR_DIGEST_LEN]; /* nr_state_digest(state, version) */
+    uint8_t digest[NR_DIGEST_BYTES]; /* nr_state_digest(state, version) */
 };
 enum nr_restore_pick { NR_PICK_NONE = 0, NR_PICK_LATEST = 1, NR_PICK_PREVIOUS = 2 };
 /* `latest` is the sealed candidate with the higher version, `previous` the other one.
  * net_version 0 means the network holds no record. Returns NR_OK with *result
  * (enum nr_restore_result) and *pick, or NR_EROLLBACK / NR_EFORK / NR_EAHEAD. */
 int nr_restore_decide(const struct nr_sealed_cand *latest, const struct nr_sealed_cand *previous,
-                      uint64_t net_version, const uint8_t net_digest[NR_DIGEST_LEN], int *result,
+                      uint64_t net_version, const uint8_t net_digest[NR_DIGEST_BYTES], int *result,
                       int *pick);
 
 /* nr_restore() after its network read: load <path>.0/.1, decide against (vn, dn). */
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
-                     const uint8_t dn[NR_DIGEST_LEN], uint8_t *state, size_t cap, size_t *len,
+                     const uint8_t dn[NR_DIGEST_BYTES], uint8_t *state, size_t cap, size_t *len,
                      uint64_t *version, int *result);
 
 /* One sealed state file, parsed (seal.c). Untrusted bytes: any defect leaves the candidate
@@ -104,12 +104,12 @@ struct nr_loaded {
     uint8_t *pt;
     size_t pt_len;
 };
-int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                        const char *file, unsigned idx, const uint8_t *data, size_t len,
                        struct nr_sealed_cand *cand, struct nr_loaded *ld);
 void nr_loaded_free(struct nr_loaded *ld);
 /* The bytes of sealed file `file` holding (state, version); *out is malloc'ed. */
-int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                         const char *file, const uint8_t *state, size_t len, uint64_t version,
                         uint8_t **out, size_t *out_len);
 

@@ -24,13 +24,13 @@ void nr_sealed_order(struct nr_sealed_cand *a, struct nr_sealed_cand *b, int *sw
     }
 }
 
-static int same_digest(const uint8_t a[NR_DIGEST_LEN], const uint8_t b[NR_DIGEST_LEN])
+static int same_digest(const uint8_t a[NR_DIGEST_BYTES], const uint8_t b[NR_DIGEST_BYTES])
 {
-    return sodium_memcmp(a, b, NR_DIGEST_LEN) == 0;
+    return sodium_memcmp(a, b, NR_DIGEST_BYTES) == 0;
 }
 
 int nr_restore_decide(const struct nr_sealed_cand *latest, const struct nr_sealed_cand *previous,
-                      uint64_t net_version, const uint8_t net_digest[NR_DIGEST_LEN], int *result,
+                      uint64_t net_version, const uint8_t net_digest[NR_DIGEST_BYTES], int *result,
                       int *pick)
 {
     *pick = NR_PICK_NONE;

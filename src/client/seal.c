@@ -29,20 +29,20 @@
 #define STATE_MAX_BYTES (16u * 1024u * 1024u) /* cap on one AE state */
 #define PATH_CAP 4096u
 
-void nr_state_digest(uint8_t digest[NR_DIGEST_LEN], const uint8_t *state, size_t len,
+void nr_state_digest(uint8_t digest[NR_DIGEST_BYTES], const uint8_t *state, size_t len,
                      uint64_t version)
 {
     static const char label[] = "narrator-state";
     uint8_t v[8];
     crypto_generichash_state st;
     nr_put_u64(v, version);
-    crypto_generichash_init(&st, NULL, 0, NR_DIGEST_LEN);
+    crypto_generichash_init(&st, NULL, 0, NR_DIGEST_BYTES);
     crypto_generichash_update(&st, (const unsigned char *)label, sizeof label - 1);
     crypto_generichash_update(&st, v, sizeof v);
     if (len > 0) {
         crypto_generichash_update(&st, state, len);
     }
-    crypto_generichash_final(&st, digest, NR_DIGEST_LEN);
+    crypto_generichash_final(&st, digest, NR_DIGEST_BYTES);
 }
 
 static int file_name(char *out, size_t cap, const char *path, unsigned idx, const char *suffix)
@@ -58,18 +58,18 @@ static const char *base_name(const char *p)
 }
 
 /* AD = label || system_id || basename(file). */
-static int make_ad(uint8_t *ad, size_t cap, size_t *ad_len, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+static int make_ad(uint8_t *ad, size_t cap, size_t *ad_len, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                    const char *file)
 {
     const char *b = base_name(file);
     size_t bl = strlen(b);
-    size_t need = sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN + bl;
+    size_t need = sizeof STATE_AD_LABEL + NR_SYSTEM_ID_BYTES + bl;
     if (need > cap) {
         return NR_EINVAL;
     }
     memcpy(ad, STATE_AD_LABEL, sizeof STATE_AD_LABEL); /* with its NUL */
-    memcpy(ad + sizeof STATE_AD_LABEL, system_id, NR_SYSTEM_ID_LEN);
-    memcpy(ad + sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN, b, bl);
+    memcpy(ad + sizeof STATE_AD_LABEL, system_id, NR_SYSTEM_ID_BYTES);
+    memcpy(ad + sizeof STATE_AD_LABEL + NR_SYSTEM_ID_BYTES, b, bl);
     *ad_len = need;
     return NR_OK;
 }
@@ -139,11 +139,11 @@ static int write_atomic(const char *file, const uint8_t *data, size_t len)
     return fsync_dir_of(file);
 }
 
-int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                         const char *file, const uint8_t *state, size_t len, uint64_t version,
                         uint8_t **out, size_t *out_len)
 {
-    uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN + PATH_CAP];
+    uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_BYTES + PATH_CAP];
     size_t ad_len = 0;
     *out = NULL;
     *out_len = 0;
@@ -257,11 +257,11 @@ static int read_file(const char *file, uint8_t **data, size_t *len)
 /* Parse and open the bytes of sealed file `file` (index idx = its .0/.1 suffix). On any
  * problem the candidate stays absent (NR_OK); only NR_ENOMEM is an error. On success
  * ld->pt (owned, wipe and free) holds u64 version || state. */
-int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_LEN],
+int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                        const char *file, unsigned idx, const uint8_t *data, size_t len,
                        struct nr_sealed_cand *cand, struct nr_loaded *ld)
 {
-    uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_LEN + PATH_CAP];
+    uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_BYTES + PATH_CAP];
     size_t ad_len = 0;
     memset(cand, 0, sizeof *cand);
     memset(ld, 0, sizeof *ld);
@@ -333,7 +333,7 @@ static int load_cand(struct nr_client *c, const char *path, unsigned idx,
 }
 
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
-                     const uint8_t dn[NR_DIGEST_LEN], uint8_t *state, size_t cap, size_t *len,
+                     const uint8_t dn[NR_DIGEST_BYTES], uint8_t *state, size_t cap, size_t *len,
                      uint64_t *version, int *result)
 {
     int rc = NR_OK;

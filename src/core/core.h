@@ -19,11 +19,10 @@
 #include <stdint.h>
 
 #include "narrator/errors.h"
+#include "narrator/sizes.h"
 
 #define NR_MAX_MEMBERS 16u      /* n <= 16, so f <= 7 */
 #define NR_KEY_BYTES 32u        /* record key: BLAKE2b-256(ae measurement || record name) */
-#define NR_DIGEST_BYTES 32u     /* digest of the AE's sealed state */
-#define NR_SYSTEM_ID_BYTES 32u
 
 /* An incarnation is a 64-bit number: high 32 bits an epoch, low 32 bits random. Drawn by the
  * host for every start of an SE instance (never reused); ordered as plain integers. 0 means

@@ -178,7 +178,7 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
             return 0;
         body = 2u + m->name_len;
         break;
-    case NR_C_WRITE:
+    case NR_C_UPDATE:
         body = 8u + NR_DIGEST_BYTES;
         break;
     case NR_C_READ:
@@ -205,7 +205,7 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
         p = nr_put_u16(p, m->name_len);
         p = nr_put_bytes(p, m->name, m->name_len);
         break;
-    case NR_C_WRITE:
+    case NR_C_UPDATE:
         p = nr_put_u64(p, m->version);
         p = nr_put_bytes(p, m->digest, NR_DIGEST_BYTES);
         break;
@@ -258,7 +258,7 @@ int nr_client_msg_next(struct nr_client_msg *m, struct nr_cur *c)
             return NR_ETOOBIG;
         nr_cur_bytes(&b, m->name, m->name_len);
         break;
-    case NR_C_WRITE:
+    case NR_C_UPDATE:
         nr_cur_u64(&b, &m->version);
         nr_cur_bytes(&b, m->digest, NR_DIGEST_BYTES);
         break;

@@ -42,7 +42,7 @@
  *   u64 req_id, u32 record
  * `record` is a record handle of this connection (1..NR_CLIENT_MAX_RECORDS). The AE picks it
  * in C_OPEN (any handle not yet bound on this connection; the SE refuses a bound or out-of-
- * range one with NR_EINVAL and binds nothing), so that it can queue C_WRITE / C_READ naming
+ * range one with NR_EINVAL and binds nothing), so that it can queue C_UPDATE / C_READ naming
  * the handle right behind the C_OPEN without waiting for its reply (the SE handles a
  * connection's messages in order; requests naming an unbound handle get NR_EINVAL).
  * C_STATUS carries 0. Every request gets exactly one C_REPLY with its req_id (req_ids are
@@ -50,7 +50,7 @@
  * is the handle for C_OPEN, 0 otherwise).
  * Bodies:
  *   C_OPEN    u16 name_len, name[name_len] (1..NR_MAX_NAME bytes, any bytes)
- *   C_WRITE   u64 version, digest[32]
+ *   C_UPDATE   u64 version, digest[32]
  *   C_READ    (empty)
  *   C_STATUS  (empty)  -- SE state and stats, for `narrator status`
  *   C_REPLY   i32 status, u64 version, digest[32]
@@ -96,7 +96,7 @@ enum nr_join_status {
 
 enum nr_client_type {
     NR_C_OPEN = 1,
-    NR_C_WRITE = 2,
+    NR_C_UPDATE = 2,
     NR_C_READ = 3,
     NR_C_STATUS = 4,
     NR_C_REPLY = 5,
@@ -156,7 +156,7 @@ struct nr_client_msg {
     /* C_OPEN */
     uint16_t name_len;
     uint8_t name[NR_MAX_NAME];
-    /* C_WRITE / C_REPLY */
+    /* C_UPDATE / C_REPLY */
     int32_t status;
     uint64_t version;
     uint8_t digest[NR_DIGEST_BYTES];
@@ -164,7 +164,7 @@ struct nr_client_msg {
 #define NR_CLIENT_MAX_BYTES (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES)
 /* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
-#define NR_CLIENT_WRITE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)      /* 60 */
+#define NR_CLIENT_UPDATE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)      /* 60 */
 #define NR_CLIENT_REPLY_BYTES (NR_CLIENT_HDR_BYTES + 4u + 8u + NR_DIGEST_BYTES) /* 64 */
 /* Decode exactly one message filling all of buf. */
 int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)

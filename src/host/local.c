@@ -6,7 +6,7 @@
  *
  * C_OPEN binds a record handle picked by the AE (1..NR_CLIENT_MAX_RECORDS, not yet bound) to
  * key = BLAKE2b-256(AE measurement || name), so an AE can only ever touch records of its own
- * measurement. C_WRITE / C_READ name a handle and
+ * measurement. C_UPDATE / C_READ name a handle and
  * go to the core with the connection's client handle; the core's reply is routed back by
  * that handle (a reply for a connection that has gone is dropped and counted). Replies
  * produced in one loop iteration for one connection are coalesced into one channel record
@@ -279,7 +279,7 @@ static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64
         d->stats.client_opens++;
         handle_open(c, m);
         break;
-    case NR_C_WRITE:
+    case NR_C_UPDATE:
         d->stats.client_writes++;
         key = record_key(c, m->record);
         if (!key) {

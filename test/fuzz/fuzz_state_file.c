@@ -16,7 +16,7 @@
 #include "tee/tee.h"
 
 static struct nr_tee *g_tee;
-static uint8_t g_sys[NR_SYSTEM_ID_LEN];
+static uint8_t g_sys[NR_SYSTEM_ID_BYTES];
 
 static int init(void)
 {
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (len > 0 && memcmp(ld.pt + 8, state, len) != 0)) {
         abort();
     }
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     nr_state_digest(d, state, len, version);
     if (memcmp(d, cand.digest, sizeof d) != 0) {
         abort();

@@ -121,7 +121,7 @@ static void client_round_trip(const struct nr_client_msg *m)
     assert_int_equal(out.record, m->record);
     assert_int_equal(out.name_len, m->name_len);
     assert_memory_equal(out.name, m->name, m->name_len);
-    if (m->type == NR_C_WRITE || m->type == NR_C_REPLY) {
+    if (m->type == NR_C_UPDATE || m->type == NR_C_REPLY) {
         assert_int_equal(out.version, m->version);
         assert_memory_equal(out.digest, m->digest, NR_DIGEST_BYTES);
     }
@@ -151,7 +151,7 @@ static void test_client_messages(void **state)
     client_round_trip(&m);
 
     memset(&m, 0, sizeof(m));
-    m.type = NR_C_WRITE;
+    m.type = NR_C_UPDATE;
     m.req_id = 1;
     m.record = NR_CLIENT_MAX_RECORDS;
     m.version = 0x0102030405060708ull;
@@ -172,26 +172,26 @@ static void test_client_messages(void **state)
     client_round_trip(&m);
 }
 
-/* Known answer: a C_WRITE's bytes (client wire version 2, 20-byte header with record). */
+/* Known answer: a C_UPDATE's bytes (client wire version 2, 20-byte header with record). */
 static void test_client_known_answer(void **state)
 {
     (void)state;
     struct nr_client_msg m;
     uint8_t buf[NR_CLIENT_MAX_BYTES];
     static const uint8_t want_hdr[NR_CLIENT_HDR_BYTES] = {
-        0x02, 0x02, 0x00, 0x00,                         /* version 2, C_WRITE, reserved */
+        0x02, 0x02, 0x00, 0x00,                         /* version 2, C_UPDATE, reserved */
         0x28, 0x00, 0x00, 0x00,                         /* body_len 40 */
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* req_id */
         0x34, 0x12, 0x00, 0x00,                         /* record 0x1234 */
     };
     memset(&m, 0, sizeof(m));
-    m.type = NR_C_WRITE;
+    m.type = NR_C_UPDATE;
     m.req_id = 0x0102030405060708ull;
     m.record = 0x1234;
     m.version = 5;
     memset(m.digest, 0xab, NR_DIGEST_BYTES);
     size_t len = nr_client_msg_encode(buf, sizeof(buf), &m);
-    assert_int_equal(len, NR_CLIENT_WRITE_BYTES);
+    assert_int_equal(len, NR_CLIENT_UPDATE_BYTES);
     assert_memory_equal(buf, want_hdr, sizeof(want_hdr));
     assert_int_equal(buf[NR_CLIENT_HDR_BYTES], 5);
     m.type = NR_C_REPLY;
@@ -210,7 +210,7 @@ static void test_client_batch(void **state)
 
     for (int i = 0; i < 4; i++) {
         memset(&m, 0, sizeof(m));
-        m.type = i == 0 ? NR_C_OPEN : (i == 2 ? NR_C_READ : NR_C_WRITE);
+        m.type = i == 0 ? NR_C_OPEN : (i == 2 ? NR_C_READ : NR_C_UPDATE);
         m.req_id = 100u + (unsigned)i;
         m.record = i == 0 ? 0u : (uint32_t)i;
         m.name_len = 2;

@@ -55,7 +55,7 @@
 #define MAX_RECORDS 1024u
 #define AE_IDENTITY "narrator-attack-loader/1"
 #define STATE_MAX 256u
-#define HEX_LEN (2u * NR_DIGEST_LEN)
+#define HEX_LEN (2u * NR_DIGEST_BYTES)
 
 static struct nr_client_options g_opt;
 static uint32_t g_timeout_ms = 5000;
@@ -93,17 +93,17 @@ static void rec_name(char *out, size_t cap, unsigned k)
     snprintf(out, cap, "%s%u", g_prefix, k);
 }
 
-static void digest_for(uint8_t d[NR_DIGEST_LEN], const char *name, uint64_t v, const char *tag)
+static void digest_for(uint8_t d[NR_DIGEST_BYTES], const char *name, uint64_t v, const char *tag)
 {
     char state[STATE_MAX];
     int n = snprintf(state, sizeof state, "%s:%llu:%s", name, (unsigned long long)v, tag);
     nr_state_digest(d, (const uint8_t *)state, (size_t)n, v);
 }
 
-static int log_line(FILE *log, char kind, unsigned k, uint64_t v, const uint8_t d[NR_DIGEST_LEN])
+static int log_line(FILE *log, char kind, unsigned k, uint64_t v, const uint8_t d[NR_DIGEST_BYTES])
 {
     char hex[HEX_LEN + 1];
-    sodium_bin2hex(hex, sizeof hex, d, NR_DIGEST_LEN);
+    sodium_bin2hex(hex, sizeof hex, d, NR_DIGEST_BYTES);
     if (fprintf(log, "%c %u %llu %s\n", kind, k, (unsigned long long)v, hex) < 0 ||
         fflush(log) != 0) {
         return -1;
@@ -134,12 +134,12 @@ static int cmd_load(unsigned records, const char *log_path, const char *stop_pat
                 rc = open_rec(&c[k], name);
             }
             if (rc == NR_OK && !known[k]) {
-                uint8_t d[NR_DIGEST_LEN];
+                uint8_t d[NR_DIGEST_BYTES];
                 rc = nr_read(c[k], &ver[k], d);
                 known[k] = rc == NR_OK;
             }
             if (rc == NR_OK) {
-                uint8_t d[NR_DIGEST_LEN];
+                uint8_t d[NR_DIGEST_BYTES];
                 uint64_t committed = 0;
                 digest_for(d, name, ver[k] + 1, tag);
                 if (log_line(log, 'T', k, ver[k] + 1, d) != 0) {
@@ -198,7 +198,7 @@ static int cmd_once(const char *log_path, const char *tag, const char *go_path,
     struct nr_client *c = NULL;
     char name[64];
     uint64_t v = 0, committed = 0;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     FILE *log = fopen(log_path, "a");
     if (!log) {
         perror(log_path);
@@ -240,7 +240,7 @@ static int cmd_once(const char *log_path, const char *tag, const char *go_path,
 
 struct entry {
     uint64_t v;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     char kind;
 };
 
@@ -250,7 +250,7 @@ struct rec_log {
     uint64_t last_acked;
 };
 
-static int rec_add(struct rec_log *r, char kind, uint64_t v, const uint8_t d[NR_DIGEST_LEN])
+static int rec_add(struct rec_log *r, char kind, uint64_t v, const uint8_t d[NR_DIGEST_BYTES])
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 64;
@@ -263,7 +263,7 @@ static int rec_add(struct rec_log *r, char kind, uint64_t v, const uint8_t d[NR_
     }
     r->e[r->n].v = v;
     r->e[r->n].kind = kind;
-    memcpy(r->e[r->n].d, d, NR_DIGEST_LEN);
+    memcpy(r->e[r->n].d, d, NR_DIGEST_BYTES);
     r->n++;
     return 0;
 }
@@ -274,7 +274,7 @@ static int entry_cmp(const void *a, const void *b)
     if (x->v != y->v) {
         return x->v < y->v ? -1 : 1;
     }
-    return memcmp(x->d, y->d, NR_DIGEST_LEN);
+    return memcmp(x->d, y->d, NR_DIGEST_BYTES);
 }
 
 static int load_log(struct rec_log *recs, unsigned records, const char *path, uint64_t *acks)
@@ -289,7 +289,7 @@ static int load_log(struct rec_log *recs, unsigned records, const char *path, ui
         char kind, hex[HEX_LEN + 2];
         unsigned k;
         unsigned long long v;
-        uint8_t d[NR_DIGEST_LEN];
+        uint8_t d[NR_DIGEST_BYTES];
         size_t bin_len = 0;
         if (sscanf(line, "%c %u %llu %65s", &kind, &k, &v, hex) != 4 ||
             (kind != 'A' && kind != 'T') || k >= records ||
@@ -342,7 +342,7 @@ static int cmd_check(unsigned records, char **logs, int nlogs)
                 continue;
             }
             for (size_t j = i + 1; j < r->n && r->e[j].v == r->e[i].v; j++) {
-                if (r->e[j].kind == 'A' && memcmp(r->e[j].d, r->e[i].d, NR_DIGEST_LEN) != 0) {
+                if (r->e[j].kind == 'A' && memcmp(r->e[j].d, r->e[i].d, NR_DIGEST_BYTES) != 0) {
                     fprintf(stderr, "VIOLATION S2: %s v%llu acknowledged with two digests\n", name,
                             (unsigned long long)r->e[i].v);
                     s2_bad++;
@@ -352,7 +352,7 @@ static int cmd_check(unsigned records, char **logs, int nlogs)
         /* S1: read back */
         struct nr_client *c = NULL;
         uint64_t got = 0;
-        uint8_t d[NR_DIGEST_LEN];
+        uint8_t d[NR_DIGEST_BYTES];
         int e = open_rec(&c, name);
         if (e == NR_OK) {
             e = nr_read(c, &got, d);
@@ -376,7 +376,7 @@ static int cmd_check(unsigned records, char **logs, int nlogs)
             if (r->e[i].v != got) {
                 continue;
             }
-            int same = memcmp(r->e[i].d, d, NR_DIGEST_LEN) == 0;
+            int same = memcmp(r->e[i].d, d, NR_DIGEST_BYTES) == 0;
             if (r->e[i].kind == 'A') {
                 acked_match |= same;
                 acked_other |= !same;
@@ -411,7 +411,7 @@ static int cmd_read(const char *name)
 {
     struct nr_client *c = NULL;
     uint64_t v = 0;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     int rc = open_rec(&c, name);
     if (rc == NR_OK) {
         rc = nr_read(c, &v, d);
@@ -442,7 +442,7 @@ static int cmd_ae_update(const char *path, const char *name, unsigned count, int
                          const char *tag)
 {
     struct nr_client *c = NULL;
-    uint8_t state[STATE_MAX], d[NR_DIGEST_LEN];
+    uint8_t state[STATE_MAX], d[NR_DIGEST_BYTES];
     size_t len = 0;
     uint64_t v = 0, committed = 0;
     int result = -1;

@@ -55,7 +55,7 @@ static int env_options(void)
     return 0;
 }
 
-static void digest_for(uint8_t d[NR_DIGEST_LEN], const char *name, uint64_t v)
+static void digest_for(uint8_t d[NR_DIGEST_BYTES], const char *name, uint64_t v)
 {
     char state[160];
     int n = snprintf(state, sizeof state, "%s:%llu", name, (unsigned long long)v);
@@ -92,12 +92,12 @@ static int cmd_load(unsigned records, const char *log_path, const char *stop_pat
                 rc = open_rec(&c[k], name);
             }
             if (rc == NR_OK && !known[k]) {
-                uint8_t d[NR_DIGEST_LEN];
+                uint8_t d[NR_DIGEST_BYTES];
                 rc = nr_read(c[k], &ver[k], d);
                 known[k] = rc == NR_OK;
             }
             if (rc == NR_OK) {
-                uint8_t d[NR_DIGEST_LEN];
+                uint8_t d[NR_DIGEST_BYTES];
                 uint64_t committed = 0;
                 digest_for(d, name, ver[k] + 1);
                 rc = nr_update(c[k], ver[k] + 1, d, &committed);
@@ -169,7 +169,7 @@ static int cmd_verify(unsigned records, const char *log_path)
         char name[32];
         struct nr_client *c = NULL;
         uint64_t got = 0;
-        uint8_t d[NR_DIGEST_LEN], expect[NR_DIGEST_LEN];
+        uint8_t d[NR_DIGEST_BYTES], expect[NR_DIGEST_BYTES];
         snprintf(name, sizeof name, "rec-%u", k);
         int rc = open_rec(&c, name);
         if (rc == NR_OK) {
@@ -205,7 +205,7 @@ static int cmd_once(const char *name)
 {
     struct nr_client *c = NULL;
     uint64_t v = 0, committed = 0;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     int rc = open_rec(&c, name);
     if (rc == NR_OK) {
         rc = nr_read(c, &v, d);
@@ -229,7 +229,7 @@ static int cmd_pipe(const char *name, unsigned count, unsigned window)
 {
     struct nr_client *c = NULL;
     uint64_t base = 0, next = 0, done = 0;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     g_opt.window = window;
     int rc = open_rec(&c, name);
     if (rc == NR_OK) {
@@ -272,7 +272,7 @@ static int cmd_read(const char *name)
 {
     struct nr_client *c = NULL;
     uint64_t v = 0;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     int rc = open_rec(&c, name);
     if (rc == NR_OK) {
         rc = nr_read(c, &v, d);

@@ -56,9 +56,9 @@ static struct nr_client *open_ok(const char *name, unsigned window)
     return c;
 }
 
-static void dg(uint8_t d[NR_DIGEST_LEN], uint8_t b)
+static void dg(uint8_t d[NR_DIGEST_BYTES], uint8_t b)
 {
-    memset(d, b, NR_DIGEST_LEN);
+    memset(d, b, NR_DIGEST_BYTES);
 }
 
 static void test_open_errors(void **state)
@@ -95,7 +95,7 @@ static void test_update_read_conflict(void **state)
 {
     (void)state;
     char name[64];
-    uint8_t d1[NR_DIGEST_LEN], d2[NR_DIGEST_LEN], got[NR_DIGEST_LEN];
+    uint8_t d1[NR_DIGEST_BYTES], d2[NR_DIGEST_BYTES], got[NR_DIGEST_BYTES];
     uint64_t v = 99, committed = 0;
     struct nr_client *c = open_ok(fresh_name(name, sizeof name), 0);
     dg(d1, 1);
@@ -110,7 +110,7 @@ static void test_update_read_conflict(void **state)
     assert_int_equal(nr_update(c, 2, d2, &committed), NR_OK);
     assert_int_equal(nr_read(c, &v, got), NR_OK);
     assert_int_equal(v, 2);
-    assert_memory_equal(got, d2, NR_DIGEST_LEN);
+    assert_memory_equal(got, d2, NR_DIGEST_BYTES);
     assert_int_equal(nr_update(c, 0, d2, NULL), NR_EINVAL);
     nr_close(c);
 
@@ -120,7 +120,7 @@ static void test_update_read_conflict(void **state)
     assert_int_equal(nr_update(b, 3, d2, NULL), NR_ECONFLICT);
     assert_int_equal(nr_read(b, &v, got), NR_OK);
     assert_int_equal(v, 3);
-    assert_memory_equal(got, d1, NR_DIGEST_LEN);
+    assert_memory_equal(got, d1, NR_DIGEST_BYTES);
     nr_close(a);
     nr_close(b);
 }
@@ -129,7 +129,7 @@ static void test_pipeline_rules(void **state)
 {
     (void)state;
     char name[64];
-    uint8_t d[NR_DIGEST_LEN], got[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES], got[NR_DIGEST_BYTES];
     uint64_t v = 0, committed = 0;
     struct nr_client *c = open_ok(fresh_name(name, sizeof name), 4);
     dg(d, 7);
@@ -169,7 +169,7 @@ static int restore(struct nr_client *c, const char *path, char *out, uint64_t *v
 
 static void seal_commit(struct nr_client *c, const char *path, const char *s, uint64_t v)
 {
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     assert_int_equal(nr_seal_state(c, path, (const uint8_t *)s, strlen(s), v), NR_OK);
     nr_state_digest(d, (const uint8_t *)s, strlen(s), v);
     assert_int_equal(nr_update(c, v, d, NULL), NR_OK);

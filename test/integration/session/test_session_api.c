@@ -56,9 +56,9 @@ static const char *fresh_name(char *buf, size_t cap)
     return buf;
 }
 
-static void dg(uint8_t d[NR_DIGEST_LEN], uint64_t v, unsigned rec)
+static void dg(uint8_t d[NR_DIGEST_BYTES], uint64_t v, unsigned rec)
 {
-    memset(d, 0, NR_DIGEST_LEN);
+    memset(d, 0, NR_DIGEST_BYTES);
     memcpy(d, &v, sizeof v);
     memcpy(d + 8, &rec, sizeof rec);
     d[31] = 0x5e;
@@ -83,7 +83,7 @@ static void test_many_records_pipelined(void **state)
     char name[64];
     struct nr_session *s = session(R * W + R);
     struct nr_rec *r[R];
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     for (unsigned j = 0; j < R; j++)
         assert_int_equal(nr_record_open(&r[j], s, fresh_name(name, sizeof name)), NR_OK);
     /* W updates of every record in flight at once, tags = record * 100 + version */
@@ -118,7 +118,7 @@ static void test_many_records_pipelined(void **state)
         assert_int_equal(c[k].status, NR_OK);
         assert_int_equal(c[k].version, W);
         dg(d, W, j);
-        assert_memory_equal(c[k].digest, d, NR_DIGEST_LEN);
+        assert_memory_equal(c[k].digest, d, NR_DIGEST_BYTES);
     }
     size_t n = 7;
     assert_int_equal(nr_session_wait(s, c, 1, &n), NR_ENOTFOUND);
@@ -134,7 +134,7 @@ static void test_window_conflict_and_no_record(void **state)
     char name[64];
     struct nr_session *s = session(4);
     struct nr_rec *a = NULL, *b = NULL;
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     struct nr_completion c[4];
     assert_int_equal(nr_record_open(&a, s, fresh_name(name, sizeof name)), NR_OK);
     assert_int_equal(nr_record_open(&b, s, fresh_name(name, sizeof name)), NR_OK);
@@ -189,7 +189,7 @@ static void test_big_batch_and_close_in_flight(void **state)
     struct nr_session *s = session(R * W);
     static struct nr_rec *r[R];
     static struct nr_completion c[R * W];
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     for (unsigned j = 0; j < R; j++)
         assert_int_equal(nr_record_open(&r[j], s, fresh_name(name, sizeof name)), NR_OK);
     for (unsigned j = 0; j < R; j++)
@@ -227,7 +227,7 @@ static void test_pipelined_open(void **state)
     struct nr_session *s = session(2 * R);
     static struct nr_rec *r[R];
     static struct nr_completion c[2 * R];
-    uint8_t d[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES];
     for (unsigned j = 0; j < R; j++) {
         assert_int_equal(nr_record_submit_open(&r[j], s, fresh_name(name, sizeof name), j), NR_OK);
         dg(d, 1, j);
@@ -258,7 +258,7 @@ static void test_pipelined_open(void **state)
     collect(s, c, 1);
     assert_int_equal(c[0].version, 1);
     dg(d, 1, R - 1);
-    assert_memory_equal(c[0].digest, d, NR_DIGEST_LEN);
+    assert_memory_equal(c[0].digest, d, NR_DIGEST_BYTES);
     nr_record_close(again);
     for (unsigned j = 0; j < R; j++)
         nr_record_close(r[j]);
@@ -274,7 +274,7 @@ static void test_agrees_with_nr_open(void **state)
     struct nr_session *s = session(8);
     struct nr_rec *r = NULL;
     struct nr_client *cl = NULL;
-    uint8_t d[NR_DIGEST_LEN], got[NR_DIGEST_LEN];
+    uint8_t d[NR_DIGEST_BYTES], got[NR_DIGEST_BYTES];
     struct nr_completion c[1];
     uint64_t v = 0;
     fresh_name(name, sizeof name);
@@ -287,13 +287,13 @@ static void test_agrees_with_nr_open(void **state)
     assert_int_equal(nr_open(&cl, &o, name), NR_OK);
     assert_int_equal(nr_read(cl, &v, got), NR_OK);
     assert_int_equal(v, 1);
-    assert_memory_equal(got, d, NR_DIGEST_LEN);
+    assert_memory_equal(got, d, NR_DIGEST_BYTES);
     dg(d, 2, 77);
     assert_int_equal(nr_update(cl, 2, d, &v), NR_OK);
     assert_int_equal(nr_record_submit_read(r, 5), NR_OK);
     collect(s, c, 1);
     assert_int_equal(c[0].version, 2);
-    assert_memory_equal(c[0].digest, d, NR_DIGEST_LEN);
+    assert_memory_equal(c[0].digest, d, NR_DIGEST_BYTES);
     /* the session's stale write conflicts */
     assert_int_equal(nr_record_submit_update(r, 2, d, 6), NR_OK);
     collect(s, c, 1);

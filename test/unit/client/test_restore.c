@@ -24,7 +24,7 @@ static int row(uint64_t v1, uint8_t d1, uint64_t v2, uint8_t d2, uint64_t vn, ui
                int *result, int *pick, uint64_t *picked_version)
 {
     struct nr_sealed_cand a = cand(v1, d1), b = cand(v2, d2);
-    uint8_t net[NR_DIGEST_LEN];
+    uint8_t net[NR_DIGEST_BYTES];
     memset(net, dn, sizeof net);
     nr_sealed_order(&a, &b, NULL);
     int rc = nr_restore_decide(&a, &b, vn, net, result, pick);

@@ -64,7 +64,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void digest_of(uint8_t d[NR_DIGEST_LEN], const char *s, uint64_t v)
+static void digest_of(uint8_t d[NR_DIGEST_BYTES], const char *s, uint64_t v)
 {
     nr_state_digest(d, (const uint8_t *)s, strlen(s), v);
 }
@@ -72,7 +72,7 @@ static void digest_of(uint8_t d[NR_DIGEST_LEN], const char *s, uint64_t v)
 static int restore(struct nr_client *c, const char *path, uint64_t vn, const char *net_state,
                    char *out, uint64_t *v, int *res)
 {
-    uint8_t dn[NR_DIGEST_LEN];
+    uint8_t dn[NR_DIGEST_BYTES];
     size_t len = 0;
     memset(dn, 0, sizeof dn);
     if (vn) {
@@ -93,20 +93,20 @@ static void seal(struct nr_client *c, const char *path, const char *s, uint64_t 
 static void test_digest_domain(void **state)
 {
     (void)state;
-    uint8_t a[NR_DIGEST_LEN], b[NR_DIGEST_LEN], c[NR_DIGEST_LEN];
+    uint8_t a[NR_DIGEST_BYTES], b[NR_DIGEST_BYTES], c[NR_DIGEST_BYTES];
     digest_of(a, "abc", 1);
     digest_of(b, "abc", 2);
     digest_of(c, "abd", 1);
-    assert_memory_not_equal(a, b, NR_DIGEST_LEN);
-    assert_memory_not_equal(a, c, NR_DIGEST_LEN);
+    assert_memory_not_equal(a, b, NR_DIGEST_BYTES);
+    assert_memory_not_equal(a, c, NR_DIGEST_BYTES);
     /* BLAKE2b-256("narrator-state" || u64le(1) || "abc") computed independently */
-    uint8_t msg[14 + 8 + 3], want[NR_DIGEST_LEN];
+    uint8_t msg[14 + 8 + 3], want[NR_DIGEST_BYTES];
     memcpy(msg, "narrator-state", 14);
     memset(msg + 14, 0, 8);
     msg[14] = 1;
     memcpy(msg + 22, "abc", 3);
     crypto_generichash(want, sizeof want, msg, sizeof msg, NULL, 0);
-    assert_memory_equal(a, want, NR_DIGEST_LEN);
+    assert_memory_equal(a, want, NR_DIGEST_BYTES);
 }
 
 static void test_fresh_and_dropped(void **state)
