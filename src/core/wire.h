@@ -70,6 +70,10 @@
 #define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)      /* 72 */
 #define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)     /* 80 */
 #define NR_JOIN_REC_BYTES (2u + NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u) /* 82 */
+#define NR_BATCH_HDR_BYTES 12u  /* PREPARE/FETCH/FETCH_REPLY: u64 batch or req, u32 count */
+#define NR_ACK_BODY_BYTES 9u    /* u64 batch, u8 status */
+#define NR_JOIN_REQ_BODY_BYTES 1u
+#define NR_JOIN_REPLY_FIXED 22u /* status, flags, snapshot, chunk, chunks, count */
 #define NR_MAX_PREPARE_ENTRIES 8192u
 #define NR_MAX_FETCH_KEYS 8192u
 #define NR_MAX_JOIN_RECS 16384u   /* per chunk */

@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
-#include "core/se.c"
+#include <stdlib.h>
+
+#include "core/se_internal.h"
 
 #define N 3
 #define MAXQ (1u << 16)
@@ -346,7 +348,7 @@ static void test_join_snapshots_not_mixed(void **state)
     for (;; kk++) {
         uint8_t key[32];
         key_of(key, kk);
-        uint32_t h = slot_hash(s1, 2, key);
+        uint32_t h = se_slot_hash(s1, 2, key);
         while (s1->slots[h].used)
             if (++h == s1->n_slots)
                 h = 0;
