@@ -48,6 +48,7 @@ extern "C" {
     X(NR_EAHEAD, 47, "sealed state is more than one version ahead of the network record")        \
     X(NR_ENORECORD, 48, "no record")                                                              \
     X(NR_EHALTED, 49, "state enclave halted")                                                     \
+    X(NR_EGENESIS, 50, "GENESIS MISMATCH: the state enclave serves another network than this state") \
     /* chain */                                                                                   \
     X(NR_ERPC, 60, "JSON-RPC error")                                                              \
     X(NR_EREVERT, 61, "transaction reverted")                                                     \

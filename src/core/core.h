@@ -38,6 +38,40 @@ static inline uint32_t nr_incarnation_epoch(nr_inc_t inc)
     return (uint32_t)(inc >> 32);
 }
 
+/* Genesis (docs/protocol.md §6). A network is born once per (system id, epoch): n founding
+ * SE instances, each named by its incarnation and its 64-bit instance nonce, form it with no
+ * state. Its genesis id is
+ *   keccak256("narrator-genesis-v1" || system_id || be32(epoch) || be32(n) || words[8])
+ * where words[] packs the founders (founder j: 16 bytes at byte 16*(j%2) of word j/2,
+ * big-endian incarnation then big-endian nonce; unused bytes zero) -- exactly what the registry
+ * contract checks in recordGenesis(). Every SE<->SE message carries the sender's genesis id;
+ * an instance inherits one only by being a named founder of an anchored record or through a
+ * completed join quorum of members of that genesis. */
+#define NR_GENESIS_WORDS 8u
+#define NR_GENESIS_WORD_BYTES 32u
+#define NR_CHAIN_EPOCH_FIRST 1u /* the epoch a system's first genesis opens */
+
+struct nr_founder {
+    nr_inc_t inc;
+    uint64_t nonce;
+};
+
+struct nr_genesis {
+    uint8_t id[NR_GENESIS_ID_BYTES];
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
+    uint32_t epoch;
+    uint16_t n;
+    struct nr_founder founders[NR_MAX_MEMBERS];
+};
+
+/* Pack the founders into the on-chain words; unpack n founders from them. */
+void nr_genesis_pack(uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES],
+                     const struct nr_genesis *g);
+void nr_genesis_unpack(struct nr_genesis *g,
+                       const uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES], uint16_t n);
+/* The genesis id of g (system_id, epoch, n, founders); does not read or write g->id. */
+void nr_genesis_compute_id(uint8_t out[NR_GENESIS_ID_BYTES], const struct nr_genesis *g);
+
 /* One replicated record: (version, digest) of one AE record, stamped with the incarnation of
  * the owner SE that proposed it. version 0 means "no record". */
 struct nr_record {
@@ -77,8 +111,12 @@ struct nr_se_stats {
     uint64_t join_replies_discarded;  /* join replies filtered out by views (trap guard) */
     uint64_t votes_discarded;         /* acks / fetch replies filtered out by views */
     uint64_t superseded;              /* 1 once this instance learned it is superseded */
-    uint64_t total_failure;           /* 1 once total failure was detected */
+    uint64_t total_failure;           /* 1 while total failure is detected (retrying) */
     uint64_t incarnation_collisions;  /* two instances of a member with one incarnation */
+    uint64_t msgs_dropped_genesis;    /* from an instance of another network (genesis id) */
+    uint64_t genesis_proposals;       /* genesis records proposed to the anchor */
+    uint64_t anchor_refused;          /* anchor records that failed the core's checks */
+    uint64_t anchor_height;           /* highest confirmed block of an accepted anchor */
 };
 
 /* Host callbacks. `ctx` is the host's pointer given at creation. */
@@ -101,8 +139,17 @@ struct nr_se_io {
     /* The instance stopped serving for good (`reason`: NR_ESUPERSEDED, NR_ETOTALFAILURE...).
      * The host should report it loudly and exit. */
     void (*halted)(void *ctx, int reason);
-    /* Optional: the instance became ACTIVE (joined). */
+    /* Optional: the instance became ACTIVE (joined, or by genesis). */
     void (*active)(void *ctx);
+    /* Anchored mode: this instance proposes genesis record g (every other member answered
+     * that it is JOINING and knows of no state). The host records it on chain from this SE's
+     * account (several members may post the same record: "already recorded" is fine) and
+     * keeps feeding nr_se_anchor(). Called again only for a different record. */
+    void (*genesis_proposed)(void *ctx, const struct nr_genesis *g);
+    /* Optional (S6): a stored value `old` was replaced by `by`, a value of a later
+     * incarnation of the same owner with an equal or lower version and another digest: an
+     * uncommitted leftover of an older incarnation (docs/protocol.md §3, §7.5). */
+    void (*leftover)(void *ctx, const struct nr_record *old, const struct nr_record *by);
 };
 
 struct nr_se_config {
@@ -114,6 +161,11 @@ struct nr_se_config {
     uint64_t nonce;          /* 64 random bits from the TEE for this instance (0: derived
                               * from the incarnation; tests only) */
     int was_active;          /* sealed hint: this SE (some earlier instance) was ACTIVE */
+    int anchored;            /* 1: genesis only through the chain anchor (nr_se_anchor);
+                              * 0: unanchored, for development only (docs/threat-model.md) */
+    uint32_t epoch;          /* chain epoch of the membership (0: NR_CHAIN_EPOCH_FIRST) */
+    int has_genesis_hint;    /* unanchored mode: the sealed hint names the genesis this SE */
+    uint8_t genesis_hint[NR_GENESIS_ID_BYTES]; /* served in; it joins only that network */
     uint32_t max_records;    /* capacity of the record table (all owners) */
     uint32_t max_batch;      /* entries per PREPARE (default 1024) */
     uint32_t max_inflight;   /* PREPARE batches in flight (pipelining window, default 16) */
@@ -148,6 +200,18 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
  * retry timers. Optional: the timers alone are enough for correctness. */
 void nr_se_peer_connected(struct nr_se *se, uint16_t j, uint64_t now_ms);
 
+/* Anchored mode: what the chain shows for (system id, epoch) at the confirmed height, as
+ * verified by the trusted chain verifier (src/eth/evidence.h): g = the recorded genesis, or
+ * NULL when none is recorded. The core checks the record itself (system id, epoch, n, id =
+ * nr_genesis_compute_id) before using it. An instance named as a founder (its incarnation
+ * and nonce) becomes ACTIVE by genesis; any other joins that genesis; with none recorded,
+ * the instance may propose one. Ignored in unanchored mode. */
+void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g, uint64_t height,
+                  uint64_t now_ms);
+/* 1 while the instance waits on the anchor (anchored and JOINING): the host keeps
+ * fetching chain evidence. */
+int nr_se_wants_anchor(const struct nr_se *se);
+
 /* Timers: call at least every few ms (the core keeps its own deadlines). */
 void nr_se_tick(struct nr_se *se, uint64_t now_ms);
 
@@ -174,6 +238,9 @@ void nr_se_flush(struct nr_se *se, uint64_t now_ms);
 enum nr_se_state nr_se_state(const struct nr_se *se);
 nr_inc_t nr_se_incarnation(const struct nr_se *se);
 const struct nr_se_stats *nr_se_stats(const struct nr_se *se);
+/* The genesis id of the network this instance serves (ACTIVE) or joins (JOINING with a
+ * target). NR_OK, or NR_ENOTREADY when it has none yet. */
+int nr_se_genesis_id(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES]);
 /* This instance's view: view[i] = incarnation of member i it currently accepts (0 = none). */
 void nr_se_view(const struct nr_se *se, nr_inc_t view[NR_MAX_MEMBERS]);
 /* Look up a stored record (any owner). Returns NR_OK or NR_ENOTFOUND. */

@@ -104,23 +104,29 @@ static void join_check(struct nr_se *se)
             se->view[j] = v;
             se->seen[j] = max_inc(se->seen[j], v);
         }
+        se->network_existed = 1;
         se_become_active(se, "joined");
         return;
     }
-    /* Genesis (§5.6): every other member answered JOINING, nobody was ever active. */
-    if (!se->network_existed) {
-        uint16_t blank = 0;
-        for (uint16_t j = 0; j < n; j++)
-            if (j != se->cfg.self && !se->jp[j].was_active &&
-                (se->jp[j].status == JP_JOINING || se->jp[j].status == JP_DONE))
-                blank++;
-        if (blank == n - 1u) {
-            for (uint16_t j = 0; j < n; j++)
-                if (j != se->cfg.self)
-                    se->view[j] = se->seen[j];
-            se_become_active(se, "genesis: no member holds state");
-        }
+    se_genesis_check(se); /* §6 */
+}
+
+/* The join target changed (genesis.c): start over. Records already merged from replies of
+ * another network cannot be told apart any more: halt rather than serve them. */
+void se_join_restart(struct nr_se *se)
+{
+    if (se->n_used) {
+        se_log(se, NR_LOG_ERROR,
+               "join: the target network changed after %u records were merged from replies",
+               se->n_used);
+        se_halt(se, NR_EGENESIS);
+        return;
     }
+    memset(se->jp, 0, sizeof(se->jp));
+    memset(se->jvotes, 0, sizeof(se->jvotes));
+    for (uint16_t j = 0; j < se->cfg.n; j++)
+        if (j != se->cfg.self)
+            se_send_join_req(se, j);
 }
 
 int se_on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
@@ -205,6 +211,7 @@ int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
         jp->was_active = flags & 1u;
         jp->joining_round = se->join_round;
         jp->joining_inc = h->sender_inc;
+        jp->nonce = h->sender_nonce;
         se->jvotes[j].have = 0;
         join_check(se);
         return 0;
@@ -213,12 +220,25 @@ int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
         se->stats.msgs_dropped_unexpected++;
         return 0;
     }
+    /* ACCEPT: the replier is ACTIVE in some network (§6). Anchored, only the genesis on
+     * chain is joined, so nothing counts before the anchor names it; unanchored, the first
+     * ACCEPT of a blank joiner names its target, and replies of any other network were
+     * already dropped at receipt (se_genesis_admits). */
+    static const uint8_t zero_id[NR_GENESIS_ID_BYTES] = {0};
+    if (memcmp(h->genesis, zero_id, NR_GENESIS_ID_BYTES) == 0 ||
+        (se->cfg.anchored && !se->anchor_present)) {
+        se->stats.msgs_dropped_unexpected++;
+        return 0;
+    }
+    if (!se->has_genesis)
+        se_genesis_target(se, h->genesis);
     if (chunk == 0 && (jp->status != JP_PARTIAL || snapshot != jp->snapshot)) {
         jp->was_active = flags & 1u;
         jp->status = JP_PARTIAL;
         jp->snapshot = snapshot;
         jp->next_chunk = 0;
         jp->chunks = chunks;
+        jp->nonce = h->sender_nonce;
         se->jvotes[j].have = 0;
     }
     /* Chunks of one snapshot only, in order (a reply is one atomic snapshot, §7.2). */
@@ -267,7 +287,9 @@ int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
     return 0;
 }
 
-/* §5.7: at least f+1 members (us included) have lost their memory, and a network existed. */
+/* §5.8: at least f+1 members (us included) have lost their memory, and a network existed.
+ * Total failure is a reported state, not a halt: the instance keeps retrying, and the state
+ * clears when a join quorum forms after all (a partition healed, a stale clone stopped). */
 void se_total_failure_check(struct nr_se *se)
 {
     uint16_t joining = 1; /* us */
@@ -279,9 +301,19 @@ void se_total_failure_check(struct nr_se *se)
             se->jp[j].joining_inc >= se->seen[j])
             joining++;
     if (se->network_existed && joining >= quorum(se)) {
-        if (++se->tf_strikes >= TOTAL_FAILURE_ROUNDS)
-            se_halt(se, NR_ETOTALFAILURE);
+        if (++se->tf_strikes >= TOTAL_FAILURE_ROUNDS && !se->stats.total_failure) {
+            se->stats.total_failure = 1;
+            se_log(se, NR_LOG_ERROR,
+                   "TOTAL FAILURE: at least f+1=%u members answer that they lost their memory; "
+                   "no join quorum can form from host-held data. Serving nothing, retrying "
+                   "(docs/operations.md, total failure)",
+                   quorum(se));
+        }
     } else {
         se->tf_strikes = 0;
+        if (se->stats.total_failure) {
+            se->stats.total_failure = 0;
+            se_log(se, NR_LOG_WARN, "total failure no longer observed; still joining");
+        }
     }
 }

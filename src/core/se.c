@@ -78,6 +78,8 @@ uint8_t *se_hdr(struct nr_se *se, uint8_t type, nr_inc_t dest_inc, uint32_t body
     h.sender_inc = se->inc;
     h.sender_nonce = se->nonce;
     h.dest_inc = dest_inc;
+    if (se->has_genesis)
+        memcpy(h.genesis, se->genesis, NR_GENESIS_ID_BYTES);
     known_view(se, h.view);
     return nr_peer_hdr_put(se->buf, se->cfg.n, &h);
 }
@@ -152,6 +154,14 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
     se->view[cfg.self] = se->seen[cfg.self] = se->inc;
     se->seen_nonce[cfg.self] = se->nonce;
     se->network_existed = cfg.was_active;
+    if (!se->cfg.epoch)
+        se->cfg.epoch = NR_CHAIN_EPOCH_FIRST;
+    if (!cfg.anchored && cfg.has_genesis_hint) {
+        /* Unanchored: the sealed hint names the network this member served in; it joins
+         * only that one (anchored: the chain names it, and the hint is not needed). */
+        se->has_genesis = 1;
+        memcpy(se->genesis, cfg.genesis_hint, NR_GENESIS_ID_BYTES);
+    }
 
     se->n_slots = cfg.max_records + cfg.max_records / 4u + 16u;
     se->slots = calloc(se->n_slots, sizeof(*se->slots));
@@ -209,6 +219,7 @@ void nr_se_destroy(struct nr_se *se)
 void se_become_active(struct nr_se *se, const char *how)
 {
     se->state = NR_SE_ACTIVE;
+    se->stats.total_failure = 0;
     se->view[se->cfg.self] = se->seen[se->cfg.self] = se->inc;
     se_log(se, NR_LOG_INFO, "ACTIVE (%s) as incarnation %016llx with %u records", how,
           (unsigned long long)se->inc, se->n_used);
@@ -271,6 +282,8 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
         se_log(se, NR_LOG_WARN, "dropped message from member %u: %s", from, nr_strerror(rc));
         return rc;
     }
+    if (!se_genesis_admits(se, &h))
+        return NR_EGENESIS; /* another network's instance (§2 step 2a, §6) */
     if (h.dest_inc != 0 && h.dest_inc != se->inc) {
         se->stats.msgs_dropped_stale_inc++;
         return NR_EREPLAY;

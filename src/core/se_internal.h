@@ -105,6 +105,7 @@ struct join_peer {
     uint64_t last_req_ms;
     uint64_t joining_round; /* retry round of the last JOINING reply */
     nr_inc_t joining_inc;   /* incarnation that sent it */
+    uint64_t nonce;         /* instance nonce of the last JOINING or ACCEPT replier */
 };
 
 struct disk_ack {
@@ -154,6 +155,16 @@ struct nr_se {
     uint32_t tf_strikes;
     int network_existed;
 
+    /* genesis (genesis.c): the network this instance serves (ACTIVE) or joins (target) */
+    int has_genesis;
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
+    int anchor_seen;    /* anchored: a verified anchor arrived */
+    int anchor_present; /* ... and it shows a recorded genesis (anchor) */
+    struct nr_genesis anchor;
+    int has_proposed;
+    uint8_t proposed[NR_GENESIS_ID_BYTES];
+    uint64_t genesis_drops[NR_MAX_MEMBERS]; /* per sender, for rate-limited logs */
+
     /* DISK durability */
     uint64_t next_token;
     struct disk_ack dacks[MAX_DISK_ACKS];
@@ -195,6 +206,11 @@ void se_send(struct nr_se *se, uint16_t to, const uint8_t *end);
 void se_halt(struct nr_se *se, int reason);
 void se_become_active(struct nr_se *se, const char *how);
 
+/* genesis.c */
+int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h);
+void se_genesis_check(struct nr_se *se);
+void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES]);
+
 /* table.c */
 uint32_t se_slot_hash(const struct nr_se *se, uint16_t owner, const uint8_t *key);
 uint32_t se_slot_find(struct nr_se *se, uint16_t owner, const uint8_t *key, int create);
@@ -219,6 +235,7 @@ int se_on_fetch_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
 void se_send_join_req(struct nr_se *se, uint16_t to);
 void se_reincarnate(struct nr_se *se);
 void se_total_failure_check(struct nr_se *se);
+void se_join_restart(struct nr_se *se);
 int se_on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
 int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
 

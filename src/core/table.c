@@ -58,9 +58,23 @@ int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d
             if (s->version == v)
                 se->stats.fork_attempts++;
             se_log(se, NR_LOG_WARN,
-                  "record of member %u: value v%llu of an older incarnation replaced by a "
-                  "later incarnation (uncommitted leftover)",
-                  s->owner, (unsigned long long)s->version);
+                  "record of member %u: value v%llu of an older incarnation replaced by v%llu "
+                  "of a later incarnation (uncommitted leftover, §7.5)",
+                  s->owner, (unsigned long long)s->version, (unsigned long long)v);
+            if (se->io.leftover) {
+                struct nr_record old, by;
+                memset(&old, 0, sizeof(old));
+                memcpy(old.key, s->key, NR_KEY_BYTES);
+                old.owner = s->owner;
+                old.version = s->version;
+                memcpy(old.digest, s->digest, NR_DIGEST_BYTES);
+                old.stamp = s->stamp;
+                by = old;
+                by.version = v;
+                memcpy(by.digest, d, NR_DIGEST_BYTES);
+                by.stamp = stamp;
+                se->io.leftover(se->io.ctx, &old, &by);
+            }
         }
         s->version = v;
         memcpy(s->digest, d, NR_DIGEST_BYTES);

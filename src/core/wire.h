@@ -7,7 +7,7 @@
  * NR_EVERSION, never a crash.
  *
  * ---------------------------------------------------------------------------------------
- * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 32 + 8n bytes)
+ * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 64 + 8n bytes)
  *   u8  version        NR_WIRE_VERSION
  *   u8  type           enum nr_peer_type
  *   u16 sender         sender's member index
@@ -16,6 +16,8 @@
  *   u64 sender_nonce   random per SE instance: two instances that drew the same
  *                      incarnation are told apart (and both refused) by it
  *   u64 dest_inc       the receiver's incarnation this is meant for (0 = any: JOIN_REQ)
+ *   u8  genesis[32]    genesis id of the network the sender serves (ACTIVE) or joins
+ *                      (JOINING with a target); zero: none yet (docs/protocol.md §2, §6)
  *   u64 view[n]        sender's view: incarnation it accepts for each member (0 = none);
  *                      n is the system's member count, known to both sides
  *
@@ -63,9 +65,9 @@
 
 #include "core/core.h"
 
-#define NR_WIRE_VERSION 1u
+#define NR_WIRE_VERSION 2u
 #define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
-#define NR_PEER_HDR_FIXED 32u
+#define NR_PEER_HDR_FIXED 64u
 #define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
 #define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)      /* 72 */
 #define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)     /* 80 */
@@ -114,6 +116,7 @@ struct nr_peer_hdr {
     nr_inc_t sender_inc;
     uint64_t sender_nonce;
     nr_inc_t dest_inc;
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
     nr_inc_t view[NR_MAX_MEMBERS];
 };
 

@@ -91,7 +91,7 @@ static void test_peer_header_every_bad_length(void **state)
     assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_ETOOBIG);
     /* version, type, sender, zero incarnation */
     memcpy(bad, buf, len);
-    bad[0] = 2;
+    bad[0] = NR_WIRE_VERSION - 1u;
     assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EVERSION);
     memcpy(bad, buf, len);
     bad[1] = 0;

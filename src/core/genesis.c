@@ -1,0 +1,303 @@
+/* Genesis (docs/protocol.md §6): the genesis id, proposals, the anchor, and the receipt rule
+ * that keeps the messages of one network apart from those of any other.
+ *
+ * A genesis is never decided from inputs the host controls (sealed hints, or the answers of
+ * instances it chose to start): in anchored mode only a record on chain, checked here, makes
+ * an instance ACTIVE by genesis, and only if the record names this very instance (its
+ * incarnation and its random nonce). Every other instance of the network got there through
+ * a join quorum of that genesis. */
+#include "core/se_internal.h"
+
+#include <stdio.h>
+
+#include "eth/eth.h"
+
+static const char GENESIS_TAG[] = "narrator-genesis-v1"; /* 19 bytes, no NUL on the wire */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void nr_genesis_pack(uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES],
+                     const struct nr_genesis *g)
+{
+    memset(words, 0, NR_GENESIS_WORDS * NR_GENESIS_WORD_BYTES);
+    for (uint16_t j = 0; j < g->n && j < NR_MAX_MEMBERS; j++) {
+        uint8_t *p = &words[j / 2u][16u * (j % 2u)];
+        put_be64(p, g->founders[j].inc);
+        put_be64(p + 8, g->founders[j].nonce);
+    }
+}
+
+void nr_genesis_unpack(struct nr_genesis *g,
+                       const uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES], uint16_t n)
+{
+    memset(g->founders, 0, sizeof(g->founders));
+    g->n = n;
+    for (uint16_t j = 0; j < n && j < NR_MAX_MEMBERS; j++) {
+        const uint8_t *p = &words[j / 2u][16u * (j % 2u)];
+        g->founders[j].inc = get_be64(p);
+        g->founders[j].nonce = get_be64(p + 8);
+    }
+}
+
+void nr_genesis_compute_id(uint8_t out[NR_GENESIS_ID_BYTES], const struct nr_genesis *g)
+{
+    uint8_t buf[sizeof(GENESIS_TAG) - 1u + NR_SYSTEM_ID_BYTES + 4u + 4u +
+                NR_GENESIS_WORDS * NR_GENESIS_WORD_BYTES];
+    uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES];
+    uint8_t *p = buf;
+
+    memcpy(p, GENESIS_TAG, sizeof(GENESIS_TAG) - 1u);
+    p += sizeof(GENESIS_TAG) - 1u;
+    memcpy(p, g->system_id, NR_SYSTEM_ID_BYTES);
+    p += NR_SYSTEM_ID_BYTES;
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)(g->epoch >> (8 * i));
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)((uint32_t)g->n >> (8 * i));
+    nr_genesis_pack(words, g);
+    memcpy(p, words, sizeof(words));
+    nr_keccak256(out, buf, sizeof(buf));
+}
+
+static int is_zero(const uint8_t *p, size_t len)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < len; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+static void short_id(char out[17], const uint8_t *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[16] = 0;
+}
+
+/* The network this instance will join from now on. A different target than before resets
+ * the join progress: replies of the other network count for nothing. */
+void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES])
+{
+    char s[17];
+    if (se->has_genesis && memcmp(se->genesis, id, NR_GENESIS_ID_BYTES) == 0)
+        return;
+    int had = se->has_genesis;
+    se->has_genesis = 1;
+    memcpy(se->genesis, id, NR_GENESIS_ID_BYTES);
+    short_id(s, id);
+    se_log(se, NR_LOG_INFO, "join: target genesis %s...", s);
+    if (had)
+        se_join_restart(se);
+}
+
+/* Receipt rule (§2 step 2a): is a message with this header from our network? Messages of
+ * another network are dropped before anything is learnt from them (a blank-clone network's
+ * views must not make us refuse our own peers), counted and logged. */
+int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)
+{
+    int zero = is_zero(h->genesis, NR_GENESIS_ID_BYTES);
+    int ok;
+
+#ifdef NR_MUTATE_NO_GENESIS_CHECK
+    return 1;
+#endif
+    if (se->state == NR_SE_ACTIVE) {
+        /* Unanchored: a blank restart (no hint, no target) may ask to join. Anchored: every
+         * joiner learnt the genesis from the chain first and names it. */
+        ok = memcmp(h->genesis, se->genesis, NR_GENESIS_ID_BYTES) == 0 ||
+             (zero && !se->cfg.anchored && h->type == NR_MSG_JOIN_REQ);
+    } else if (se->has_genesis) {
+        ok = zero || memcmp(h->genesis, se->genesis, NR_GENESIS_ID_BYTES) == 0;
+    } else {
+        ok = 1; /* no target yet: the first ACCEPT names it (join.c) */
+    }
+    if (ok)
+        return 1;
+    se->stats.msgs_dropped_genesis++;
+    uint64_t k = se->genesis_drops[h->sender]++;
+    if ((k & (k + 1u)) == 0) { /* 1st, 2nd, 4th, 8th ... */
+        char a[17], b[17];
+        short_id(a, h->genesis);
+        short_id(b, se->genesis);
+        se_log(se, NR_LOG_WARN,
+               "dropped %llu message(s) from an instance of member %u of another network "
+               "(genesis %s..., ours %s...)",
+               (unsigned long long)(k + 1u), h->sender, a,
+               se->has_genesis ? b : "none yet");
+    }
+    return 0;
+}
+
+static void become_founder(struct nr_se *se, const struct nr_genesis *g, const char *how)
+{
+    char s[17], line[96];
+    for (uint16_t j = 0; j < se->cfg.n; j++) {
+        if (j == se->cfg.self)
+            continue;
+        se->view[j] = g->founders[j].inc;
+        se->seen[j] = max_inc(se->seen[j], g->founders[j].inc);
+    }
+    se->has_genesis = 1;
+    memcpy(se->genesis, g->id, NR_GENESIS_ID_BYTES);
+    /* (has-state stays as it is: a founder that stored nothing and admitted nobody answers
+     * without it, so the other founders can still complete an unanchored genesis, §6.3) */
+    short_id(s, g->id);
+    snprintf(line, sizeof(line), "genesis %s..., %s", s, how);
+    se_become_active(se, line);
+}
+
+static int named_founder(const struct nr_se *se, const struct nr_genesis *g)
+{
+    const struct nr_founder *me = &g->founders[se->cfg.self];
+    return me->inc == se->inc && me->nonce == se->nonce && se->seen[se->cfg.self] == se->inc;
+}
+
+/* The proposal this instance would make: itself and every other member's JOINING (or, in
+ * unanchored mode, blank ACCEPT) answerer. 0 if some member has not answered blank. */
+static int make_proposal(struct nr_se *se, struct nr_genesis *g)
+{
+    memset(g, 0, sizeof(*g));
+    memcpy(g->system_id, se->cfg.system_id, NR_SYSTEM_ID_BYTES);
+    g->epoch = se->cfg.epoch;
+    g->n = se->cfg.n;
+    for (uint16_t j = 0; j < se->cfg.n; j++) {
+        const struct join_peer *jp = &se->jp[j];
+        if (j == se->cfg.self) {
+            g->founders[j].inc = se->inc;
+            g->founders[j].nonce = se->nonce;
+        } else if (jp->status == JP_JOINING && !jp->was_active) {
+            g->founders[j].inc = jp->joining_inc;
+            g->founders[j].nonce = jp->nonce;
+        } else if (!se->cfg.anchored && jp->status == JP_DONE && !jp->was_active) {
+            g->founders[j].inc = se->jvotes[j].inc; /* went ACTIVE by genesis a moment ago */
+            g->founders[j].nonce = jp->nonce;
+        } else {
+            return 0;
+        }
+    }
+    nr_genesis_compute_id(g->id, g);
+    return 1;
+}
+
+/* Called by join_check() while JOINING and no join quorum completed (§6). */
+void se_genesis_check(struct nr_se *se)
+{
+    struct nr_genesis g;
+
+    if (se->state != NR_SE_JOINING || se->network_existed)
+        return;
+    if (se->cfg.anchored && (!se->anchor_seen || se->anchor_present))
+        return; /* the chain decides; with a record on chain we only ever join */
+    if (!make_proposal(se, &g))
+        return;
+    if (se->cfg.anchored) {
+#ifdef NR_MUTATE_GENESIS_UNANCHORED
+        become_founder(se, &g, "NOT anchored (mutation)");
+        return;
+#endif
+        if (se->has_proposed && memcmp(se->proposed, g.id, NR_GENESIS_ID_BYTES) == 0)
+            return;
+        char s[17];
+        short_id(s, g.id);
+        se->has_proposed = 1;
+        memcpy(se->proposed, g.id, NR_GENESIS_ID_BYTES);
+        se->stats.genesis_proposals++;
+        se_log(se, NR_LOG_INFO,
+               "genesis: every other member is blank; proposing genesis %s... to the anchor", s);
+        if (se->io.genesis_proposed)
+            se->io.genesis_proposed(se->io.ctx, &g);
+        return;
+    }
+    /* Unanchored (development only): decided locally. An ACCEPT that named a target decides
+     * it: a founder of that genesis computes the same id. */
+    if (se->has_genesis && memcmp(se->genesis, g.id, NR_GENESIS_ID_BYTES) != 0)
+        return;
+    become_founder(se, &g, "UNANCHORED: no member holds state (development only)");
+}
+
+void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g_in, uint64_t height,
+                  uint64_t now_ms)
+{
+    uint8_t id[NR_GENESIS_ID_BYTES];
+    char s[17];
+
+    se->now_ms = now_ms;
+    if (!se->cfg.anchored || se->state == NR_SE_HALTED)
+        return;
+    if (!g_in) {
+        if (se->anchor_present) {
+            /* The chain cannot forget a record at a height we already accepted: evidence from
+             * a lagging view; keep what we know. */
+            se->stats.anchor_refused++;
+            return;
+        }
+        se->anchor_seen = 1;
+        if (se->state == NR_SE_JOINING)
+            se_genesis_check(se);
+        return;
+    }
+    struct nr_genesis g = *g_in;
+    nr_genesis_compute_id(id, &g);
+    if (g.n != se->cfg.n || g.epoch != se->cfg.epoch ||
+        memcmp(g.system_id, se->cfg.system_id, NR_SYSTEM_ID_BYTES) != 0 ||
+        memcmp(id, g.id, NR_GENESIS_ID_BYTES) != 0) {
+        se->stats.anchor_refused++;
+        se_log(se, NR_LOG_ERROR,
+               "anchor: refused a genesis record that does not match this system (system id, "
+               "epoch, n or genesis id)");
+        return;
+    }
+    if (se->anchor_present && memcmp(se->anchor.id, g.id, NR_GENESIS_ID_BYTES) != 0) {
+        se->stats.anchor_refused++;
+        se_log(se, NR_LOG_ERROR, "anchor: a second, different genesis record: ignored");
+        return;
+    }
+    if (height > se->stats.anchor_height)
+        se->stats.anchor_height = height;
+    se->anchor_seen = 1;
+    if (!se->anchor_present) {
+        short_id(s, g.id);
+        se_log(se, NR_LOG_INFO, "anchor: genesis %s... recorded on chain (block %llu)", s,
+               (unsigned long long)height);
+    }
+    se->anchor_present = 1;
+    se->anchor = g;
+    se->network_existed = 1;
+    if (se->state != NR_SE_JOINING)
+        return;
+    if (named_founder(se, &g)) {
+        become_founder(se, &g, "anchored on chain");
+        return;
+    }
+    se_genesis_target(se, g.id);
+}
+
+int nr_se_wants_anchor(const struct nr_se *se)
+{
+    return se->cfg.anchored && se->state == NR_SE_JOINING;
+}
+
+int nr_se_genesis_id(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    if (!se->has_genesis)
+        return NR_ENOTREADY;
+    memcpy(out, se->genesis, NR_GENESIS_ID_BYTES);
+    return NR_OK;
+}
