@@ -3,7 +3,10 @@
  * One seed drives everything: the member count, the fault rates (swarm testing), every
  * message delay, drop, duplicate and replay, every partition, crash, restart and clone, and
  * every AE operation. The unmodified protocol core (src/core/) is driven through core.h
- * only; the checker (check.c) asserts S1-S3 after every step. See docs/simulator.md. */
+ * only; the checker (check.c) asserts S1-S3 after every step. See docs/simulator.md.
+ * world.c holds the world (instances, AEs, the step loop, the phases), net.c the network
+ * and the event heap (net.h), faults.c the fault injector and budget (faults.h), trace.c
+ * the trace and the failure report. */
 #ifndef NR_SIM_H
 #define NR_SIM_H
 
@@ -209,11 +212,9 @@ struct sim_world {
     struct nr_se_stats core; /* summed over every instance at its end (coverage) */
 };
 
-/* world.c */
+/* world.c: instances, AEs, the step loop and the phases */
 struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsigned n);
 void sim_world_free(struct sim_world *w);
-void sim_trace(struct sim_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sim_report(struct sim_world *w, int result, const char *what);
 int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links);
 int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active);
 int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active);
@@ -222,18 +223,27 @@ int sim_add_record(struct sim_world *w, uint16_t owner);
 int sim_add_ae(struct sim_world *w, int rec, int secondary);
 int sim_ae_write(struct sim_world *w, int ae, int inst, uint64_t v);
 int sim_ae_read(struct sim_world *w, int ae, int inst);
+void sim_schedule_ae(struct sim_world *w, int ae, uint64_t delay); /* once; no-op if due */
+uint64_t sim_client_handle(const struct sim_ae *ae);
 int sim_process_one(struct sim_world *w); /* 0: nothing left */
 void sim_after_step(struct sim_world *w); /* flush every SE, check, account the budget */
 int sim_run_until(struct sim_world *w, uint64_t t);
-int sim_release(struct sim_world *w, int from, int to, int type); /* returns count */
-int sim_discard(struct sim_world *w, int from, int to);
-void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode);
-void sim_set_all_links(struct sim_world *w, uint8_t mode);
 int sim_genesis(struct sim_world *w);
 int sim_live_phase(struct sim_world *w);
 int sim_run_random(struct sim_world *w);
 enum nr_se_state sim_state(const struct sim_world *w, int id);
+
+/* net.c: links and held messages (the rest of the network is net.h) */
+int sim_release(struct sim_world *w, int from, int to, int type); /* returns count */
+int sim_discard(struct sim_world *w, int from, int to);
+void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode);
+void sim_set_all_links(struct sim_world *w, uint8_t mode);
+
+/* trace.c */
+void sim_trace(struct sim_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_report(struct sim_world *w, int result, const char *what);
 const char *sim_msg_name(int type);
+const char *sim_state_name(enum nr_se_state s);
 
 /* check.c */
 int sim_check_record(struct sim_world *w, int rec);

@@ -1,397 +1,29 @@
-/* The simulated world: SE instances of the unmodified core, the network between them, the
- * simulated AEs, the fault injector and the two phases of a random run (faults, then
- * liveness). Everything random comes from w->rng, so one seed replays exactly. */
+/* The simulated world: SE instances of the unmodified core and their callbacks, the
+ * simulated AEs, the step loop and the two phases of a random run (faults, then liveness).
+ * The network is net.c, the fault injector faults.c, the trace and report trace.c.
+ * Everything random comes from w->rng, so one seed replays exactly. */
 #include "sim.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/wire.h"
-
-enum {
-    EV_DELIVER = 1,
-    EV_TICK,
-    EV_AE,
-    EV_FAULT,
-    EV_PERSISTED,
-    EV_KILL,
-    EV_RESTART,
-    EV_HEAL,
-};
+#include "faults.h"
+#include "net.h"
 
 #define TICK_MS 5u
-#define LIVE_DELAY_MAX_MS 5u
 #define MAX_RECORDS_PER_SE 256u
-
-/* ------------------------------------------------------------------------------------ */
-/* trace                                                                                  */
-
-void sim_trace(struct sim_world *w, const char *fmt, ...)
-{
-    if (!w->opt.trace && !w->opt.verbose)
-        return;
-    char *line = w->trace[w->ntrace % SIM_TRACE_LINES];
-    int off = snprintf(line, SIM_TRACE_LINE, "t=%-6" PRIu64 " #%-7" PRIu64 " ", w->now, w->step);
-    if (off < 0)
-        off = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + off, SIM_TRACE_LINE - (size_t)off, fmt, ap);
-    va_end(ap);
-    w->ntrace++;
-    if (w->opt.verbose)
-        printf("%s\n", line);
-}
-
-static const char *state_name(enum nr_se_state s)
-{
-    switch (s) {
-    case NR_SE_JOINING: return "JOINING";
-    case NR_SE_ACTIVE: return "ACTIVE";
-    case NR_SE_HALTED: return "HALTED";
-    default: return "?";
-    }
-}
-
-static const char *result_name(int r)
-{
-    switch (r) {
-    case SIM_PASS: return "pass";
-    case SIM_SAFETY: return "SAFETY VIOLATION";
-    case SIM_LIVENESS: return "LIVENESS FAILURE";
-    default: return "SIMULATOR ERROR";
-    }
-}
-
-void sim_report(struct sim_world *w, int result, const char *what)
-{
-    if (w->opt.quiet)
-        return;
-    printf("=== %s: seed %" PRIu64 " n=%u step %" PRIu64 " t=%" PRIu64 "ms\n", result_name(result),
-           w->seed, w->n, w->step, w->now);
-    printf("%s\n", what);
-    if (!w->opt.verbose) {
-        uint64_t first = w->ntrace > 150 ? w->ntrace - 150 : 0;
-        printf("--- trace tail (%" PRIu64 " lines) ---\n", w->ntrace - first);
-        for (uint64_t i = first; i < w->ntrace; i++)
-            printf("%s\n", w->trace[i % SIM_TRACE_LINES]);
-    }
-    printf("--- instances ---\n");
-    for (int i = 0; i < w->ninst; i++) {
-        const struct sim_inst *in = &w->inst[i];
-        if (!in->alive) {
-            printf("  %-6s inc %09" PRIx64 " dead%s\n", in->label, in->inc,
-                   in->halted ? " (halted before)" : "");
-            continue;
-        }
-        nr_inc_t view[NR_MAX_MEMBERS];
-        nr_se_view(in->se, view);
-        const struct nr_se_stats *st = nr_se_stats(in->se);
-        printf("  %-6s inc %09" PRIx64 " %-7s view", in->label, in->inc,
-               state_name(nr_se_state(in->se)));
-        for (unsigned j = 0; j < w->n; j++)
-            printf(" %09" PRIx64, view[j]);
-        printf(" | in %" PRIu64 " stale %" PRIu64 " unexp %" PRIu64 " wc %" PRIu64
-               " votes_disc %" PRIu64 " joins %" PRIu64 " jdisc %" PRIu64 " forks %" PRIu64
-               "\n",
-               st->msgs_in, st->msgs_dropped_stale_inc, st->msgs_dropped_unexpected,
-               st->writes_committed, st->votes_discarded, st->joins_admitted,
-               st->join_replies_discarded, st->fork_attempts);
-    }
-    printf("--- replay: narrator-sim --seed %" PRIu64 "%s%s ---\n", w->seed,
-           w->opt.n ? " --n " : "", w->opt.n ? (w->opt.n == 3 ? "3" : "5") : "");
-    fflush(stdout);
-}
-
-const char *sim_msg_name(int type)
-{
-    switch (type) {
-    case NR_MSG_PREPARE: return "PREPARE";
-    case NR_MSG_ACK: return "ACK";
-    case NR_MSG_FETCH: return "FETCH";
-    case NR_MSG_FETCH_REPLY: return "FETCH_REPLY";
-    case NR_MSG_JOIN_REQ: return "JOIN_REQ";
-    case NR_MSG_JOIN_REPLY: return "JOIN_REPLY";
-    default: return "?";
-    }
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* event heap, ordered by (time, sequence)                                               */
-
-static int ev_less(const struct sim_ev *a, const struct sim_ev *b)
-{
-    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
-}
-
-static void ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b,
-                    struct sim_msg *msg)
-{
-    if (w->nheap == w->capheap) {
-        size_t cap = w->capheap ? w->capheap * 2 : 1024;
-        struct sim_ev *h = realloc(w->heap, cap * sizeof(*h));
-        if (!h) {
-            fprintf(stderr, "narrator-sim: out of memory\n");
-            abort();
-        }
-        w->heap = h;
-        w->capheap = cap;
-    }
-    struct sim_ev ev = {.at = at, .seq = w->evseq++, .kind = kind, .a = a, .b = b, .msg = msg};
-    size_t i = w->nheap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!ev_less(&ev, &w->heap[p]))
-            break;
-        w->heap[i] = w->heap[p];
-        i = p;
-    }
-    w->heap[i] = ev;
-}
-
-static int ev_pop(struct sim_world *w, struct sim_ev *out)
-{
-    if (w->nheap == 0)
-        return 0;
-    *out = w->heap[0];
-    struct sim_ev last = w->heap[--w->nheap];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const struct sim_ev *best = &last;
-        if (l < w->nheap && ev_less(&w->heap[l], best)) {
-            m = l;
-            best = &w->heap[l];
-        }
-        if (r < w->nheap && ev_less(&w->heap[r], best))
-            m = r;
-        if (m == i)
-            break;
-        w->heap[i] = w->heap[m];
-        i = m;
-    }
-    if (w->nheap > 0)
-        w->heap[i] = last;
-    return 1;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* network                                                                               */
-
-static struct sim_msg *msg_new(struct sim_world *w, int from, int to, const uint8_t *b,
-                               size_t len)
-{
-    struct sim_msg *m = malloc(sizeof(*m) + len);
-    if (!m) {
-        fprintf(stderr, "narrator-sim: out of memory\n");
-        abort();
-    }
-    m->next = NULL;
-    m->from = from;
-    m->to = to;
-    m->seq = w->msgseq++;
-    m->len = len;
-    memcpy(m->bytes, b, len);
-    return m;
-}
-
-static int msg_type(const struct sim_msg *m)
-{
-    return m->len > 1 ? m->bytes[1] : 0;
-}
-
-
-static uint64_t msg_delay(struct sim_world *w)
-{
-    if (w->phase == SIM_PH_LIVE || w->phase == SIM_PH_GENESIS)
-        return sim_rng_range(&w->rng, 1, LIVE_DELAY_MAX_MS);
-    if (w->phase == SIM_PH_SCRIPT)
-        return 1;
-    uint64_t d = sim_rng_range(&w->rng, w->sw.delay_min_ms, w->sw.delay_max_ms);
-    if (sim_rng_ppm(&w->rng, w->sw.spike_ppm))
-        d += sim_rng_range(&w->rng, 1, w->sw.spike_ms);
-    return d;
-}
-
-static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b, size_t len)
-{
-    uint8_t mode = w->link[from][to];
-    if (mode == SIM_LINK_CUT)
-        return;
-    struct sim_msg *m = msg_new(w, from, to, b, len);
-    if (mode == SIM_LINK_HOLD) {
-        if (w->held_tail)
-            w->held_tail->next = m;
-        else
-            w->held_head = m;
-        w->held_tail = m;
-        return;
-    }
-    /* the liveness phase keeps a little loss and duplication: "a network that eventually
-     * delivers" (L1), so retransmission is part of what must converge */
-    uint32_t drop = w->phase == SIM_PH_FAULTS ? w->sw.drop_ppm
-                    : w->phase == SIM_PH_LIVE ? w->sw.drop_ppm / 4 : 0;
-    if (drop && sim_rng_ppm(&w->rng, drop)) {
-        if (w->opt.verbose)
-            sim_trace(w, "  drop %s %s->%s", sim_msg_name(msg_type(m)), w->inst[from].label,
-                      w->inst[to].label);
-        free(m);
-        return;
-    }
-    uint32_t dup = w->phase == SIM_PH_FAULTS ? w->sw.dup_ppm
-                   : w->phase == SIM_PH_LIVE ? w->sw.dup_ppm / 4 : 0;
-    if (dup && sim_rng_ppm(&w->rng, dup)) {
-        struct sim_msg *d = msg_new(w, from, to, b, len);
-        ev_push(w, w->now + msg_delay(w), EV_DELIVER, to, 0, d);
-    }
-    ev_push(w, w->now + msg_delay(w), EV_DELIVER, to, 0, m);
-}
-
-static void net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b,
-                     size_t len)
-{
-    int cand[SIM_MAX_INST];
-    int nc = 0;
-    for (int i = 0; i < w->ninst; i++) {
-        struct sim_inst *t = &w->inst[i];
-        if (i != from && t->alive && t->member == to_member && w->link[from][i] != SIM_LINK_CUT)
-            cand[nc++] = i;
-    }
-    if (w->opt.verbose)
-        sim_trace(w, "  send %s %s->member %u (%d reachable instances)",
-                  sim_msg_name(len > 1 ? b[1] : 0), w->inst[from].label, to_member, nc);
-    if (nc == 0)
-        return;
-    if (w->sw.multicast || w->phase == SIM_PH_SCRIPT) {
-        for (int k = 0; k < nc; k++)
-            net_send_to(w, from, cand[k], b, len);
-        return;
-    }
-    /* one channel per (instance, member): stays on the same instance while it lives */
-    int r = w->route[from][to_member];
-    int ok = 0;
-    for (int k = 0; k < nc; k++)
-        if (cand[k] == r)
-            ok = 1;
-    if (!ok) {
-        r = cand[sim_rng_below(&w->rng, (uint64_t)nc)];
-        w->route[from][to_member] = r;
-    }
-    net_send_to(w, from, r, b, len);
-}
-
-static void ring_keep(struct sim_world *w, struct sim_msg *m)
-{
-    unsigned i = w->ring_pos++ % SIM_RING;
-    free(w->ring[i]);
-    w->ring[i] = m;
-}
-
-static void net_deliver(struct sim_world *w, struct sim_msg *m)
-{
-    struct sim_inst *to = &w->inst[m->to];
-    if (!to->alive) {
-        free(m);
-        return;
-    }
-    const struct sim_inst *from = &w->inst[m->from];
-    struct nr_peer_hdr h;
-    struct nr_cur body;
-    memset(&h, 0, sizeof(h));
-    if (nr_peer_hdr_decode(&h, &body, m->bytes, m->len, w->n) != 0)
-        memset(&h, 0, sizeof(h));
-    sim_trace(w, "deliver %-11s %s->%s inc %" PRIx64 "->%" PRIx64, sim_msg_name(msg_type(m)),
-              from->label, to->label, h.sender_inc, h.dest_inc);
-    /* the newest channel from a member wins: replies go back where requests came from */
-    w->route[m->to][from->member] = m->from;
-    int rc = nr_se_on_peer_msg(to->se, from->member, m->bytes, m->len, w->now);
-    if (rc != 0 && w->opt.verbose)
-        sim_trace(w, "  -> %s", nr_errname(rc));
-    ring_keep(w, m);
-}
-
-void sim_set_link(struct sim_world *w, int a, int b, uint8_t mode)
-{
-    w->link[a][b] = mode;
-    w->link[b][a] = mode;
-}
-
-void sim_set_all_links(struct sim_world *w, uint8_t mode)
-{
-    for (int a = 0; a < w->ninst; a++)
-        for (int b = 0; b < w->ninst; b++)
-            w->link[a][b] = mode;
-    w->default_link = mode;
-}
-
-/* Deliver held messages from instance `from` to `to` (-1: any) of `type` (0: any) in the
- * order they were sent. Messages they cause are held or sent as their links say. */
-int sim_release(struct sim_world *w, int from, int to, int type)
-{
-    int count = 0;
-    struct sim_msg **pp = &w->held_head;
-    struct sim_msg *prev = NULL;
-    /* detach the matching ones first: delivering may append to the held list */
-    struct sim_msg *batch = NULL, **bt = &batch;
-    while (*pp) {
-        struct sim_msg *m = *pp;
-        if ((from < 0 || m->from == from) && (to < 0 || m->to == to) &&
-            (type == 0 || msg_type(m) == type)) {
-            *pp = m->next;
-            if (w->held_tail == m)
-                w->held_tail = prev;
-            m->next = NULL;
-            *bt = m;
-            bt = &m->next;
-        } else {
-            prev = m;
-            pp = &m->next;
-        }
-    }
-    while (batch) {
-        struct sim_msg *m = batch;
-        batch = m->next;
-        m->next = NULL;
-        w->step++;
-        net_deliver(w, m);
-        sim_after_step(w);
-        count++;
-    }
-    return count;
-}
-
-/* Drop held messages from `from` to `to` (-1: any): the network lost them. */
-int sim_discard(struct sim_world *w, int from, int to)
-{
-    int count = 0;
-    struct sim_msg **pp = &w->held_head;
-    w->held_tail = NULL;
-    while (*pp) {
-        struct sim_msg *m = *pp;
-        if ((from < 0 || m->from == from) && (to < 0 || m->to == to)) {
-            *pp = m->next;
-            free(m);
-            count++;
-        } else {
-            w->held_tail = m;
-            pp = &m->next;
-        }
-    }
-    return count;
-}
 
 /* ------------------------------------------------------------------------------------ */
 /* SE instances and their callbacks                                                      */
 
-static void schedule_ae(struct sim_world *w, int a, uint64_t delay)
+void sim_schedule_ae(struct sim_world *w, int a, uint64_t delay)
 {
     if (w->ae[a].scheduled)
         return;
     w->ae[a].scheduled = 1;
-    ev_push(w, w->now + delay, EV_AE, a, 0, NULL);
+    sim_ev_push(w, w->now + delay, SIM_EV_AE, a, 0, NULL);
 }
 
 static void cb_send(void *ctx, uint16_t to, const uint8_t *msg, size_t len)
@@ -400,7 +32,7 @@ static void cb_send(void *ctx, uint16_t to, const uint8_t *msg, size_t len)
     struct sim_world *w = in->w;
     if (!in->alive || to >= w->n)
         return;
-    net_send(w, in->id, to, msg, len);
+    sim_net_send(w, in->id, to, msg, len);
 }
 
 static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, uint64_t version,
@@ -490,7 +122,7 @@ static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, ui
     }
     uint64_t think = status == NR_OK ? sim_rng_range(&w->rng, 0, w->sw.ae_think_ms)
                                      : sim_rng_range(&w->rng, 10, 100);
-    schedule_ae(w, ae->id, think);
+    sim_schedule_ae(w, ae->id, think);
 }
 
 static void cb_persist(void *ctx, uint64_t token, const struct nr_record *recs, size_t count)
@@ -499,7 +131,7 @@ static void cb_persist(void *ctx, uint64_t token, const struct nr_record *recs, 
     struct sim_world *w = in->w;
     if (!in->alive)
         return;
-    ev_push(w, w->now + sim_rng_range(&w->rng, 0, 5), EV_PERSISTED, in->id, token, NULL);
+    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 0, 5), SIM_EV_PERSISTED, in->id, token, NULL);
 }
 
 static void cb_log(void *ctx, int level, const char *msg)
@@ -531,10 +163,10 @@ static void cb_halted(void *ctx, int reason)
         w->halts_other++;
     sim_trace(w, "HALT %s inc %" PRIx64 ": %s", in->label, in->inc, nr_errname(reason));
     if (w->sw.halt_exit || w->phase == SIM_PH_LIVE)
-        ev_push(w, w->now + sim_rng_range(&w->rng, 1, 50), EV_KILL, in->id, in->inc, NULL);
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, 50), SIM_EV_KILL, in->id, in->inc, NULL);
     for (int a = 0; a < w->nae; a++)
         if (w->ae[a].inst == in->id)
-            schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
+            sim_schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
 }
 
 static void cb_active(void *ctx)
@@ -673,7 +305,7 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
             if (w->inst[j].member == hide)
                 sim_set_link(w, id, j, SIM_LINK_CUT);
         sim_trace(w, "  (%s hidden from member %u)", w->inst[id].label, hide);
-        ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), EV_HEAL, -1, 0, NULL);
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), SIM_EV_HEAL, -1, 0, NULL);
     } else if (clone_links) {
         /* the clone and the older instances of its member see different peers */
         for (int j = 0; j < w->ninst; j++) {
@@ -688,7 +320,7 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
                         sim_set_link(w, o, j, SIM_LINK_CUT);
             }
         }
-        ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), EV_HEAL, -1, 0, NULL);
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), SIM_EV_HEAL, -1, 0, NULL);
     }
     return id;
 }
@@ -715,7 +347,7 @@ void sim_kill(struct sim_world *w, int id)
     if (!in->alive)
         return;
     sim_trace(w, "KILL %s inc %" PRIx64 " (%s)", in->label, in->inc,
-              state_name(nr_se_state(in->se)));
+              sim_state_name(nr_se_state(in->se)));
     in->alive = 0;
     add_core_stats(w, in);
     nr_se_destroy(in->se);
@@ -723,7 +355,7 @@ void sim_kill(struct sim_world *w, int id)
     w->kills++;
     for (int a = 0; a < w->nae; a++)
         if (w->ae[a].inst == id)
-            schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
+            sim_schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -761,7 +393,7 @@ int sim_add_ae(struct sim_world *w, int rec, int secondary)
     return id;
 }
 
-static uint64_t client_handle(const struct sim_ae *ae)
+uint64_t sim_client_handle(const struct sim_ae *ae)
 {
     return ((uint64_t)ae->gen << 16) | (uint64_t)(ae->id + 1);
 }
@@ -813,7 +445,7 @@ int sim_ae_write(struct sim_world *w, int a, int inst, uint64_t v)
     ae->inst = inst;
     sim_trace(w, "ae%d -> W r%d v=%" PRIu64 " d=%02x%02x (op %d) at %s", a, ae->rec, v, op.d[0],
               op.d[1], idx, in->label);
-    nr_se_client_write(in->se, client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, v, op.d,
+    nr_se_client_write(in->se, sim_client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, v, op.d,
                        w->now);
     return idx;
 }
@@ -834,7 +466,7 @@ int sim_ae_read(struct sim_world *w, int a, int inst)
     ae->pending = idx;
     ae->inst = inst;
     sim_trace(w, "ae%d -> R r%d (op %d) at %s", a, ae->rec, idx, in->label);
-    nr_se_client_read(in->se, client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, w->now);
+    nr_se_client_read(in->se, sim_client_handle(ae), (uint64_t)idx, w->rec[ae->rec].key, w->now);
     return idx;
 }
 
@@ -871,7 +503,7 @@ static void ae_event(struct sim_world *w, int a)
         sim_trace(w, "ae%d abandons op %d at %s (%s)", a, ae->pending, in->label,
                   in->alive ? "halted" : "dead");
         if (in->alive)
-            nr_se_client_gone(in->se, client_handle(ae));
+            nr_se_client_gone(in->se, sim_client_handle(ae));
         ae->pending = -1;
         ae->inst = -1;
         ae->restore = 1;
@@ -888,7 +520,7 @@ static void ae_event(struct sim_world *w, int a)
         (w->phase == SIM_PH_LIVE && inst != w->top[ae->member]))
         inst = pick_instance(w, ae);
     if (inst < 0) {
-        schedule_ae(w, a, sim_rng_range(&w->rng, 20, 100));
+        sim_schedule_ae(w, a, sim_rng_range(&w->rng, 20, 100));
         return;
     }
     if (w->phase == SIM_PH_LIVE) {
@@ -905,233 +537,7 @@ static void ae_event(struct sim_world *w, int a)
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* faults                                                                                */
-
-static int random_alive(struct sim_world *w, int member)
-{
-    int cand[SIM_MAX_INST];
-    int nc = 0;
-    for (int i = 0; i < w->ninst; i++)
-        if (w->inst[i].alive && (member < 0 || w->inst[i].member == member))
-            cand[nc++] = i;
-    return nc ? cand[sim_rng_below(&w->rng, (uint64_t)nc)] : -1;
-}
-
-static int member_down(const struct sim_world *w, uint16_t m)
-{
-    int t = w->top[m];
-    return t < 0 || !w->inst[t].alive || w->inst[t].halted ||
-           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE || w->inst[t].inc == w->poisoned[m];
-}
-
-static unsigned down_count(const struct sim_world *w)
-{
-    unsigned down = 0;
-    for (uint16_t m = 0; m < w->n; m++)
-        down += (unsigned)member_down(w, m);
-    return down;
-}
-
-/* May the injector take member m down now? (budget-aware seeds keep <= f down) */
-static int may_down(const struct sim_world *w, uint16_t m)
-{
-    if (!w->sw.budget_aware || member_down(w, m))
-        return 1;
-    return down_count(w) + 1 <= w->f;
-}
-
-static int room(const struct sim_world *w)
-{
-    return w->ninst + (int)w->n + 4 < (int)SIM_MAX_INST;
-}
-
-static void fault_restart(struct sim_world *w, uint16_t m)
-{
-    if (!may_down(w, m))
-        return;
-    int victim = random_alive(w, m);
-    if (victim >= 0)
-        sim_kill(w, victim);
-    if (!room(w))
-        return;
-    w->restarts++;
-    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), 0);
-}
-
-static void fault_clone(struct sim_world *w, uint16_t m)
-{
-    if (!room(w) || !may_down(w, m))
-        return;
-    w->clones++;
-    sim_trace(w, "CLONE of member %u", m);
-    sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), (int)sim_rng_below(&w->rng, 3));
-}
-
-static void fault_event(struct sim_world *w)
-{
-    if (w->phase != SIM_PH_FAULTS)
-        return;
-    const struct sim_swarm *s = &w->sw;
-    uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
-                     s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
-                     s->w_ae_crash,  s->w_collide};
-    uint32_t total = 0;
-    for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
-        total += ws[i];
-    ev_push(w, w->now + sim_rng_range(&w->rng, 1, 2u * s->fault_gap_ms), EV_FAULT, 0, 0, NULL);
-    if (total == 0)
-        return;
-    uint32_t pick = (uint32_t)sim_rng_below(&w->rng, total);
-    unsigned act = 0;
-    while (pick >= ws[act]) {
-        pick -= ws[act];
-        act++;
-    }
-    uint16_t m = (uint16_t)sim_rng_below(&w->rng, w->n);
-    switch (act) {
-    case 0: { /* SIGKILL, restart later */
-        int v = random_alive(w, -1);
-        if (v < 0)
-            break;
-        uint16_t vm = w->inst[v].member;
-        if (w->top[vm] == v && !may_down(w, vm))
-            break;
-        sim_kill(w, v);
-        if (sim_rng_below(&w->rng, 10) < 7)
-            ev_push(w, w->now + sim_rng_range(&w->rng, 0, 300), EV_RESTART, vm, 0, NULL);
-        break;
-    }
-    case 1:
-        fault_restart(w, m);
-        break;
-    case 2:
-        fault_clone(w, m);
-        break;
-    case 3: { /* two or more members restart or clone at once */
-        unsigned k = (unsigned)sim_rng_range(&w->rng, 2, w->n);
-        uint16_t order[NR_MAX_MEMBERS];
-        for (uint16_t i = 0; i < w->n; i++)
-            order[i] = i;
-        for (unsigned i = w->n - 1; i > 0; i--) {
-            unsigned j = (unsigned)sim_rng_below(&w->rng, i + 1);
-            uint16_t t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        sim_trace(w, "CONCURRENT restart/clone of %u members", k);
-        for (unsigned i = 0; i < k; i++) {
-            if (sim_rng_below(&w->rng, 2))
-                fault_restart(w, order[i]);
-            else
-                fault_clone(w, order[i]);
-        }
-        break;
-    }
-    case 4: { /* bipartition of all instances */
-        uint8_t side[SIM_MAX_INST];
-        for (int i = 0; i < w->ninst; i++)
-            side[i] = (uint8_t)sim_rng_below(&w->rng, 2);
-        for (int a = 0; a < w->ninst; a++)
-            for (int b = 0; b < w->ninst; b++)
-                if (side[a] != side[b])
-                    w->link[a][b] = SIM_LINK_CUT;
-        sim_trace(w, "PARTITION (random halves)");
-        ev_push(w, w->now + sim_rng_range(&w->rng, 50, 1500), EV_HEAL, -1, 0, NULL);
-        break;
-    }
-    case 5: { /* isolate one instance */
-        int v = random_alive(w, -1);
-        if (v < 0)
-            break;
-        for (int b = 0; b < w->ninst; b++)
-            sim_set_link(w, v, b, SIM_LINK_CUT);
-        sim_trace(w, "ISOLATE %s", w->inst[v].label);
-        ev_push(w, w->now + sim_rng_range(&w->rng, 50, 1500), EV_HEAL, v, 0, NULL);
-        break;
-    }
-    case 6: { /* one directed link flips */
-        int a = random_alive(w, -1), b = random_alive(w, -1);
-        if (a < 0 || a == b)
-            break;
-        w->link[a][b] = w->link[a][b] == SIM_LINK_UP ? SIM_LINK_CUT : SIM_LINK_UP;
-        sim_trace(w, "LINK %s->%s %s", w->inst[a].label, w->inst[b].label,
-                  w->link[a][b] == SIM_LINK_UP ? "up" : "cut");
-        break;
-    }
-    case 7:
-        sim_set_all_links(w, SIM_LINK_UP);
-        sim_trace(w, "HEAL all links");
-        break;
-    case 8: { /* replay an old message on its own (still open) channel */
-        struct sim_msg *old = w->ring[sim_rng_below(&w->rng, SIM_RING)];
-        if (!old || !w->inst[old->from].alive || !w->inst[old->to].alive)
-            break;
-        sim_trace(w, "REPLAY %s %s->%s", sim_msg_name(msg_type(old)), w->inst[old->from].label,
-                  w->inst[old->to].label);
-        struct sim_msg *c = msg_new(w, old->from, old->to, old->bytes, old->len);
-        ev_push(w, w->now + sim_rng_range(&w->rng, 0, 20), EV_DELIVER, c->to, 0, c);
-        break;
-    }
-    case 11: { /* the host starts an instance with an incarnation already used */
-        int v = -1, cnt = 0;
-        for (int i = 0; i < w->ninst; i++)
-            if (w->inst[i].member == m && sim_rng_below(&w->rng, (uint64_t)++cnt) == 0)
-                v = i;
-        if (v < 0 || !room(w) || !may_down(w, m))
-            break;
-        nr_inc_t inc = w->inst[v].inc;
-        sim_trace(w, "COLLIDE: new instance of member %u reuses incarnation %" PRIx64 " of %s",
-                  m, inc, w->inst[v].label);
-        w->clones++;
-        if (inc >= w->poisoned[m])
-            w->poisoned[m] = inc;
-        sim_spawn_inc(w, m, inc, 1);
-        break;
-    }
-    case 9:
-        for (int a = 0; a < w->ninst; a++)
-            for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)
-                w->route[a][j] = -1;
-        sim_trace(w, "REROUTE all channels");
-        break;
-    case 10:
-    default: { /* an AE process dies mid-operation and restarts: its channel closes */
-        if (w->nae == 0)
-            break;
-        struct sim_ae *ae = &w->ae[sim_rng_below(&w->rng, (uint64_t)w->nae)];
-        if (ae->pending >= 0) {
-            const struct sim_op *op = &w->rec[ae->rec].ops[ae->pending];
-            if (w->inst[op->inst].alive)
-                nr_se_client_gone(w->inst[op->inst].se, client_handle(ae));
-            sim_trace(w, "AE CRASH ae%d: op %d left open", ae->id, ae->pending);
-            ae->pending = -1;
-        }
-        ae->gen++;
-        ae->inst = -1;
-        ae->restore = 1;
-        schedule_ae(w, ae->id, sim_rng_range(&w->rng, 5, 100));
-        break;
-    }
-    }
-}
-
-/* ------------------------------------------------------------------------------------ */
 /* the step loop                                                                         */
-
-static void budget_account(struct sim_world *w)
-{
-    if (w->phase != SIM_PH_FAULTS && w->phase != SIM_PH_SCRIPT)
-        return;
-    if (w->budget_exceeded)
-        return;
-    unsigned down = down_count(w);
-    if (down > w->f) {
-        w->budget_exceeded = 1;
-        w->budget_exceeded_at = w->now;
-        sim_trace(w, "FAULT BUDGET EXCEEDED: %u of %u members lost their memory at once", down,
-                  w->n);
-    }
-}
 
 /* A JOINING instance may take a fresh incarnation itself (it has served nothing yet). */
 static void refresh_incarnation(struct sim_world *w, struct sim_inst *in)
@@ -1167,13 +573,13 @@ void sim_after_step(struct sim_world *w)
         if (!w->violation && sim_check_record(w, r))
             w->violation = SIM_SAFETY;
     }
-    budget_account(w);
+    sim_budget_account(w);
 }
 
 int sim_process_one(struct sim_world *w)
 {
     struct sim_ev ev;
-    if (!ev_pop(w, &ev))
+    if (!sim_ev_pop(w, &ev))
         return 0;
     if (ev.at > w->now)
         w->now = ev.at;
@@ -1186,39 +592,39 @@ int sim_process_one(struct sim_world *w)
         w->step_limit_hit = 1;
     }
     switch (ev.kind) {
-    case EV_DELIVER:
-        net_deliver(w, ev.msg);
+    case SIM_EV_DELIVER:
+        sim_net_deliver(w, ev.msg);
         break;
-    case EV_TICK:
+    case SIM_EV_TICK:
         for (int i = 0; i < w->ninst; i++)
             if (w->inst[i].alive)
                 nr_se_tick(w->inst[i].se, w->now);
-        ev_push(w, w->now + TICK_MS, EV_TICK, 0, 0, NULL);
+        sim_ev_push(w, w->now + TICK_MS, SIM_EV_TICK, 0, 0, NULL);
         break;
-    case EV_AE:
+    case SIM_EV_AE:
         ae_event(w, ev.a);
         break;
-    case EV_FAULT:
-        fault_event(w);
+    case SIM_EV_FAULT:
+        sim_fault_event(w);
         break;
-    case EV_PERSISTED:
+    case SIM_EV_PERSISTED:
         if (w->inst[ev.a].alive)
             nr_se_persisted(w->inst[ev.a].se, ev.b, w->now);
         break;
-    case EV_KILL:
+    case SIM_EV_KILL:
         if (w->inst[ev.a].alive && w->inst[ev.a].inc == ev.b) {
             sim_kill(w, ev.a);
             if (w->phase == SIM_PH_LIVE && w->top[w->inst[ev.a].member] == ev.a &&
                 !w->kept_down[w->inst[ev.a].member])
-                ev_push(w, w->now + 50, EV_RESTART, w->inst[ev.a].member, 0, NULL);
+                sim_ev_push(w, w->now + 50, SIM_EV_RESTART, w->inst[ev.a].member, 0, NULL);
         }
         break;
-    case EV_RESTART: {
+    case SIM_EV_RESTART: {
         uint16_t m = (uint16_t)ev.a;
-        if (w->phase == SIM_PH_FAULTS && room(w) && may_down(w, m)) {
+        if (w->phase == SIM_PH_FAULTS && sim_room(w) && sim_may_down(w, m)) {
             w->restarts++;
             sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), 0);
-        } else if (w->phase == SIM_PH_LIVE && room(w) && !w->kept_down[m] &&
+        } else if (w->phase == SIM_PH_LIVE && sim_room(w) && !w->kept_down[m] &&
                    (w->top[m] < 0 || !w->inst[w->top[m]].alive ||
                     w->inst[w->top[m]].halted)) {
             sim_trace(w, "host restarts member %u after its halt", m);
@@ -1226,7 +632,7 @@ int sim_process_one(struct sim_world *w)
         }
         break;
     }
-    case EV_HEAL:
+    case SIM_EV_HEAL:
         if (ev.a < 0) {
             sim_set_all_links(w, SIM_LINK_UP);
             sim_trace(w, "HEAL all links");
@@ -1313,7 +719,7 @@ void sim_world_free(struct sim_world *w)
         if (w->inst[i].alive && w->inst[i].se)
             nr_se_destroy(w->inst[i].se);
     struct sim_ev ev;
-    while (ev_pop(w, &ev))
+    while (sim_ev_pop(w, &ev))
         free(ev.msg);
     while (w->held_head) {
         struct sim_msg *m = w->held_head;
@@ -1337,7 +743,7 @@ int sim_genesis(struct sim_world *w)
     for (uint16_t m = 0; m < w->n; m++)
         if (sim_spawn_epoch(w, m, 1, 0) < 0)
             return SIM_ERROR;
-    ev_push(w, w->now + TICK_MS, EV_TICK, 0, 0, NULL);
+    sim_ev_push(w, w->now + TICK_MS, SIM_EV_TICK, 0, 0, NULL);
     uint64_t deadline = w->now + 10000;
     for (;;) {
         int all = 1;
@@ -1365,7 +771,7 @@ static int live_done(struct sim_world *w, char *why, size_t cap)
         if (sim_state(w, t) != NR_SE_ACTIVE || w->inst[t].halted) {
             snprintf(why, cap, "member %u: newest instance %s is %s", m,
                      t >= 0 ? w->inst[t].label : "-",
-                     t >= 0 && w->inst[t].alive ? state_name(sim_state(w, t)) : "dead");
+                     t >= 0 && w->inst[t].alive ? sim_state_name(sim_state(w, t)) : "dead");
             return 0;
         }
     }
@@ -1402,7 +808,7 @@ int sim_live_phase(struct sim_world *w)
         struct sim_msg *m = w->held_head;
         w->held_head = m->next;
         m->next = NULL;
-        ev_push(w, w->now + 1, EV_DELIVER, m->to, 0, m);
+        sim_ev_push(w, w->now + 1, SIM_EV_DELIVER, m->to, 0, m);
     }
     w->held_tail = NULL;
     for (int a = 0; a < w->ninst; a++)
@@ -1440,7 +846,7 @@ int sim_live_phase(struct sim_world *w)
         ae->down = w->kept_down[ae->member];
         ae->live_stage = 0;
         if (ae->pending < 0 || !w->inst[w->rec[ae->rec].ops[ae->pending].inst].alive)
-            schedule_ae(w, a, sim_rng_range(&w->rng, 1, 20));
+            sim_schedule_ae(w, a, sim_rng_range(&w->rng, 1, 20));
     }
     char why[512];
     while (!w->violation) {
@@ -1480,11 +886,11 @@ int sim_run_random(struct sim_world *w)
                 continue;
             int a = sim_add_ae(w, r, 0);
             if (a >= 0)
-                schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
+                sim_schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
             if (sim_rng_ppm(&w->rng, w->sw.ae_clone_ppm)) {
                 a = sim_add_ae(w, r, 1);
                 if (a >= 0)
-                    schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
+                    sim_schedule_ae(w, a, sim_rng_range(&w->rng, 0, 20));
             }
         }
     w->phase = SIM_PH_FAULTS;
@@ -1494,7 +900,7 @@ int sim_run_random(struct sim_world *w)
               "fault gap %u ms, multicast %d, durability %d, budget-aware %d ===",
               fault_ms, w->sw.drop_ppm, w->sw.dup_ppm, w->sw.delay_min_ms, w->sw.delay_max_ms,
               w->sw.fault_gap_ms, w->sw.multicast, w->sw.durability, w->sw.budget_aware);
-    ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.fault_gap_ms), EV_FAULT, 0, 0, NULL);
+    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.fault_gap_ms), SIM_EV_FAULT, 0, 0, NULL);
     while (!w->violation && w->now < w->fault_end)
         if (!sim_process_one(w))
             break;
@@ -1506,3 +912,4 @@ int sim_run_random(struct sim_world *w)
             add_core_stats(w, &w->inst[i]);
     return rc;
 }
+
