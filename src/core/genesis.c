@@ -103,8 +103,15 @@ void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES])
     memcpy(se->genesis, id, NR_GENESIS_ID_BYTES);
     short_id(s, id);
     se_log(se, NR_LOG_INFO, "join: target genesis %s...", s);
-    if (had)
+    if (had) {
         se_join_restart(se);
+    } else if (se->join_round > 0 && se->cfg.anchored) {
+        /* started already: the requests sent without a target were dropped by the ACTIVE
+         * members; ask again now, naming the genesis */
+        for (uint16_t j = 0; j < se->cfg.n; j++)
+            if (j != se->cfg.self)
+                se_send_join_req(se, j);
+    }
 }
 
 /* Receipt rule (§2 step 2a): is a message with this header from our network? Messages of
@@ -171,7 +178,7 @@ static int named_founder(const struct nr_se *se, const struct nr_genesis *g)
 
 /* The proposal this instance would make: itself and every other member's JOINING (or, in
  * unanchored mode, blank ACCEPT) answerer. 0 if some member has not answered blank. */
-static int make_proposal(struct nr_se *se, struct nr_genesis *g)
+static int make_proposal(struct nr_se *se, struct nr_genesis *g, int ignore_state)
 {
     memset(g, 0, sizeof(*g));
     memcpy(g->system_id, se->cfg.system_id, NR_SYSTEM_ID_BYTES);
@@ -182,7 +189,7 @@ static int make_proposal(struct nr_se *se, struct nr_genesis *g)
         if (j == se->cfg.self) {
             g->founders[j].inc = se->inc;
             g->founders[j].nonce = se->nonce;
-        } else if (jp->status == JP_JOINING && !jp->was_active) {
+        } else if (jp->status == JP_JOINING && (!jp->was_active || ignore_state)) {
             g->founders[j].inc = jp->joining_inc;
             g->founders[j].nonce = jp->nonce;
         } else if (!se->cfg.anchored && jp->status == JP_DONE && !jp->was_active) {
@@ -201,17 +208,24 @@ void se_genesis_check(struct nr_se *se)
 {
     struct nr_genesis g;
 
-    if (se->state != NR_SE_JOINING || se->network_existed)
+    if (se->state != NR_SE_JOINING)
+        return;
+#ifdef NR_MUTATE_GENESIS_UNANCHORED
+    /* mutation: a member that finds a genesis on chain runs another one anyway, decided
+     * from what the instances it reaches answer (the resurrection attack) */
+    if (se->cfg.anchored && se->anchor_present) {
+        if (make_proposal(se, &g, 1))
+            become_founder(se, &g, "NOT anchored (mutation)");
+        return;
+    }
+#endif
+    if (se->network_existed)
         return;
     if (se->cfg.anchored && (!se->anchor_seen || se->anchor_present))
         return; /* the chain decides; with a record on chain we only ever join */
-    if (!make_proposal(se, &g))
+    if (!make_proposal(se, &g, 0))
         return;
     if (se->cfg.anchored) {
-#ifdef NR_MUTATE_GENESIS_UNANCHORED
-        become_founder(se, &g, "NOT anchored (mutation)");
-        return;
-#endif
         if (se->has_proposed && memcmp(se->proposed, g.id, NR_GENESIS_ID_BYTES) == 0)
             return;
         char s[17];

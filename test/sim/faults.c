@@ -97,7 +97,7 @@ void sim_fault_event(struct sim_world *w)
     const struct sim_swarm *s = &w->sw;
     uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
                      s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
-                     s->w_ae_crash,  s->w_collide};
+                     s->w_ae_crash,  s->w_collide, s->w_blank};
     uint32_t total = 0;
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         total += ws[i];
@@ -209,6 +209,35 @@ void sim_fault_event(struct sim_world *w)
         if (inc >= w->poisoned[m])
             w->poisoned[m] = inc;
         sim_spawn_inc(w, m, inc, 1);
+        break;
+    }
+    case 12: { /* the host starts blank instances from identities alone (issue: resurrection) */
+        if (!sim_room(w))
+            break;
+        if (sim_rng_below(&w->rng, 2) && !w->sw.budget_aware) {
+            /* a whole blank network: one instance per member, reaching only each other */
+            sim_trace(w, "BLANK NETWORK: every member started from its identity alone");
+            w->blank_networks++;
+            for (uint16_t k = 0; k < w->n && sim_room(w); k++)
+                sim_spawn_blank(w, k, (uint32_t)sim_rng_range(&w->rng, 1, w->max_epoch[k] + 3u), 0);
+            uint64_t group = 0;
+            for (int i = 0; i < w->ninst; i++)
+                if (w->inst[i].blank && w->inst[i].alive && w->inst[i].created_ms == w->now)
+                    group |= (uint64_t)1 << i;
+            for (int i = 0; i < w->ninst; i++)
+                if (group >> i & 1u)
+                    w->inst[i].reach = group;
+        } else {
+            /* one blank instance of member m reaching a random subset of instances */
+            if (!sim_may_down(w, m))
+                break;
+            uint64_t reach = 0;
+            for (int i = 0; i < w->ninst; i++)
+                if (w->inst[i].alive && sim_rng_below(&w->rng, 2))
+                    reach |= (uint64_t)1 << i;
+            sim_trace(w, "BLANK instance of member %u", m);
+            sim_spawn_blank(w, m, (uint32_t)sim_rng_range(&w->rng, 1, w->max_epoch[m] + 3u), reach);
+        }
         break;
     }
     case 9:

@@ -25,6 +25,8 @@ static void usage(void)
            "                        (mutation tests: shows that the checker bites)\n"
            "  --fault-ms MS         length of the fault phase (default: chosen by the seed)\n"
            "  --live-ms MS          bound of the liveness phase (default 5000)\n"
+           "  --anchored            every run anchored on the chain oracle (default: 7 of 8)\n"
+           "  --unanchored          every run unanchored (development mode: no blank faults)\n"
            "  -v, --verbose         print the whole trace\n"
            "exit status: 0 pass, 1 safety violation, 2 liveness failure, 3 error\n");
 }
@@ -43,7 +45,7 @@ static int parse_u64(const char *s, uint64_t *out)
 struct totals {
     uint64_t runs, passed, safety, liveness, errors, beyond_budget;
     uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts, tf_within;
-    uint64_t steps, sim_ms, converge_max_ms, storms;
+    uint64_t steps, sim_ms, converge_max_ms, storms, blanks, blank_networks, anchored;
     struct nr_se_stats core;
 };
 
@@ -115,6 +117,10 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, st
         t->restarts += w->restarts;
         t->clones += w->clones;
         t->kills += w->kills;
+        t->blanks += w->blanks;
+        t->blank_networks += w->blank_networks;
+        t->anchored += (uint64_t)w->anchored;
+        t->core.msgs_dropped_genesis += w->core.msgs_dropped_genesis;
         t->tf_halts += w->halts_total_failure;
         t->sup_halts += w->halts_superseded;
         t->tf_within += w->tf_within_budget;
@@ -141,10 +147,13 @@ static void print_totals(const struct totals *t)
            " of them message storms), %" PRIu64
            " steps, %" PRIu64 " simulated s, %" PRIu64 " writes acked, %" PRIu64
            " reads, %" PRIu64 " kills, %" PRIu64 " restarts, %" PRIu64 " clones, %" PRIu64
-           " superseded halts, %" PRIu64 " total-failure halts (%" PRIu64
+           " superseded halts, %" PRIu64 " total-failure reports (%" PRIu64
            " within the budget); slowest convergence within the budget %" PRIu64 " ms\n",
            t->runs, t->beyond_budget, t->storms, t->steps, t->sim_ms / 1000, t->writes, t->reads, t->kills,
            t->restarts, t->clones, t->sup_halts, t->tf_halts, t->tf_within, t->converge_max_ms);
+    printf("genesis: %" PRIu64 " anchored runs, %" PRIu64 " blank instances (%" PRIu64
+           " blank networks), %" PRIu64 " messages of another network dropped\n",
+           t->anchored, t->blanks, t->blank_networks, t->core.msgs_dropped_genesis);
     printf("core counters: %" PRIu64 " joins admitted, %" PRIu64 " join replies and %" PRIu64
            " votes discarded by views, %" PRIu64 " stale-incarnation drops, %" PRIu64
            " fork attempts, %" PRIu64 " stale leftovers, %" PRIu64 " conflicts refused, %" PRIu64
@@ -159,6 +168,7 @@ int main(int argc, char **argv)
     struct sim_opts opt;
     memset(&opt, 0, sizeof(opt));
     opt.live_ms = 5000;
+    opt.anchor_mode = -1;
     opt.trace = 1; /* multi-seed modes turn it off */
     uint64_t seed = 0, nseeds = 0, from = 1;
     int have_seed = 0, expect_violation = 0;
@@ -188,6 +198,10 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--live-ms") && val && !parse_u64(val, &opt.live_ms)) {
             i++;
+        } else if (!strcmp(a, "--anchored")) {
+            opt.anchor_mode = 1;
+        } else if (!strcmp(a, "--unanchored")) {
+            opt.anchor_mode = 0;
         } else if (!strcmp(a, "--expect-violation")) {
             expect_violation = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

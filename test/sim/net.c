@@ -150,7 +150,8 @@ void sim_net_send(struct sim_world *w, int from, uint16_t to_member, const uint8
     int nc = 0;
     for (int i = 0; i < w->ninst; i++) {
         struct sim_inst *t = &w->inst[i];
-        if (i != from && t->alive && t->member == to_member && w->link[from][i] != SIM_LINK_CUT)
+        if (i != from && t->alive && t->member == to_member && w->link[from][i] != SIM_LINK_CUT &&
+            (w->inst[from].reach >> i & 1u) && (t->reach >> from & 1u))
             cand[nc++] = i;
     }
     if (w->opt.verbose)

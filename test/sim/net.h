@@ -15,6 +15,8 @@ enum {
     SIM_EV_KILL,
     SIM_EV_RESTART,
     SIM_EV_HEAL,
+    SIM_EV_POST,   /* a genesis proposal reaches the chain */
+    SIM_EV_ANCHOR, /* the host feeds chain evidence to the instances that wait on it */
 };
 
 void sim_ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b,

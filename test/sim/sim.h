@@ -22,7 +22,8 @@
 #define SIM_RING 64u       /* captured messages kept for replays */
 #define SIM_TRACE_LINES 512u
 #define SIM_TRACE_LINE 224u
-#define SIM_MAX_STEPS 300000u /* per run: more is a storm or a livelock */
+#define SIM_MAX_STEPS 300000u
+#define SIM_MAX_PROPOSALS 64u /* per run: more is a storm or a livelock */
 
 /* Exit codes / run outcomes. */
 enum sim_result {
@@ -50,6 +51,7 @@ struct sim_opts {
     uint64_t fault_ms;    /* 0: chosen by the seed */
     uint64_t live_ms;     /* bound of the liveness phase (simulated ms) */
     int quiet;            /* no report on failure (used by --expect-violation) */
+    int anchor_mode;      /* -1: chosen by the seed; 1: anchored (chain oracle); 0: unanchored */
     int trace;            /* keep the trace ring (off for fast multi-seed runs: a failing
                            * seed is re-run with the trace on, which replays it exactly) */
 };
@@ -72,6 +74,10 @@ struct sim_inst {
     struct sim_world *w;
     int id;
     int used, alive, halted, was_active_seen;
+    int blank;            /* started from the member's identity alone (fault "blank") */
+    int tf_reported;      /* it reported total failure (counted once) */
+    uint64_t reach;       /* instances it can reach (bit i: instance i; all ones: any) */
+    uint64_t anchor_t;    /* highest chain time it was shown (its sealed "height") */
     int halt_reason;
     uint16_t member;
     uint32_t epoch;
@@ -132,7 +138,10 @@ struct sim_swarm {
     uint32_t delay_min_ms, delay_max_ms, spike_ms;
     uint32_t fault_gap_ms;
     uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
-        w_heal, w_replay, w_reroute, w_ae_crash, w_collide;
+        w_heal, w_replay, w_reroute, w_ae_crash, w_collide, w_blank;
+    uint32_t anchor_gap_ms;  /* the host feeds chain evidence this often */
+    uint32_t confirm_ms;     /* a record counts after this long on chain (confirmations) */
+    uint32_t post_max_ms;    /* a proposal reaches the chain after up to this long */
     uint32_t stale_hint_ppm;
     uint32_t ae_clone_ppm;
     uint32_t records_per_member;
@@ -180,6 +189,17 @@ struct sim_world {
     int kept_down[NR_MAX_MEMBERS];
     nr_inc_t poisoned[NR_MAX_MEMBERS]; /* highest incarnation the host reused (collision) */
     struct sim_hint hints[NR_MAX_MEMBERS][SIM_MAX_HINTS];
+
+    /* the chain oracle (anchored runs): one genesis per system, first proposal wins, never
+     * rolled back; instances see it through evidence of any confirmed height >= the one
+     * they last saw (a blank instance: any height at all) */
+    int anchored;
+    int chain_has;
+    uint64_t chain_at;
+    struct nr_genesis chain_g;
+    struct nr_genesis proposals[SIM_MAX_PROPOSALS];
+    int nproposals;
+    unsigned blank_networks;
     unsigned nhints[NR_MAX_MEMBERS];
 
     struct sim_rec rec[SIM_MAX_REC];
@@ -207,7 +227,7 @@ struct sim_world {
 
     /* outcome counters */
     unsigned halts_total_failure, halts_superseded, halts_other, tf_within_budget;
-    unsigned writes_acked, reads_ok, restarts, clones, kills;
+    unsigned writes_acked, reads_ok, restarts, clones, kills, blanks;
     uint64_t converge_ms; /* liveness phase: time to converge */
     struct nr_se_stats core; /* summed over every instance at its end (coverage) */
 };
@@ -218,6 +238,8 @@ void sim_world_free(struct sim_world *w);
 int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links);
 int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active);
 int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active);
+int sim_spawn_blank(struct sim_world *w, uint16_t member, uint32_t epoch, uint64_t reach);
+void sim_anchor_feed(struct sim_world *w);
 void sim_kill(struct sim_world *w, int id);
 int sim_add_record(struct sim_world *w, uint16_t owner);
 int sim_add_ae(struct sim_world *w, int rec, int secondary);

@@ -169,6 +169,47 @@ static void cb_halted(void *ctx, int reason)
             sim_schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
 }
 
+/* Anchored runs: the host posts the proposal to the chain oracle after a while. */
+static void cb_genesis_proposed(void *ctx, const struct nr_genesis *g)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    if (!in->alive || w->nproposals >= (int)SIM_MAX_PROPOSALS)
+        return;
+    w->proposals[w->nproposals] = *g;
+    sim_trace(w, "PROPOSE %s: genesis %02x%02x%02x%02x...", in->label, g->id[0], g->id[1],
+              g->id[2], g->id[3]);
+    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.post_max_ms), SIM_EV_POST,
+                w->nproposals, 0, NULL);
+    w->nproposals++;
+}
+
+/* S1/S6: a value reported as an uncommitted leftover must never have been acknowledged or
+ * read as committed. */
+static void cb_leftover(void *ctx, const struct nr_record *old, const struct nr_record *by)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    (void)by;
+    for (int r = 0; r < w->nrec; r++) {
+        const struct sim_rec *rec = &w->rec[r];
+        if (rec->owner != old->owner || memcmp(rec->key, old->key, NR_KEY_BYTES) != 0)
+            continue;
+        for (size_t i = 0; i < rec->nops; i++) {
+            const struct sim_op *o = &rec->ops[i];
+            if (o->done && o->status == NR_OK && o->v == old->version &&
+                memcmp(o->d, old->digest, NR_DIGEST_BYTES) == 0 && !w->violation) {
+                snprintf(w->why, sizeof(w->why),
+                         "S1: %s replaced the committed value v%" PRIu64 " of record r%d as an "
+                         "uncommitted leftover (op %zu)",
+                         in->label, old->version, r, i);
+                w->bad_rec = r;
+                w->violation = SIM_SAFETY;
+            }
+        }
+    }
+}
+
 static void cb_active(void *ctx)
 {
     struct sim_inst *in = ctx;
@@ -214,6 +255,7 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
     in->epoch = epoch;
     in->inc = inc;
     in->nonce = sim_rng_next(&w->rng) | 1u;
+    in->reach = ~(uint64_t)0;
     in->created_ms = w->now;
     unsigned k = 0;
     for (int i = 0; i < w->ninst; i++)
@@ -231,6 +273,7 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
     cfg.incarnation = in->inc;
     cfg.nonce = in->nonce;
     cfg.was_active = was_active;
+    cfg.anchored = w->anchored;
     cfg.max_records = MAX_RECORDS_PER_SE;
     cfg.max_batch = w->sw.max_batch;
     cfg.max_inflight = w->sw.max_inflight;
@@ -247,6 +290,8 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
         .log = cb_log,
         .halted = cb_halted,
         .active = cb_active,
+        .genesis_proposed = cb_genesis_proposed,
+        .leftover = cb_leftover,
     };
     int rc = nr_se_create(&in->se, &cfg, &io);
     if (rc != NR_OK) {
@@ -273,6 +318,12 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
         w->hints[member][w->nhints[member]++] = (struct sim_hint){epoch, was_active};
     sim_trace(w, "SPAWN %s epoch %u inc %" PRIx64 " was_active=%d", in->label, epoch, in->inc,
               was_active);
+    if (w->anchored && w->chain_has && w->chain_at + w->sw.confirm_ms <= w->now &&
+        sim_rng_below(&w->rng, 4)) {
+        /* the host fetched chain evidence before starting it (usually: a fresh view) */
+        in->anchor_t = w->now - w->sw.confirm_ms;
+        nr_se_anchor(in->se, &w->chain_g, in->anchor_t, w->now);
+    }
     nr_se_start(in->se, w->now);
     return id;
 }
@@ -285,9 +336,10 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
     struct sim_hint h = {0, 0};
     if (nh > 0)
         h = stale ? w->hints[member][sim_rng_below(&w->rng, nh)] : w->hints[member][nh - 1];
-    /* Once the member was ever ACTIVE the chain record shows that a network exists; a
-     * restart never believes in a genesis again (docs/simulator.md, fault model). */
-    int was_active = h.was_active || w->ever_active[member];
+    /* Anchored runs take the hint as it is (any old hint, or none). Unanchored runs keep
+     * the development mode's stated assumption that a hint never rolls back below "was
+     * active" once the member was (docs/simulator.md, fault model). */
+    int was_active = h.was_active || (!w->anchored && w->ever_active[member]);
     int id = sim_spawn_epoch(w, member, h.epoch + 1, was_active);
     if (id < 0)
         return id;
@@ -323,6 +375,38 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links)
         sim_ev_push(w, w->now + sim_rng_range(&w->rng, 100, 2000), SIM_EV_HEAL, -1, 0, NULL);
     }
     return id;
+}
+
+/* A blank instance: the member's identity alone (no hint at all), any epoch, reaching only
+ * the instances in `reach` (and the blank instances spawned with it). */
+int sim_spawn_blank(struct sim_world *w, uint16_t member, uint32_t epoch, uint64_t reach)
+{
+    int id = sim_spawn_epoch(w, member, epoch, 0);
+    if (id < 0)
+        return id;
+    w->inst[id].blank = 1;
+    w->inst[id].reach = reach | ((uint64_t)1 << id);
+    w->blanks++;
+    sim_trace(w, "  (%s is BLANK: identity only, epoch %u)", w->inst[id].label, epoch);
+    return id;
+}
+
+/* The host shows every waiting instance chain evidence of some confirmed height at or above
+ * the one it last saw (it cannot forge or roll back the chain, only pick an older view). */
+void sim_anchor_feed(struct sim_world *w)
+{
+    uint64_t top = w->now > w->sw.confirm_ms ? w->now - w->sw.confirm_ms : 0;
+    for (int i = 0; i < w->ninst; i++) {
+        struct sim_inst *in = &w->inst[i];
+        if (!in->alive || !nr_se_wants_anchor(in->se))
+            continue;
+        uint64_t t = in->anchor_t;
+        if (top > t)
+            t = sim_rng_below(&w->rng, 4) ? top : sim_rng_range(&w->rng, t, top);
+        in->anchor_t = t;
+        int present = w->chain_has && w->chain_at <= t;
+        nr_se_anchor(in->se, present ? &w->chain_g : NULL, t, w->now);
+    }
 }
 
 static void add_core_stats(struct sim_world *w, const struct sim_inst *in)
@@ -566,6 +650,30 @@ void sim_after_step(struct sim_world *w)
     for (int i = 0; i < w->ninst; i++)
         if (w->inst[i].alive)
             refresh_incarnation(w, &w->inst[i]);
+    for (int i = 0; i < w->ninst; i++) {
+        struct sim_inst *in = &w->inst[i];
+        if (!in->alive)
+            continue;
+        if (nr_se_stats(in->se)->total_failure && !in->tf_reported) {
+            in->tf_reported = 1;
+            w->halts_total_failure++;
+            if (!w->budget_exceeded && w->phase != SIM_PH_GENESIS) {
+                w->tf_within_budget++;
+                sim_trace(w, "NOTE: %s reports total failure while at most f members are down",
+                          in->label);
+            }
+        }
+        /* S4: in an anchored run, no instance serves in any network but the one on chain */
+        uint8_t gid[NR_GENESIS_ID_BYTES];
+        if (w->anchored && !w->violation && nr_se_state(in->se) == NR_SE_ACTIVE &&
+            (nr_se_genesis_id(in->se, gid) != NR_OK || !w->chain_has ||
+             memcmp(gid, w->chain_g.id, NR_GENESIS_ID_BYTES) != 0)) {
+            snprintf(w->why, sizeof(w->why),
+                     "S4: %s%s is ACTIVE in a network whose genesis is not the one on chain",
+                     in->label, in->blank ? " (blank)" : "");
+            w->violation = SIM_SAFETY;
+        }
+    }
     for (int r = 0; r < w->nrec; r++) {
         if (!w->check_rec[r])
             continue;
@@ -632,6 +740,20 @@ int sim_process_one(struct sim_world *w)
         }
         break;
     }
+    case SIM_EV_POST:
+        if (!w->chain_has && ev.a >= 0 && ev.a < w->nproposals) {
+            w->chain_has = 1;
+            w->chain_at = w->now;
+            w->chain_g = w->proposals[ev.a];
+            sim_trace(w, "CHAIN: genesis %02x%02x%02x%02x... recorded", w->chain_g.id[0],
+                      w->chain_g.id[1], w->chain_g.id[2], w->chain_g.id[3]);
+        }
+        break;
+    case SIM_EV_ANCHOR:
+        sim_anchor_feed(w);
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.anchor_gap_ms), SIM_EV_ANCHOR,
+                    0, 0, NULL);
+        break;
     case SIM_EV_HEAL:
         if (ev.a < 0) {
             sim_set_all_links(w, SIM_LINK_UP);
@@ -674,7 +796,8 @@ static void choose_swarm(struct sim_world *w)
     s->fault_gap_ms = (uint32_t)sim_rng_range(r, 30, 600);
     uint32_t *ws[] = {&s->w_kill,      &s->w_restart, &s->w_clone, &s->w_concurrent,
                       &s->w_partition, &s->w_isolate, &s->w_link,  &s->w_heal,
-                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash, &s->w_collide};
+                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash, &s->w_collide,
+                      &s->w_blank};
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         *ws[i] = sim_rng_below(r, 3) ? (uint32_t)sim_rng_range(r, 1, 10) : 0;
     s->stale_hint_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 500000) : 0;
@@ -690,6 +813,11 @@ static void choose_swarm(struct sim_world *w)
     s->budget_aware = (int)sim_rng_below(r, 2);
     s->ae_think_ms = (uint32_t)sim_rng_range(r, 0, 50);
     s->write_ppm = (uint32_t)sim_rng_range(r, 300000, 900000);
+    s->anchor_gap_ms = (uint32_t)sim_rng_range(r, 5, 200);
+    s->confirm_ms = (uint32_t)sim_rng_range(r, 0, 300);
+    s->post_max_ms = (uint32_t)sim_rng_range(r, 1, 300);
+    if (!w->anchored)
+        s->w_blank = 0; /* unanchored (development only): no defence against it, by design */
 }
 
 struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsigned n)
@@ -706,6 +834,7 @@ struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsig
     w->f = (uint16_t)((n - 1) / 2);
     for (unsigned m = 0; m < NR_MAX_MEMBERS; m++)
         w->top[m] = -1;
+    w->anchored = opt->anchor_mode >= 0 ? opt->anchor_mode : sim_rng_below(&w->rng, 8) != 0;
     choose_swarm(w);
     w->default_link = SIM_LINK_UP;
     return w;
@@ -744,6 +873,8 @@ int sim_genesis(struct sim_world *w)
         if (sim_spawn_epoch(w, m, 1, 0) < 0)
             return SIM_ERROR;
     sim_ev_push(w, w->now + TICK_MS, SIM_EV_TICK, 0, 0, NULL);
+    if (w->anchored)
+        sim_ev_push(w, w->now + 1, SIM_EV_ANCHOR, 0, 0, NULL);
     uint64_t deadline = w->now + 10000;
     for (;;) {
         int all = 1;
@@ -804,6 +935,8 @@ int sim_live_phase(struct sim_world *w)
     sim_trace(w, "=== liveness phase (budget %s) ===",
               w->budget_exceeded ? "EXCEEDED: safety only" : "kept");
     sim_set_all_links(w, SIM_LINK_UP);
+    for (int i = 0; i < w->ninst; i++)
+        w->inst[i].reach = ~(uint64_t)0; /* the host stops hiding instances */
     while (w->held_head) {
         struct sim_msg *m = w->held_head;
         w->held_head = m->next;
