@@ -59,6 +59,15 @@ struct nr_rec {
     int closing; /* nr_record_close with requests outstanding: freed by the last one */
 };
 
+struct nr_client_msg;
+
+/* session.c, for the single-record API (client.c). A transport or protocol error breaks
+ * the session: nr_session_fail marks it broken and returns rc. */
+int nr_session_fail(struct nr_session *s, int rc);
+/* Queue, send and wait for one synchronous request on record r; *out gets the reply. */
+int nr_session_roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r,
+                         uint8_t op, struct nr_slot *out);
+
 /* One outstanding pipelined update of the single-record API, in submission order. */
 struct nr_pending {
     uint64_t tag;
