@@ -148,10 +148,16 @@ NR_API int nr_session_wait(struct nr_session *s, struct nr_completion *out, size
 /* Requests submitted and not yet returned by nr_session_wait. */
 NR_API uint32_t nr_session_outstanding(const struct nr_session *s);
 
+/* The genesis id of the network the local SE serves (docs/protocol.md §6): sealed state is
+ * bound to it. Asks the SE if its open reply did not carry one; NR_ENOTREADY while the SE
+ * is still joining. */
+NR_API int nr_genesis_id(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES]) NR_MUST_CHECK;
+
 /* ---- Sealing helpers: bind application state to its version ----
  * Files: <path>.0 and <path>.1 hold the two latest sealed versions (version v goes to
  * <path>.(v % 2)), each written atomically (temporary file, fsync, rename, fsync of the
- * directory). Content: "NRSTATE1" || u32 blob_len || TEE-sealed(u64 version || state), the
+ * directory). Content: "NRSTATE2" || u32 blob_len || TEE-sealed(u64 version || genesis id ||
+ * state) -- the genesis id of the SE's network (nr_genesis_id) --, the
  * seal's associated data binding "narrator-state-file", the system id and the file's base
  * name (so the two files cannot be swapped). A file that does not unseal counts as absent.
  * State is at most 16 MiB. */
@@ -174,7 +180,10 @@ enum nr_restore_result {
  * network, or missing), NR_EFORK (same version, different digest), NR_EAHEAD (sealed state
  * ahead of the network by more than one), plus transport errors. The AE must refuse to run
  * on any error. NR_RESTORE_NO_RECORD (len 0, version 0) also covers a sealed version 1
- * whose first commit never happened. NR_ETOOBIG if the state does not fit in `cap`. */
+ * whose first commit never happened. NR_ETOOBIG if the state does not fit in `cap`.
+ * NR_EGENESIS (GENESIS MISMATCH) if the sealed state was committed in another network than
+ * the one the local SE serves: a network started beside the real one (docs/threat-model.md)
+ * -- never restored, and never taken for "no state". */
 NR_API int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap,
                       size_t *len, uint64_t *version, int *result) NR_MUST_CHECK;
 

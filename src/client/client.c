@@ -188,6 +188,36 @@ int nr_update_wait(struct nr_client *c, uint64_t *committed)
 }
 
 /* Restart check: the network record first, then the sealed files (seal.c). */
+int nr_client_genesis(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    if (!c->s->has_genesis) {
+        struct nr_client_msg m;
+        struct nr_slot reply;
+        memset(&m, 0, sizeof m);
+        m.type = NR_C_STATUS; /* record 0 (wire.h) */
+        if (c->s->broken) {
+            return NR_ECLOSED;
+        }
+        int rc = nr_session_roundtrip(c->s, &m, c->r, NR_OP_STATUS_, &reply);
+        if (rc) {
+            return rc;
+        }
+        if (!c->s->has_genesis) {
+            return NR_ENOTREADY;
+        }
+    }
+    memcpy(out, c->s->genesis, NR_GENESIS_ID_BYTES);
+    return NR_OK;
+}
+
+int nr_genesis_id(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    if (!c || !out) {
+        return NR_EINVAL;
+    }
+    return nr_client_genesis(c, out);
+}
+
 int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap, size_t *len,
                uint64_t *version, int *result)
 {
@@ -196,9 +226,13 @@ int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap
     }
     uint64_t vn = 0;
     uint8_t dn[NR_DIGEST_BYTES];
+    uint8_t gn[NR_GENESIS_ID_BYTES];
     int rc = nr_read(c, &vn, dn);
     if (rc == NR_OK) {
-        rc = nr_restore_local(c, path, vn, dn, state, cap, len, version, result);
+        rc = nr_client_genesis(c, gn);
+    }
+    if (rc == NR_OK) {
+        rc = nr_restore_local(c, path, vn, dn, gn, state, cap, len, version, result);
     }
     sodium_memzero(dn, sizeof dn);
     return rc;

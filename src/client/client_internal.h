@@ -40,6 +40,8 @@ struct nr_session {
     uint64_t next_req;
     uint32_t next_handle; /* record handles are picked here (wire.h C_OPEN) */
     int broken;           /* a transport or protocol error happened: every later call fails */
+    int has_genesis;      /* the SE named the genesis of its network (C_OPEN/C_STATUS reply) */
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
     struct nr_slot *slots;
     uint64_t mask;
     uint64_t *doneq; /* completed asynchronous req_ids, in arrival order (ring, mask + 1) */
@@ -88,11 +90,19 @@ struct nr_client {
     uint32_t head, count;
 };
 
-/* Restore decision (docs/protocol.md §6), a pure function. One sealed candidate: */
+/* Internal op of a synchronous C_STATUS (asks the SE for its genesis id). */
+#define NR_OP_STATUS_ 4
+
+/* The genesis id of the SE's network: from the open reply, or asked with C_STATUS.
+ * NR_ENOTREADY while the SE has none (it is still joining). */
+int nr_client_genesis(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES]);
+
+/* Restore decision (docs/protocol.md §8), a pure function. One sealed candidate: */
 struct nr_sealed_cand {
     int present; /* a valid sealed file with this version exists */
     uint64_t version;
-    uint8_t digest[NR_DIGEST_BYTES]; /* nr_state_digest(state, version) */
+    uint8_t digest[NR_DIGEST_BYTES];   /* nr_state_digest(state, version) */
+    uint8_t genesis[NR_GENESIS_ID_BYTES]; /* the network it was sealed under */
 };
 enum nr_restore_pick { NR_PICK_NONE = 0, NR_PICK_LATEST = 1, NR_PICK_PREVIOUS = 2 };
 /* `latest` is the sealed candidate with the higher version, `previous` the other one.
@@ -102,13 +112,15 @@ int nr_restore_decide(const struct nr_sealed_cand *latest, const struct nr_seale
                       uint64_t net_version, const uint8_t net_digest[NR_DIGEST_BYTES], int *result,
                       int *pick);
 
-/* nr_restore() after its network read: load <path>.0/.1, decide against (vn, dn). */
+/* nr_restore() after its network read: load <path>.0/.1, decide against (vn, dn) of the
+ * network with genesis id gn. NR_EGENESIS if a sealed file belongs to another network. */
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
-                     const uint8_t dn[NR_DIGEST_BYTES], uint8_t *state, size_t cap, size_t *len,
-                     uint64_t *version, int *result);
+                     const uint8_t dn[NR_DIGEST_BYTES], const uint8_t gn[NR_GENESIS_ID_BYTES],
+                     uint8_t *state, size_t cap, size_t *len, uint64_t *version, int *result);
 
 /* One sealed state file, parsed (seal.c). Untrusted bytes: any defect leaves the candidate
- * absent; only NR_ENOMEM is returned as an error. ld->pt owns u64 version || state. */
+ * absent; only NR_ENOMEM is returned as an error. ld->pt owns u64 version || genesis[32] ||
+ * state. */
 struct nr_loaded {
     uint8_t *pt;
     size_t pt_len;
@@ -119,8 +131,9 @@ int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_
 void nr_loaded_free(struct nr_loaded *ld);
 /* The bytes of sealed file `file` holding (state, version); *out is malloc'ed. */
 int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
-                        const char *file, const uint8_t *state, size_t len, uint64_t version,
-                        uint8_t **out, size_t *out_len);
+                        const uint8_t genesis[NR_GENESIS_ID_BYTES], const char *file,
+                        const uint8_t *state, size_t len, uint64_t version, uint8_t **out,
+                        size_t *out_len);
 
 /* Order two candidates so that the first has the higher version (absent ones last). */
 void nr_sealed_order(struct nr_sealed_cand *a, struct nr_sealed_cand *b, int *swapped);

@@ -3,11 +3,13 @@
  * An AE's state lives in two files, <path>.0 and <path>.1; version v goes to <path>.(v % 2),
  * so the two latest versions are always both on disk. Each file is written atomically
  * (temporary file, fsync, rename, fsync of the directory) and holds
- *     "NRSTATE1" || u32 blob_len || blob
- * where blob = TEE-sealed(u64 version || state) with associated data
+ *     "NRSTATE2" || u32 blob_len || blob
+ * where blob = TEE-sealed(u64 version || genesis[32] || state) with associated data
  *     "narrator-state-file\0" || system_id[32] || basename of the file (with its .0/.1).
  * Binding the file name stops the host from swapping the two files, binding the system id
- * stops it from feeding state of another system. Nothing here trusts the file contents: a
+ * stops it from feeding state of another system. The genesis id names the network the state
+ * was committed in: restoring against an SE of another network (a blank-clone network the
+ * host started) is NR_EGENESIS, never a fresh start. Nothing here trusts the file contents: a
  * file that does not unseal, or whose version does not match its name, counts as absent. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +25,7 @@
 #include "core/wire.h"
 #include "tee/tee.h"
 
-#define STATE_MAGIC "NRSTATE1"
+#define STATE_MAGIC "NRSTATE2"
 #define STATE_MAGIC_LEN 8u
 #define STATE_AD_LABEL "narrator-state-file"
 #define STATE_MAX_BYTES (16u * 1024u * 1024u) /* cap on one AE state */
@@ -139,9 +141,12 @@ static int write_atomic(const char *file, const uint8_t *data, size_t len)
     return fsync_dir_of(file);
 }
 
+#define STATE_PT_FIXED (8u + NR_GENESIS_ID_BYTES) /* u64 version || genesis */
+
 int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
-                        const char *file, const uint8_t *state, size_t len, uint64_t version,
-                        uint8_t **out, size_t *out_len)
+                        const uint8_t genesis[NR_GENESIS_ID_BYTES], const char *file,
+                        const uint8_t *state, size_t len, uint64_t version, uint8_t **out,
+                        size_t *out_len)
 {
     uint8_t ad[sizeof STATE_AD_LABEL + NR_SYSTEM_ID_BYTES + PATH_CAP];
     size_t ad_len = 0;
@@ -154,7 +159,7 @@ int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID
     if (rc) {
         return rc;
     }
-    size_t pt_len = 8u + len;
+    size_t pt_len = STATE_PT_FIXED + len;
     size_t cap = STATE_MAGIC_LEN + 4u + pt_len + NR_SEAL_OVERHEAD;
     uint8_t *pt = malloc(pt_len);
     uint8_t *buf = malloc(cap);
@@ -163,9 +168,9 @@ int nr_state_file_build(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID
         rc = NR_ENOMEM;
         goto done;
     }
-    nr_put_u64(pt, version);
+    nr_put_bytes(nr_put_u64(pt, version), genesis, NR_GENESIS_ID_BYTES);
     if (len > 0) {
-        memcpy(pt + 8, state, len);
+        memcpy(pt + STATE_PT_FIXED, state, len);
     }
     memcpy(buf, STATE_MAGIC, STATE_MAGIC_LEN);
     rc = nr_tee_seal(tee, pt, pt_len, ad, ad_len, buf + STATE_MAGIC_LEN + 4u,
@@ -193,11 +198,15 @@ int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, s
         return NR_EINVAL;
     }
     char file[PATH_CAP];
-    uint8_t *bytes = NULL;
+    uint8_t *bytes = NULL, genesis[NR_GENESIS_ID_BYTES];
     size_t n = 0;
-    int rc = file_name(file, sizeof file, path, (unsigned)(version & 1u), "");
+    int rc = nr_client_genesis(c, genesis); /* state is bound to the SE's network */
     if (rc == NR_OK) {
-        rc = nr_state_file_build(c->tee, c->system_id, file, state, len, version, &bytes, &n);
+        rc = file_name(file, sizeof file, path, (unsigned)(version & 1u), "");
+    }
+    if (rc == NR_OK) {
+        rc = nr_state_file_build(c->tee, c->system_id, genesis, file, state, len, version,
+                                 &bytes, &n);
     }
     if (rc == NR_OK) {
         rc = write_atomic(file, bytes, n);
@@ -215,7 +224,7 @@ static int read_file(const char *file, uint8_t **data, size_t *len)
     if (!f) {
         return errno == ENOENT ? NR_ENOTFOUND : NR_EIO;
     }
-    size_t cap = STATE_MAGIC_LEN + 4u + 8u + STATE_MAX_BYTES + NR_SEAL_OVERHEAD;
+    size_t cap = STATE_MAGIC_LEN + 4u + STATE_PT_FIXED + STATE_MAX_BYTES + NR_SEAL_OVERHEAD;
     size_t used = 0, alloc = 4096;
     uint8_t *buf = malloc(alloc);
     int rc = NR_OK;
@@ -256,7 +265,7 @@ static int read_file(const char *file, uint8_t **data, size_t *len)
 
 /* Parse and open the bytes of sealed file `file` (index idx = its .0/.1 suffix). On any
  * problem the candidate stays absent (NR_OK); only NR_ENOMEM is an error. On success
- * ld->pt (owned, wipe and free) holds u64 version || state. */
+ * ld->pt (owned, wipe and free) holds u64 version || genesis[32] || state. */
 int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                        const char *file, unsigned idx, const uint8_t *data, size_t len,
                        struct nr_sealed_cand *cand, struct nr_loaded *ld)
@@ -282,16 +291,17 @@ int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_
     }
     uint64_t v = 0;
     if (nr_tee_unseal(tee, blob, blob_len, ad, ad_len, ld->pt, blob_len, &ld->pt_len) != NR_OK ||
-        ld->pt_len < 8u) {
+        ld->pt_len < STATE_PT_FIXED) {
         goto absent;
     }
     nr_cur_init(&cur, ld->pt, ld->pt_len);
-    if (nr_cur_u64(&cur, &v) || v == 0 || (v & 1u) != idx) {
+    if (nr_cur_u64(&cur, &v) || v == 0 || (v & 1u) != idx ||
+        nr_cur_bytes(&cur, cand->genesis, NR_GENESIS_ID_BYTES)) {
         goto absent;
     }
     cand->present = 1;
     cand->version = v;
-    nr_state_digest(cand->digest, ld->pt + 8, ld->pt_len - 8u, v);
+    nr_state_digest(cand->digest, ld->pt + STATE_PT_FIXED, ld->pt_len - STATE_PT_FIXED, v);
     return NR_OK;
 absent:
     nr_loaded_free(ld);
@@ -333,8 +343,8 @@ static int load_cand(struct nr_client *c, const char *path, unsigned idx,
 }
 
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
-                     const uint8_t dn[NR_DIGEST_BYTES], uint8_t *state, size_t cap, size_t *len,
-                     uint64_t *version, int *result)
+                     const uint8_t dn[NR_DIGEST_BYTES], const uint8_t gn[NR_GENESIS_ID_BYTES],
+                     uint8_t *state, size_t cap, size_t *len, uint64_t *version, int *result)
 {
     int rc = NR_OK;
     struct nr_sealed_cand cand[2];
@@ -345,6 +355,14 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
     }
     if (rc) {
         goto done;
+    }
+    /* State committed in another network (genesis) than the SE's: never restored, never
+     * taken for "no state" (S6: a distinct, loud outcome). */
+    for (unsigned i = 0; i < 2; i++) {
+        if (cand[i].present && sodium_memcmp(cand[i].genesis, gn, NR_GENESIS_ID_BYTES) != 0) {
+            rc = NR_EGENESIS;
+            goto done;
+        }
     }
     int swapped = 0, pick = NR_PICK_NONE;
     nr_sealed_order(&cand[0], &cand[1], &swapped);
@@ -360,13 +378,13 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
     /* cand[k] came from file index (k ^ swapped). */
     unsigned k = pick == NR_PICK_LATEST ? 0u : 1u;
     const struct nr_loaded *l = &ld[k ^ (unsigned)swapped];
-    size_t slen = l->pt_len - 8u;
+    size_t slen = l->pt_len - STATE_PT_FIXED;
     if (slen > cap) {
         rc = NR_ETOOBIG;
         goto done;
     }
     if (slen > 0) {
-        memcpy(state, l->pt + 8, slen);
+        memcpy(state, l->pt + STATE_PT_FIXED, slen);
     }
     *len = slen;
     *version = cand[k].version;

@@ -258,6 +258,15 @@ static int on_record(struct nr_session *s, const uint8_t *rec, size_t len)
             rc = NR_EMALFORMED; /* an open's reply must name our handle */
             break;
         }
+        if (m.has_genesis) {
+            /* one SE instance serves one network for its whole life */
+            if (s->has_genesis && memcmp(s->genesis, m.genesis, NR_GENESIS_ID_BYTES) != 0) {
+                rc = NR_EMALFORMED;
+                break;
+            }
+            s->has_genesis = 1;
+            memcpy(s->genesis, m.genesis, NR_GENESIS_ID_BYTES);
+        }
         slot->done = 1;
         slot->status = m.status;
         slot->version = m.version;

@@ -188,7 +188,7 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
         body = 0;
         break;
     case NR_C_REPLY:
-        body = 4u + 8u + NR_DIGEST_BYTES;
+        body = 4u + 8u + NR_DIGEST_BYTES + (m->has_genesis ? NR_GENESIS_ID_BYTES : 0u);
         break;
     default:
         return 0;
@@ -215,6 +215,8 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
         p = nr_put_u32(p, (uint32_t)m->status);
         p = nr_put_u64(p, m->version);
         p = nr_put_bytes(p, m->digest, NR_DIGEST_BYTES);
+        if (m->has_genesis)
+            p = nr_put_bytes(p, m->genesis, NR_GENESIS_ID_BYTES);
         break;
     default:
         break;
@@ -272,6 +274,10 @@ int nr_client_msg_next(struct nr_client_msg *m, struct nr_cur *c)
         nr_cur_u64(&b, &m->version);
         nr_cur_bytes(&b, m->digest, NR_DIGEST_BYTES);
         m->status = (int32_t)status;
+        if (b.left == NR_GENESIS_ID_BYTES) {
+            m->has_genesis = 1;
+            nr_cur_bytes(&b, m->genesis, NR_GENESIS_ID_BYTES);
+        }
         break;
     default:
         return NR_EMALFORMED;

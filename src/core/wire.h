@@ -55,7 +55,9 @@
  *   C_UPDATE   u64 version, digest[32]
  *   C_READ    (empty)
  *   C_STATUS  (empty)  -- SE state and stats, for `narrator status`
- *   C_REPLY   i32 status, u64 version, digest[32]
+ *   C_REPLY   i32 status, u64 version, digest[32] [, genesis[32]]
+ *             (the genesis id of the network the SE serves follows in replies to C_OPEN
+ *             and C_STATUS once the SE has one: body 76 bytes instead of 44)
  * --------------------------------------------------------------------------------------- */
 #ifndef NR_WIRE_H
 #define NR_WIRE_H
@@ -167,8 +169,12 @@ struct nr_client_msg {
     int32_t status;
     uint64_t version;
     uint8_t digest[NR_DIGEST_BYTES];
+    /* C_REPLY to C_OPEN / C_STATUS */
+    uint8_t has_genesis;
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
 };
-#define NR_CLIENT_MAX_BYTES (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES)
+#define NR_CLIENT_MAX_BYTES \
+    (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES + NR_GENESIS_ID_BYTES)
 /* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
 #define NR_CLIENT_UPDATE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)      /* 60 */

@@ -76,13 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned idx = (unsigned)(version & 1u);
     uint8_t *file = NULL;
     size_t flen = 0;
-    if (nr_state_file_build(g_tee, g_sys, g_names[idx], state, len, version, &file, &flen) != NR_OK) {
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
+    memset(genesis, data[8], sizeof genesis);
+    if (nr_state_file_build(g_tee, g_sys, genesis, g_names[idx], state, len, version, &file,
+                            &flen) != NR_OK) {
         abort();
     }
     /* round trip */
     if (nr_state_file_open(g_tee, g_sys, g_names[idx], idx, file, flen, &cand, &ld) != NR_OK ||
-        !cand.present || cand.version != version || ld.pt_len != len + 8u ||
-        (len > 0 && memcmp(ld.pt + 8, state, len) != 0)) {
+        !cand.present || cand.version != version || ld.pt_len != len + 40u ||
+        memcmp(cand.genesis, genesis, sizeof genesis) != 0 ||
+        (len > 0 && memcmp(ld.pt + 40, state, len) != 0)) {
         abort();
     }
     uint8_t d[NR_DIGEST_BYTES];

@@ -20,7 +20,20 @@ struct fx {
     char path[300];
     struct nr_client c;
     struct nr_client other_platform;
+    struct nr_session s; /* stands for the session: only its genesis id is used */
 };
+
+static uint8_t g_net_genesis[NR_GENESIS_ID_BYTES]; /* genesis of the network restored against */
+
+/* This test compiles seal.c alone: the SE's genesis id comes from the fixture's session
+ * (client.c asks the SE for it with C_STATUS; tested end to end in test/integration). */
+int nr_client_genesis(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    if (!c->s->has_genesis)
+        return NR_ENOTREADY;
+    memcpy(out, c->s->genesis, NR_GENESIS_ID_BYTES);
+    return NR_OK;
+}
 
 static int rm_rf(const char *dir)
 {
@@ -47,6 +60,11 @@ static int setup(void **state)
     assert_int_equal(nr_tee_open(&fx->other_platform.tee, "sim", plat2, "pin-example/1"), NR_OK);
     memset(fx->c.system_id, 0xA5, sizeof fx->c.system_id);
     memset(fx->other_platform.system_id, 0xA5, sizeof fx->other_platform.system_id);
+    fx->s.has_genesis = 1;
+    memset(fx->s.genesis, 0x6E, sizeof fx->s.genesis);
+    memcpy(g_net_genesis, fx->s.genesis, sizeof g_net_genesis);
+    fx->c.s = &fx->s;
+    fx->other_platform.s = &fx->s;
     snprintf(fx->path, sizeof fx->path, "%s/state", fx->dir);
     *state = fx;
     return 0;
@@ -78,7 +96,7 @@ static int restore(struct nr_client *c, const char *path, uint64_t vn, const cha
     if (vn) {
         digest_of(dn, net_state, vn);
     }
-    int rc = nr_restore_local(c, path, vn, dn, (uint8_t *)out, 63, &len, v, res);
+    int rc = nr_restore_local(c, path, vn, dn, g_net_genesis, (uint8_t *)out, 63, &len, v, res);
     if (rc == NR_OK) {
         out[len] = '\0';
     }
@@ -220,16 +238,37 @@ static void test_swapped_and_foreign_files(void **state)
     /* a truncated or garbage file counts as absent */
     FILE *f = fopen(b, "wb");
     assert_non_null(f);
-    fputs("NRSTATE1garbage", f);
+    fputs("NRSTATE2garbage", f);
     fclose(f);
     assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_OK);
     assert_int_equal(v, 2);
     assert_int_equal(restore(&fx->c, fx->path, 1, "one", out, &v, &res), NR_EROLLBACK);
 }
 
+/* State committed in one network, restored against an SE of another network (a blank-clone
+ * network the host started beside the real one): GENESIS MISMATCH, whatever the other
+ * network's record says -- in particular never "no record, start from scratch". */
+static void test_other_network_refused(void **state)
+{
+    struct fx *fx = *state;
+    char out[64];
+    uint64_t v = 0;
+    int res = -1;
+    seal(&fx->c, fx->path, "one", 1);
+    seal(&fx->c, fx->path, "two", 2);
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_OK);
+    g_net_genesis[0] ^= 1; /* the SE serves another network */
+    assert_int_equal(restore(&fx->c, fx->path, 0, "", out, &v, &res), NR_EGENESIS);
+    assert_int_equal(restore(&fx->c, fx->path, 1, "one", out, &v, &res), NR_EGENESIS);
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_EGENESIS);
+    g_net_genesis[0] ^= 1;
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_other_network_refused, setup, teardown),
         cmocka_unit_test(test_digest_domain),
         cmocka_unit_test_setup_teardown(test_fresh_and_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_fork_ahead, setup, teardown),
