@@ -13,7 +13,7 @@
  * and one frame (sealed at the end-of-iteration push). C_STATUS is answered at once:
  *   C_REPLY status = NR_OK, version = enum nr_se_state,
  *   digest = u64 incarnation || u64 writes_committed || u64 reads_served || u64 records
- *   (all little-endian). */
+ *   (all little-endian), and the genesis id of the network once the SE has one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +124,11 @@ static int flush_replies(struct nr_lconn *c)
     return rc;
 }
 
-static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int status,
-                       uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
+/* with_genesis: replies to C_OPEN and C_STATUS name the genesis of the SE's network once it
+ * has one (wire.h), so that libnarrator binds sealed state to it. */
+static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, int status,
+                         uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
+                         int with_genesis)
 {
     struct nr_daemon *d = c->d;
     struct nr_client_msg m;
@@ -157,6 +160,8 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int
     m.version = version;
     if (digest)
         memcpy(m.digest, digest, NR_DIGEST_BYTES);
+    if (with_genesis && nr_se_genesis_id(d->se, m.genesis) == NR_OK)
+        m.has_genesis = 1;
     len = nr_client_msg_encode(c->obuf + c->olen, c->ocap - c->olen, &m);
     if (len == 0) {
         NR_LOGE("client %llu: cannot encode reply", (unsigned long long)c->id);
@@ -167,6 +172,12 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int
     mark_dirty(d, c);
     if (!c->dirty) /* not on the push list (out of memory): seal now, libevent writes it */
         (void)flush_replies(c);
+}
+
+static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int status,
+                       uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
+{
+    send_reply_g(c, req_id, record, status, version, digest, 0);
 }
 
 void nr_local_push(struct nr_daemon *d)
@@ -213,7 +224,7 @@ static void status_reply(struct nr_lconn *c, uint64_t req_id)
     p = nr_put_u64(p, s->writes_committed);
     p = nr_put_u64(p, s->reads_served);
     (void)nr_put_u64(p, (uint64_t)nr_se_record_count(d->se));
-    send_reply(c, req_id, 0, NR_OK, (uint64_t)nr_se_state(d->se), dg);
+    send_reply_g(c, req_id, 0, NR_OK, (uint64_t)nr_se_state(d->se), dg, 1);
 }
 
 /* The key of record handle h of this connection, NULL if there is none. */
@@ -266,7 +277,7 @@ static void handle_open(struct nr_lconn *c, const struct nr_client_msg *m)
     crypto_generichash_final(&st, c->keys[h - 1], NR_KEY_BYTES);
     c->bound[h - 1] = 1;
     c->n_keys++;
-    send_reply(c, m->req_id, h, NR_OK, 0, NULL);
+    send_reply_g(c, m->req_id, h, NR_OK, 0, NULL, 1);
 }
 
 static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64_t now)

@@ -16,7 +16,7 @@
 
 #define HINT_KEY "hint"
 #define HINT_KEY_LEN 4u
-#define HINT_PT_BYTES (1u + 4u + 1u)
+#define HINT_PT_BYTES (1u + 4u + 1u + 1u + NR_GENESIS_ID_BYTES)
 #define REC_KEY_BYTES (1u + 2u + NR_KEY_BYTES)
 #define REC_PT_BYTES (1u + 8u + NR_DIGEST_BYTES + 8u)
 #define FORMAT 1u
@@ -151,7 +151,7 @@ int nr_store_hint_get(struct nr_store *st, struct nr_store_hint *out)
     MDB_val k = {HINT_KEY_LEN, (void *)HINT_KEY}, v;
     uint8_t pt[HINT_PT_BYTES];
     struct nr_cur c;
-    uint8_t fmt, active;
+    uint8_t fmt, active, has_genesis;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -175,9 +175,12 @@ int nr_store_hint_get(struct nr_store *st, struct nr_store_hint *out)
     (void)nr_cur_u8(&c, &fmt);
     (void)nr_cur_u32(&c, &out->epoch);
     (void)nr_cur_u8(&c, &active);
-    if (c.err || active > 1)
+    (void)nr_cur_u8(&c, &has_genesis);
+    (void)nr_cur_bytes(&c, out->genesis, NR_GENESIS_ID_BYTES);
+    if (c.err || active > 1 || has_genesis > 1)
         return NR_EMALFORMED;
     out->was_active = active;
+    out->has_genesis = has_genesis;
     return NR_OK;
 }
 
@@ -211,7 +214,12 @@ int nr_store_hint_put(struct nr_store *st, const struct nr_store_hint *h)
         return rc;
     p = nr_put_u8(p, FORMAT);
     p = nr_put_u32(p, h->epoch);
-    (void)nr_put_u8(p, h->was_active ? 1u : 0u);
+    p = nr_put_u8(p, h->was_active ? 1u : 0u);
+    p = nr_put_u8(p, h->has_genesis ? 1u : 0u);
+    if (h->has_genesis)
+        (void)nr_put_bytes(p, h->genesis, NR_GENESIS_ID_BYTES);
+    else
+        memset(p, 0, NR_GENESIS_ID_BYTES);
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_err("hint txn", rc);

@@ -7,7 +7,8 @@
  * gives NR_EUNSEAL.
  *
  * Keys:
- *   "hint"                       sealed {u8 format=1, u32 epoch, u8 was_active}
+ *   "hint"                       sealed {u8 format=1, u32 epoch, u8 was_active,
+ *                                        u8 has_genesis, genesis[32]}
  *   'r' u16 owner key[32]        sealed {u8 format=1, u64 version, digest[32], u64 stamp}
  *
  * Group commit: nr_store_put_records() adds to one open write transaction; nr_store_commit()
@@ -28,6 +29,8 @@ struct nr_store; /* opaque */
 struct nr_store_hint {
     uint32_t epoch; /* epoch of the latest started incarnation */
     int was_active; /* some instance on this data dir became ACTIVE */
+    int has_genesis; /* ... in the network with this genesis id */
+    uint8_t genesis[NR_GENESIS_ID_BYTES];
 };
 
 /* Open (creating if needed) the store in directory `dir` (created with mode 0700). The map
