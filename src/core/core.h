@@ -148,7 +148,7 @@ struct nr_se_io {
     void (*genesis_proposed)(void *ctx, const struct nr_genesis *g);
     /* Optional (S6): a stored value `old` was replaced by `by`, a value of a later
      * incarnation of the same owner with an equal or lower version and another digest: an
-     * uncommitted leftover of an older incarnation (docs/protocol.md §3, §7.5). */
+     * uncommitted leftover of an older incarnation (docs/protocol.md §3, §9.5). */
     void (*leftover)(void *ctx, const struct nr_record *old, const struct nr_record *by);
 };
 

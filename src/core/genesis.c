@@ -114,7 +114,7 @@ void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES])
     }
 }
 
-/* Receipt rule (§2 step 2a): is a message with this header from our network? Messages of
+/* Receipt rule (§2 step 2): is a message with this header from our network? Messages of
  * another network are dropped before anything is learnt from them (a blank-clone network's
  * views must not make us refuse our own peers), counted and logged. */
 int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)

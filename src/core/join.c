@@ -84,7 +84,7 @@ static void join_check(struct nr_se *se)
 
     if (se->state != NR_SE_JOINING)
         return;
-    /* Quorum of f+1 distinct other members, filtered by each other's views (§7.3). */
+    /* Quorum of f+1 distinct other members, filtered by each other's views (§9.3). */
     uint16_t count = se_count_votes(se, se->jvotes, 0, JOIN_FILTER, &superseded);
     if (superseded) {
         se_reincarnate(se);
@@ -154,7 +154,7 @@ int se_on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur 
         se->view[j] = se->seen[j] = h->sender_inc; /* admit (I1) */
         se->seen_nonce[j] = h->sender_nonce;
         /* A member restarted after the network formed: from now on nobody may take this
-         * network for a blank one (genesis, §5.7). */
+         * network for a blank one (genesis, §6.3). */
         se->network_existed = 1;
         se->stats.joins_admitted++;
         se_log(se, NR_LOG_INFO, "admitted member %u incarnation %016llx", j,
@@ -241,7 +241,7 @@ int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
         jp->nonce = h->sender_nonce;
         se->jvotes[j].have = 0;
     }
-    /* Chunks of one snapshot only, in order (a reply is one atomic snapshot, §7.2). */
+    /* Chunks of one snapshot only, in order (a reply is one atomic snapshot, §9.2). */
     if (jp->status != JP_PARTIAL || snapshot != jp->snapshot || chunk != jp->next_chunk ||
         chunks != jp->chunks) {
         se->stats.msgs_dropped_unexpected++; /* out of order: the retry resends all */
@@ -287,7 +287,7 @@ int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
     return 0;
 }
 
-/* §5.8: at least f+1 members (us included) have lost their memory, and a network existed.
+/* §5.7: at least f+1 members (us included) have lost their memory, and a network existed.
  * Total failure is a reported state, not a halt: the instance keeps retrying, and the state
  * clears when a join quorum forms after all (a partition healed, a stale clone stopped). */
 void se_total_failure_check(struct nr_se *se)

@@ -245,7 +245,7 @@ void nr_se_start(struct nr_se *se, uint64_t now_ms)
 
 /* Is `inc` the incarnation of j that we accept? ACTIVE senders of protocol traffic that are
  * newer than anything we know are admitted implicitly: they completed a join through f+1
- * others (§2, step 4). */
+ * others (§2 step 5). */
 static int accepts(struct nr_se *se, uint16_t j, nr_inc_t inc)
 {
 #ifdef NR_MUTATE_ACCEPT_SUPERSEDED
@@ -283,7 +283,7 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
         return rc;
     }
     if (!se_genesis_admits(se, &h))
-        return NR_EGENESIS; /* another network's instance (§2 step 2a, §6) */
+        return NR_EGENESIS; /* another network's instance (§2 step 2, §6) */
     if (h.dest_inc != 0 && h.dest_inc != se->inc) {
         se->stats.msgs_dropped_stale_inc++;
         return NR_EREPLAY;

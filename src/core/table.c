@@ -59,7 +59,7 @@ int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d
                 se->stats.fork_attempts++;
             se_log(se, NR_LOG_WARN,
                   "record of member %u: value v%llu of an older incarnation replaced by v%llu "
-                  "of a later incarnation (uncommitted leftover, §7.5)",
+                  "of a later incarnation (uncommitted leftover, §9.5)",
                   s->owner, (unsigned long long)s->version, (unsigned long long)v);
             if (se->io.leftover) {
                 struct nr_record old, by;

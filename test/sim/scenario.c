@@ -71,7 +71,7 @@ static int op_status(struct sim_world *w, int a, int op)
     return o->done ? o->status : 1;
 }
 
-/* protocol.md §7.3: n = 3, SE0 and SE1 restart at once. 1' is admitted by old 0 and by 2
+/* protocol.md §9.3: n = 3, SE0 and SE1 restart at once. 1' is admitted by old 0 and by 2
  * before 2 admits 0'; 0' is then admitted by 2 and by old 1. Old 0 commits v2 with 1';
  * if 0' were let in (join replies not filtered by views), it would commit another v2 with
  * 2: a fork. */
