@@ -19,8 +19,8 @@
  *   NARRATOR_TIMEOUT_MS per-request timeout (default: the library's, 10 s)
  *   PIN_STATE           sealed state files prefix (default ./pin-state -> pin-state.0/.1)
  *
- * Exit codes: 0 ok / correct guess, 1 usage, 2 error, 3 ROLLBACK or FORK DETECTED,
- * 4 wrong guess, 5 locked. */
+ * Exit codes: 0 ok / correct guess, 1 usage, 2 error, 3 ROLLBACK, FORK or GENESIS MISMATCH
+ * detected (state of another network), 4 wrong guess, 5 locked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +138,7 @@ static int env_options(struct nr_client_options *opt)
 
 static int report(const char *what, int rc)
 {
-    if (rc == NR_EROLLBACK || rc == NR_EFORK || rc == NR_EAHEAD) {
+    if (rc == NR_EROLLBACK || rc == NR_EFORK || rc == NR_EAHEAD || rc == NR_EGENESIS) {
         fprintf(stderr, "pin: %s\npin: refusing to run on stale or forked state.\n", nr_strerror(rc));
         return EXIT_DETECTED;
     }
