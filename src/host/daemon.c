@@ -28,17 +28,31 @@
 #include "host/chain.h"
 #endif
 
-/* ---- core callbacks (must not call back into the core) ---- */
+/* One stop for every path that ends the loop: a signal (reason 0), a halt of the core, or a
+ * fatal store failure. Sets the exit reason, and breaks the loop (a break outside the loop
+ * is harmless: nr_daemon_run checks d->stop). */
+static void daemon_stop(struct nr_daemon *d, int reason)
+{
+    if (reason != 0)
+        d->halted_reason = reason;
+    d->stop = 1;
+    event_base_loopbreak(d->base);
+}
+
+/* ---- the protocol core's glue: its io callbacks (they must not call back into the core),
+ * the transports' upcalls into it, and its creation ---- */
 
 static void io_send_peer(void *ctx, uint16_t to, const uint8_t *msg, size_t len)
 {
-    nr_peer_send(ctx, to, msg, len);
+    struct nr_daemon *d = ctx;
+    nr_peer_net_send(d->peer, to, msg, len);
 }
 
 static void io_client_reply(void *ctx, uint64_t client, uint64_t req_id, int status,
                             uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
 {
-    nr_local_reply(ctx, client, req_id, status, version, digest);
+    struct nr_daemon *d = ctx;
+    nr_local_server_reply(d->local, client, req_id, status, version, digest);
 }
 
 static void io_persist(void *ctx, uint64_t token, const struct nr_record *recs, size_t count)
@@ -54,9 +68,7 @@ static void io_persist(void *ctx, uint64_t token, const struct nr_record *recs, 
         if (d->cfg.durability == NR_DURABILITY_DISK) {
             /* DISK durability promised persistence before acknowledging: stop serving. */
             NR_LOGE("FATAL store failure in DISK durability mode: stopping");
-            d->halted_reason = NR_EIO;
-            d->stop = 1;
-            event_base_loopbreak(d->base);
+            daemon_stop(d, NR_EIO);
         }
         return;
     }
@@ -67,9 +79,7 @@ static void io_persist(void *ctx, uint64_t token, const struct nr_record *recs, 
             uint64_t *t = realloc(d->tokens, cap * sizeof *t);
             if (!t) {
                 NR_LOGE("FATAL out of memory queueing a persist token");
-                d->halted_reason = NR_ENOMEM;
-                d->stop = 1;
-                event_base_loopbreak(d->base);
+                daemon_stop(d, NR_ENOMEM);
                 return;
             }
             d->tokens = t;
@@ -97,9 +107,7 @@ static void io_halted(void *ctx, int reason)
                 "this SE cannot rejoin safely and stops");
     else
         NR_LOGE("FATAL state enclave halted: %s (%s)", nr_strerror(reason), nr_errname(reason));
-    d->halted_reason = reason ? reason : NR_EHALTED;
-    d->stop = 1;
-    event_base_loopbreak(d->base);
+    daemon_stop(d, reason ? reason : NR_EHALTED);
 }
 
 static void io_active(void *ctx)
@@ -109,6 +117,89 @@ static void io_active(void *ctx)
     d->became_active = 1;
     NR_LOGI("SE %u is ACTIVE (incarnation %016llx): serving", d->cfg.index,
             (unsigned long long)d->incarnation);
+}
+
+static int peer_on_msg(void *ctx, uint16_t member, const uint8_t *msg, size_t len)
+{
+    struct nr_daemon *d = ctx;
+    return nr_se_on_peer_msg(d->se, member, msg, len, nr_now_ms());
+}
+
+static void peer_on_connected(void *ctx, uint16_t member)
+{
+    struct nr_daemon *d = ctx;
+    if (d->se)
+        nr_se_peer_connected(d->se, member, nr_now_ms());
+}
+
+static void local_client_update(void *ctx, uint64_t client, uint64_t req_id,
+                                const uint8_t key[NR_KEY_BYTES], uint64_t version,
+                                const uint8_t digest[NR_DIGEST_BYTES], uint64_t now_ms)
+{
+    struct nr_daemon *d = ctx;
+    nr_se_client_write(d->se, client, req_id, key, version, digest, now_ms);
+}
+
+static void local_client_read(void *ctx, uint64_t client, uint64_t req_id,
+                              const uint8_t key[NR_KEY_BYTES], uint64_t now_ms)
+{
+    struct nr_daemon *d = ctx;
+    nr_se_client_read(d->se, client, req_id, key, now_ms);
+}
+
+static void local_client_gone(void *ctx, uint64_t client)
+{
+    struct nr_daemon *d = ctx;
+    if (d->se)
+        nr_se_client_gone(d->se, client);
+}
+
+static void local_status(void *ctx, struct nr_local_status *out)
+{
+    struct nr_daemon *d = ctx;
+    const struct nr_se_stats *s = nr_se_stats(d->se);
+
+    out->state = (uint64_t)nr_se_state(d->se);
+    out->incarnation = nr_se_incarnation(d->se);
+    out->writes_committed = s->writes_committed;
+    out->reads_served = s->reads_served;
+    out->records = (uint64_t)nr_se_record_count(d->se);
+}
+
+static int local_genesis_id(void *ctx, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    struct nr_daemon *d = ctx;
+    return nr_se_genesis_id(d->se, out);
+}
+
+/* The core of this incarnation, from the sealed hint (was_active) and the configuration. */
+static int core_create(struct nr_daemon *d, const struct nr_store_hint *hint)
+{
+    memset(&d->se_cfg, 0, sizeof d->se_cfg);
+    memcpy(d->se_cfg.system_id, d->system_id, sizeof d->se_cfg.system_id);
+    d->se_cfg.n = d->n;
+    d->se_cfg.f = d->f;
+    d->se_cfg.self = d->cfg.index;
+    d->se_cfg.incarnation = d->incarnation;
+    nr_tee_random(d->tee, (uint8_t *)&d->se_cfg.nonce, sizeof d->se_cfg.nonce);
+    if (d->se_cfg.nonce == 0)
+        d->se_cfg.nonce = 1; /* 0 means "derive" (tests only) */
+    d->se_cfg.was_active = hint->was_active;
+    d->se_cfg.max_records = d->cfg.max_records;
+    d->se_cfg.max_batch = d->cfg.max_batch;
+    d->se_cfg.max_inflight = d->cfg.max_inflight;
+    d->se_cfg.durability = d->cfg.durability;
+    nr_se_config_defaults(&d->se_cfg);
+    struct nr_se_io io = {
+        .ctx = d,
+        .send_peer = io_send_peer,
+        .client_reply = io_client_reply,
+        .persist = d->cfg.snapshot ? io_persist : NULL, /* off: MEMORY durability only */
+        .log = io_log,
+        .halted = io_halted,
+        .active = io_active,
+    };
+    return nr_se_create(&d->se, &d->se_cfg, &io);
 }
 
 /* ---- loop ---- */
@@ -124,12 +215,14 @@ static void log_summary(struct nr_daemon *d, uint64_t now)
     NR_LOGI("summary: %s, %zu records, %u/%u peers connected, %u clients, "
             "%.0f writes/s, %.0f reads/s, dropped: %llu malformed %llu stale %llu unauth",
             nr_se_state_name(nr_se_state(d->se)), nr_se_record_count(d->se),
-            nr_peer_connected_count(d), d->n > 0 ? d->n - 1u : 0u, nr_local_count(d),
+            nr_peer_net_connected(d->peer), d->n > 0 ? d->n - 1u : 0u,
+            nr_local_server_clients(d->local),
             dt ? (double)(s->writes_committed - d->last_summary_writes) * 1000.0 / (double)dt : 0.0,
             dt ? (double)(s->reads_served - d->last_summary_reads) * 1000.0 / (double)dt : 0.0,
             (unsigned long long)s->msgs_dropped_malformed,
             (unsigned long long)s->msgs_dropped_stale_inc,
-            (unsigned long long)(d->stats.peer_records_unauth + d->stats.local_records_unauth));
+            (unsigned long long)(nr_peer_net_stats(d->peer)->records_unauth +
+                                 nr_local_server_stats(d->local)->records_unauth));
     d->last_summary_ms = now;
     d->last_summary_writes = s->writes_committed;
     d->last_summary_reads = s->reads_served;
@@ -159,8 +252,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
         return;
     }
     NR_LOGI("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    d->stop = 1;
-    event_base_loopbreak(d->base);
+    daemon_stop(d, 0);
 }
 
 static void group_commit(struct nr_daemon *d, uint64_t now)
@@ -181,8 +273,7 @@ static void group_commit(struct nr_daemon *d, uint64_t now)
         d->stats.store_errors++;
         if (disk) {
             NR_LOGE("FATAL store commit failed in DISK durability mode: %s", nr_strerror(rc));
-            d->halted_reason = NR_EIO;
-            d->stop = 1;
+            daemon_stop(d, NR_EIO);
             return;
         }
         nr_log_limited(&d->rl_store, now, NR_LOG_WARN, "store: write-behind commit failed: %s",
@@ -238,15 +329,14 @@ static void end_of_iteration(struct nr_daemon *d)
         }
         d->became_active = 0;
     }
-    /* Push before reaping (dirty lists may name connections closed in this iteration). */
-    nr_peer_push(d);
-    nr_local_push(d);
-    nr_peer_reap(d);
-    nr_local_reap(d);
-    if (d->n_dirty_p || d->n_dirty_l) { /* written while reaping */
-        nr_peer_push(d);
-        nr_local_push(d);
-    }
+    /* Push before reaping (dirty lists may name connections closed in this iteration),
+     * then again for what was written while reaping (a push with nothing queued is free). */
+    nr_peer_net_push(d->peer);
+    nr_local_server_push(d->local);
+    nr_peer_net_reap(d->peer);
+    nr_local_server_reap(d->local);
+    nr_peer_net_push(d->peer);
+    nr_local_server_push(d->local);
 }
 
 int nr_daemon_run(struct nr_daemon *d)
@@ -352,34 +442,50 @@ fail:
     return rc != NR_OK ? rc : NR_ECONFIG;
 }
 
-static int setup_peers(struct nr_daemon *d, char *err, size_t err_cap)
+/* The peer network: checks the [Peer] sections against the membership (no socket yet). */
+static int new_peer_net(struct nr_daemon *d, char *err, size_t err_cap)
 {
-    for (unsigned i = 0; i < d->cfg.n_peers; i++) {
-        const struct nr_host_peer *hp = &d->cfg.peers[i];
-        if (hp->index >= d->n) {
-            snprintf(err, err_cap, "%s: [Peer] Index %u is not a member (n = %u)", d->config_path,
-                     hp->index, d->n);
-            return NR_ECONFIG;
-        }
-        struct nr_peer *p = &d->peers[hp->index];
-        p->configured = 1;
-        p->endpoint = hp->endpoint;
-    }
-    for (uint16_t j = 0; j < d->n; j++) {
-        struct nr_peer *p = &d->peers[j];
-        p->d = d;
-        p->index = j;
-        if (j == d->cfg.index)
-            continue;
-        p->dial = j > d->cfg.index;
-        if (p->dial && !p->configured) {
-            snprintf(err, err_cap, "%s: no [Peer] section for member %u (this node dials it)",
-                     d->config_path, j);
-            return NR_ECONFIG;
-        }
-        p->configured = 1; /* lower members dial us: no endpoint needed */
-    }
-    return NR_OK;
+    struct nr_peer_net_config pc = {
+        .cfg = &d->cfg,
+        .config_path = d->config_path,
+        .tee = d->tee,
+        .identity_sk = d->identity_sk,
+        .identity_pub = d->identity_pub,
+        .system_id = d->system_id,
+        .policy = &d->policy,
+        .members = d->members,
+        .n = d->n,
+        .max_records = d->cfg.max_records,
+    };
+    struct nr_peer_net_ops ops = {
+        .ctx = d,
+        .on_msg = peer_on_msg,
+        .on_connected = peer_on_connected,
+    };
+    return nr_peer_net_new(&d->peer, &pc, &ops, err, err_cap);
+}
+
+/* The local AE server: binds the socket. */
+static int start_local(struct nr_daemon *d)
+{
+    struct nr_local_server_config lc = {
+        .socket_path = d->cfg.socket_path,
+        .tee = d->tee,
+        .tee_backend = d->cfg.tee_backend,
+        .system_id = d->system_id,
+        .measurement = d->measurement,
+        .self = d->cfg.index,
+    };
+    struct nr_local_server_ops ops = {
+        .ctx = d,
+        .client_update = local_client_update,
+        .client_read = local_client_read,
+        .client_gone = local_client_gone,
+        .status = local_status,
+        .genesis_id = local_genesis_id,
+    };
+    int rc = nr_local_server_new(&d->local, &lc, &ops);
+    return rc != NR_OK ? rc : nr_local_server_start(d->local, d->base);
 }
 
 int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size_t err_cap)
@@ -422,7 +528,7 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     rc = load_membership(d, err, err_cap);
     if (rc != NR_OK)
         goto fail_keep_msg;
-    rc = setup_peers(d, err, err_cap);
+    rc = new_peer_net(d, err, err_cap);
     if (rc != NR_OK)
         goto fail_keep_msg;
 
@@ -451,48 +557,18 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     if (rc != NR_OK)
         FAIL("store: cannot write the epoch hint: %s", nr_strerror(rc));
 
-    memset(&d->se_cfg, 0, sizeof d->se_cfg);
-    memcpy(d->se_cfg.system_id, d->system_id, sizeof d->se_cfg.system_id);
-    d->se_cfg.n = d->n;
-    d->se_cfg.f = d->f;
-    d->se_cfg.self = d->cfg.index;
-    d->se_cfg.incarnation = d->incarnation;
-    nr_tee_random(d->tee, (uint8_t *)&d->se_cfg.nonce, sizeof d->se_cfg.nonce);
-    if (d->se_cfg.nonce == 0)
-        d->se_cfg.nonce = 1; /* 0 means "derive" (tests only) */
-    d->se_cfg.was_active = hint.was_active;
-    d->se_cfg.max_records = d->cfg.max_records;
-    d->se_cfg.max_batch = d->cfg.max_batch;
-    d->se_cfg.max_inflight = d->cfg.max_inflight;
-    d->se_cfg.durability = d->cfg.durability;
-    nr_se_config_defaults(&d->se_cfg);
-    struct nr_se_io io = {
-        .ctx = d,
-        .send_peer = io_send_peer,
-        .client_reply = io_client_reply,
-        .persist = d->cfg.snapshot ? io_persist : NULL, /* off: MEMORY durability only */
-        .log = io_log,
-        .halted = io_halted,
-        .active = io_active,
-    };
-    rc = nr_se_create(&d->se, &d->se_cfg, &io);
+    rc = core_create(d, &hint);
     if (rc != NR_OK)
         FAIL("protocol core: %s (max_records %u)", nr_strerror(rc), d->cfg.max_records);
 
-    d->peer_outbuf_limit =
-        NR_PEER_OUTBUF_BASE +
-        (size_t)d->cfg.max_records * (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
-    d->rx = malloc(NR_PEER_MSG_MAX);
-    if (!d->rx)
-        FAIL("out of memory");
     d->base = event_base_new();
     if (!d->base)
         FAIL("event_base_new failed");
-    rc = nr_peer_start(d);
+    rc = nr_peer_net_start(d->peer, d->base);
     if (rc != NR_OK)
         FAIL("%s: Listen: cannot listen on %s: %s", config_path, d->cfg.listen.text,
              strerror(errno));
-    rc = nr_local_start(d);
+    rc = start_local(d);
     if (rc != NR_OK)
         FAIL("%s: Socket: cannot serve on %s: %s", config_path, d->cfg.socket_path,
              nr_strerror(rc));
@@ -530,10 +606,10 @@ fail_keep_msg:
 void nr_daemon_free(struct nr_daemon *d)
 {
     nr_metrics_stop(d);
-    if (d->base) {
-        nr_local_stop(d);
-        nr_peer_stop(d);
-    }
+    nr_local_server_free(d->local);
+    d->local = NULL;
+    nr_peer_net_free(d->peer);
+    d->peer = NULL;
     if (d->store) {
         int rc = nr_store_commit(d->store, 1);
         if (rc != NR_OK)
@@ -549,10 +625,7 @@ void nr_daemon_free(struct nr_daemon *d)
     nr_tee_close(d->tee);
     if (d->base)
         event_base_free(d->base);
-    free(d->rx);
     free(d->tokens);
-    free(d->dirty_p);
-    free(d->dirty_l);
     sodium_memzero(d->identity_sk, sizeof d->identity_sk);
     nr_log_close();
 }

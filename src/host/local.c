@@ -14,7 +14,10 @@
  *   C_REPLY status = NR_OK, version = enum nr_se_state,
  *   digest = u64 incarnation || u64 writes_committed || u64 reads_served || u64 records
  *   (all little-endian), and the genesis id of the network once the SE has one. */
+#include "host/local.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,26 +26,77 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <sodium.h>
 
-#include "host/daemon.h"
+#include "host/frame.h"
+#include "host/log.h"
+
+#define NR_LOCAL_FRAME_MAX                                                                         \
+    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD                          \
+         ? NR_CHAN_HS_MAX_BYTES                                                                    \
+         : NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD)
+#define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
+#define NR_CLIENT_BUCKETS 4096u
+
+/* A local AE connection on the Unix socket. */
+struct nr_lconn {
+    struct nr_local_server *ls;
+    struct bufferevent *bev;
+    struct nr_chan *ch;
+    uint64_t id; /* client handle given to the core */
+    int ready;
+    int closing;
+    int dirty; /* in ls->dirty */
+    /* Records opened on this connection: handle h is bound if h <= cap_keys and
+     * bound[h - 1]; its key is keys[h - 1] (handles are picked by the AE, wire.h). */
+    uint8_t (*keys)[NR_KEY_BYTES];
+    uint8_t *bound;
+    uint32_t n_keys, cap_keys;
+    /* Replies of this loop iteration, coalesced: sealed as one channel record at the push. */
+    uint8_t *obuf;
+    size_t olen, ocap; /* ocap grows by doubling up to NR_CLIENT_BATCH_MAX */
+    uint8_t measurement[NR_MEASUREMENT_BYTES];
+    struct nr_lconn *next;  /* ls->conns or ls->graveyard */
+    struct nr_lconn *hnext; /* client table bucket */
+};
+
+struct nr_local_server {
+    struct nr_local_server_config cfg;
+    struct nr_local_server_ops ops;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    int socket_bound;
+    dev_t socket_dev; /* identity of the socket file we bound (F3: never */
+    ino_t socket_ino; /* unlink a newer instance's socket at the same path) */
+    struct nr_lconn *conns, *graveyard;
+    unsigned pending; /* connections still in their handshake */
+    struct nr_lconn *clients[NR_CLIENT_BUCKETS];
+    uint64_t next_client_id;
+    /* Connections written to during this iteration (pushed at its end, see peer.c). */
+    struct nr_lconn **dirty;
+    size_t n_dirty, cap_dirty;
+    struct nr_local_stats stats;
+    struct nr_ratelimit rl_local;
+};
 
 static unsigned bucket(uint64_t id)
 {
     return (unsigned)(id % NR_CLIENT_BUCKETS);
 }
 
-static struct nr_lconn *client_find(struct nr_daemon *d, uint64_t id)
+static struct nr_lconn *client_find(struct nr_local_server *ls, uint64_t id)
 {
-    for (struct nr_lconn *c = d->clients[bucket(id)]; c; c = c->hnext)
+    for (struct nr_lconn *c = ls->clients[bucket(id)]; c; c = c->hnext)
         if (c->id == id)
             return c;
     return NULL;
 }
 
-static void client_unlink(struct nr_daemon *d, struct nr_lconn *c)
+static void client_unlink(struct nr_local_server *ls, struct nr_lconn *c)
 {
-    for (struct nr_lconn **pp = &d->clients[bucket(c->id)]; *pp; pp = &(*pp)->hnext)
+    for (struct nr_lconn **pp = &ls->clients[bucket(c->id)]; *pp; pp = &(*pp)->hnext)
         if (*pp == c) {
             *pp = c->hnext;
             return;
@@ -51,35 +105,34 @@ static void client_unlink(struct nr_daemon *d, struct nr_lconn *c)
 
 static void lconn_close(struct nr_lconn *c, const char *why)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
 
     if (c->closing)
         return;
     c->closing = 1;
     if (!c->ready)
-        d->pending_l--;
+        ls->pending--;
     if (c->bev)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    for (struct nr_lconn **pp = &d->lconns; *pp; pp = &(*pp)->next)
+    for (struct nr_lconn **pp = &ls->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
             break;
         }
-    client_unlink(d, c);
-    c->next = d->graveyard_l;
-    d->graveyard_l = c;
-    d->stats.local_disconnects++;
+    client_unlink(ls, c);
+    c->next = ls->graveyard;
+    ls->graveyard = c;
+    ls->stats.disconnects++;
     NR_LOGD("client %llu disconnected: %s", (unsigned long long)c->id, why);
 }
 
-void nr_local_reap(struct nr_daemon *d)
+void nr_local_server_reap(struct nr_local_server *ls)
 {
-    while (d->graveyard_l) {
-        struct nr_lconn *c = d->graveyard_l;
-        d->graveyard_l = c->next;
+    while (ls->graveyard) {
+        struct nr_lconn *c = ls->graveyard;
+        ls->graveyard = c->next;
         /* Told here, outside any core callback (a close can happen inside one). */
-        if (d->se)
-            nr_se_client_gone(d->se, c->id);
+        ls->ops.client_gone(ls->ops.ctx, c->id);
         if (c->bev)
             bufferevent_free(c->bev);
         nr_chan_destroy(c->ch);
@@ -90,22 +143,22 @@ void nr_local_reap(struct nr_daemon *d)
     }
 }
 
-static void mark_dirty(struct nr_daemon *d, struct nr_lconn *c)
+static void mark_dirty(struct nr_local_server *ls, struct nr_lconn *c)
 {
     if (c->dirty)
         return;
-    if (d->n_dirty_l == d->cap_dirty_l) {
-        size_t cap = d->cap_dirty_l ? 2u * d->cap_dirty_l : 64u;
-        struct nr_lconn **a = realloc(d->dirty_l, cap * sizeof *a);
+    if (ls->n_dirty == ls->cap_dirty) {
+        size_t cap = ls->cap_dirty ? 2u * ls->cap_dirty : 64u;
+        struct nr_lconn **a = realloc(ls->dirty, cap * sizeof *a);
         if (!a) {
             bufferevent_enable(c->bev, EV_WRITE); /* let libevent send it */
             return;
         }
-        d->dirty_l = a;
-        d->cap_dirty_l = cap;
+        ls->dirty = a;
+        ls->cap_dirty = cap;
     }
     c->dirty = 1;
-    d->dirty_l[d->n_dirty_l++] = c;
+    ls->dirty[ls->n_dirty++] = c;
 }
 
 /* Seal the coalesced replies as one record into the output buffer. */
@@ -130,7 +183,7 @@ static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, i
                          uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
                          int with_genesis)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
     struct nr_client_msg m;
     size_t len;
 
@@ -160,7 +213,7 @@ static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, i
     m.version = version;
     if (digest)
         memcpy(m.digest, digest, NR_DIGEST_BYTES);
-    if (with_genesis && nr_se_genesis_id(d->se, m.genesis) == NR_OK)
+    if (with_genesis && ls->ops.genesis_id(ls->ops.ctx, m.genesis) == NR_OK)
         m.has_genesis = 1;
     len = nr_client_msg_encode(c->obuf + c->olen, c->ocap - c->olen, &m);
     if (len == 0) {
@@ -168,8 +221,8 @@ static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, i
         return;
     }
     c->olen += len;
-    d->stats.client_replies++;
-    mark_dirty(d, c);
+    ls->stats.client_replies++;
+    mark_dirty(ls, c);
     if (!c->dirty) /* not on the push list (out of memory): seal now, libevent writes it */
         (void)flush_replies(c);
 }
@@ -180,10 +233,10 @@ static void send_reply(struct nr_lconn *c, uint64_t req_id, uint32_t record, int
     send_reply_g(c, req_id, record, status, version, digest, 0);
 }
 
-void nr_local_push(struct nr_daemon *d)
+void nr_local_server_push(struct nr_local_server *ls)
 {
-    for (size_t i = 0; i < d->n_dirty_l; i++) {
-        struct nr_lconn *c = d->dirty_l[i];
+    for (size_t i = 0; i < ls->n_dirty; i++) {
+        struct nr_lconn *c = ls->dirty[i];
         c->dirty = 0;
         if (c->closing || flush_replies(c) != NR_OK)
             continue;
@@ -199,16 +252,16 @@ void nr_local_push(struct nr_daemon *d)
                 bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
         }
     }
-    d->n_dirty_l = 0;
+    ls->n_dirty = 0;
 }
 
-void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int status,
-                    uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
+void nr_local_server_reply(struct nr_local_server *ls, uint64_t client, uint64_t req_id,
+                           int status, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
 {
-    struct nr_lconn *c = client_find(d, client);
+    struct nr_lconn *c = client_find(ls, client);
 
     if (!c || c->closing || !c->ready) {
-        d->stats.client_replies_dropped++;
+        ls->stats.client_replies_dropped++;
         return;
     }
     send_reply(c, req_id, 0, status, version, digest);
@@ -216,15 +269,17 @@ void nr_local_reply(struct nr_daemon *d, uint64_t client, uint64_t req_id, int s
 
 static void status_reply(struct nr_lconn *c, uint64_t req_id)
 {
-    struct nr_daemon *d = c->d;
-    const struct nr_se_stats *s = nr_se_stats(d->se);
+    struct nr_local_server *ls = c->ls;
+    struct nr_local_status st;
     uint8_t dg[NR_DIGEST_BYTES], *p = dg;
 
-    p = nr_put_u64(p, nr_se_incarnation(d->se));
-    p = nr_put_u64(p, s->writes_committed);
-    p = nr_put_u64(p, s->reads_served);
-    (void)nr_put_u64(p, (uint64_t)nr_se_record_count(d->se));
-    send_reply_g(c, req_id, 0, NR_OK, (uint64_t)nr_se_state(d->se), dg, 1);
+    memset(&st, 0, sizeof st);
+    ls->ops.status(ls->ops.ctx, &st);
+    p = nr_put_u64(p, st.incarnation);
+    p = nr_put_u64(p, st.writes_committed);
+    p = nr_put_u64(p, st.reads_served);
+    (void)nr_put_u64(p, st.records);
+    send_reply_g(c, req_id, 0, NR_OK, st.state, dg, 1);
 }
 
 /* The key of record handle h of this connection, NULL if there is none. */
@@ -282,39 +337,39 @@ static void handle_open(struct nr_lconn *c, const struct nr_client_msg *m)
 
 static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64_t now)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
     const uint8_t *key;
 
     switch (m->type) {
     case NR_C_OPEN:
-        d->stats.client_opens++;
+        ls->stats.client_opens++;
         handle_open(c, m);
         break;
     case NR_C_UPDATE:
-        d->stats.client_writes++;
+        ls->stats.client_writes++;
         key = record_key(c, m->record);
         if (!key) {
             send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
             break;
         }
-        nr_se_client_write(d->se, c->id, m->req_id, key, m->version, m->digest, now);
+        ls->ops.client_update(ls->ops.ctx, c->id, m->req_id, key, m->version, m->digest, now);
         break;
     case NR_C_READ:
-        d->stats.client_reads++;
+        ls->stats.client_reads++;
         key = record_key(c, m->record);
         if (!key) {
             send_reply(c, m->req_id, 0, NR_EINVAL, 0, NULL);
             break;
         }
-        nr_se_client_read(d->se, c->id, m->req_id, key, now);
+        ls->ops.client_read(ls->ops.ctx, c->id, m->req_id, key, now);
         break;
     case NR_C_STATUS:
-        d->stats.client_status++;
+        ls->stats.client_status++;
         status_reply(c, m->req_id);
         break;
     default:
-        d->stats.local_malformed++;
-        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+        ls->stats.malformed++;
+        nr_log_limited(&ls->rl_local, now, NR_LOG_WARN,
                        "client %llu: unexpected message type %u: connection dropped",
                        (unsigned long long)c->id, m->type);
         lconn_close(c, "unexpected message type");
@@ -324,7 +379,7 @@ static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64
 
 static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
     uint8_t pt[NR_CLIENT_BATCH_MAX];
     size_t pt_len = 0;
     struct nr_cur cur;
@@ -334,8 +389,8 @@ static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
 
     rc = nr_chan_open(c->ch, rec, len, pt, sizeof pt, &pt_len);
     if (rc != NR_OK) {
-        d->stats.local_records_unauth++;
-        nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+        ls->stats.records_unauth++;
+        nr_log_limited(&ls->rl_local, now, NR_LOG_WARN,
                        "client %llu: record rejected (%s): connection dropped",
                        (unsigned long long)c->id, nr_errname(rc));
         lconn_close(c, "bad record");
@@ -347,8 +402,8 @@ static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
     do {
         rc = nr_client_msg_next(&m, &cur);
         if (rc != NR_OK) {
-            d->stats.local_malformed++;
-            nr_log_limited(&d->rl_local, now, NR_LOG_WARN,
+            ls->stats.malformed++;
+            nr_log_limited(&ls->rl_local, now, NR_LOG_WARN,
                            "client %llu: malformed message (%s): connection dropped",
                            (unsigned long long)c->id, nr_errname(rc));
             lconn_close(c, "malformed message");
@@ -360,7 +415,7 @@ static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
 
 static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
     uint8_t out[NR_CHAN_HS_MAX_BYTES];
     size_t out_len = 0;
     int rc;
@@ -369,8 +424,8 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
     if (rc == NR_OK && out_len > 0)
         rc = nr_frame_write(bufferevent_get_output(c->bev), out, out_len);
     if (rc != NR_OK) {
-        d->stats.local_handshake_failures++;
-        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+        ls->stats.handshake_failures++;
+        nr_log_limited(&ls->rl_local, nr_now_ms(), NR_LOG_WARN,
                        "local handshake failed (client %llu): %s", (unsigned long long)c->id,
                        nr_strerror(rc));
         lconn_close(c, "handshake failed");
@@ -379,10 +434,10 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
     if (nr_chan_ready(c->ch)) {
         char hex[2 * 8 + 1];
         c->ready = 1;
-        d->pending_l--;
+        ls->pending--;
         nr_chan_peer_measurement(c->ch, c->measurement);
         bufferevent_set_timeouts(c->bev, NULL, NULL);
-        mark_dirty(d, c); /* pushes the last handshake message; then writes go by push */
+        mark_dirty(ls, c); /* pushes the last handshake message; then writes go by push */
         sodium_bin2hex(hex, sizeof hex, c->measurement, 8);
         NR_LOGD("client %llu: local channel ready, AE measurement %s...", (unsigned long long)c->id,
                 hex);
@@ -392,7 +447,7 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct nr_lconn *c = arg;
-    struct nr_daemon *d = c->d;
+    struct nr_local_server *ls = c->ls;
     struct evbuffer *in = bufferevent_get_input(bev);
 
     while (!c->closing) {
@@ -402,8 +457,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (rc == 0)
             break;
         if (rc < 0) {
-            d->stats.local_frames_oversize++;
-            nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
+            ls->stats.frames_oversize++;
+            nr_log_limited(&ls->rl_local, nr_now_ms(), NR_LOG_WARN,
                            "client %llu: frame too large: connection dropped",
                            (unsigned long long)c->id);
             lconn_close(c, "oversize frame");
@@ -446,7 +501,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
-    struct nr_daemon *d = arg;
+    struct nr_local_server *ls = arg;
     struct nr_chan_config cc;
     struct nr_lconn *c;
     struct timeval tv = {NR_HANDSHAKE_TIMEOUT_MS / 1000u, 0};
@@ -454,10 +509,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)sa;
     (void)salen;
 
-    if (d->pending_l >= NR_MAX_PENDING_HANDSHAKES) {
-        d->stats.local_refused_pending++;
-        nr_log_limited(&d->rl_local, nr_now_ms(), NR_LOG_WARN,
-                       "local socket: %u handshakes pending, connection refused", d->pending_l);
+    if (ls->pending >= NR_MAX_PENDING_HANDSHAKES) {
+        ls->stats.refused_pending++;
+        nr_log_limited(&ls->rl_local, nr_now_ms(), NR_LOG_WARN,
+                       "local socket: %u handshakes pending, connection refused", ls->pending);
         evutil_closesocket(fd);
         return;
     }
@@ -469,31 +524,31 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     memset(&cc, 0, sizeof cc);
     cc.kind = NR_CHAN_LOCAL;
     cc.role = NR_CHAN_RESPONDER;
-    memcpy(cc.system_id, d->system_id, sizeof cc.system_id);
-    cc.tee = d->tee;
-    cc.self = d->cfg.index;
-    cc.tee_backend = d->cfg.tee_backend;
-    memcpy(cc.se_measurement, d->measurement, sizeof cc.se_measurement);
+    memcpy(cc.system_id, ls->cfg.system_id, sizeof cc.system_id);
+    cc.tee = ls->cfg.tee;
+    cc.self = ls->cfg.self;
+    cc.tee_backend = ls->cfg.tee_backend;
+    memcpy(cc.se_measurement, ls->cfg.measurement, sizeof cc.se_measurement);
     if (nr_chan_create(&c->ch, &cc) != NR_OK) {
         free(c);
         evutil_closesocket(fd);
         return;
     }
-    c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = bufferevent_socket_new(ls->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         nr_chan_destroy(c->ch);
         free(c);
         evutil_closesocket(fd);
         return;
     }
-    c->d = d;
-    d->pending_l++;
-    c->id = ++d->next_client_id;
-    c->next = d->lconns;
-    d->lconns = c;
-    c->hnext = d->clients[bucket(c->id)];
-    d->clients[bucket(c->id)] = c;
-    d->stats.local_connects++;
+    c->ls = ls;
+    ls->pending++;
+    c->id = ++ls->next_client_id;
+    c->next = ls->conns;
+    ls->conns = c;
+    c->hnext = ls->clients[bucket(c->id)];
+    ls->clients[bucket(c->id)] = c;
+    ls->stats.connects++;
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, NR_LOCAL_OUTBUF_LIMIT / 2u, 0);
     /* Read everything a pipelining client has sent in one wakeup (libevent's default is
@@ -503,26 +558,42 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-int nr_local_start(struct nr_daemon *d)
+int nr_local_server_new(struct nr_local_server **out, const struct nr_local_server_config *cfg,
+                        const struct nr_local_server_ops *ops)
+{
+    struct nr_local_server *ls = calloc(1, sizeof *ls);
+
+    *out = NULL;
+    if (!ls)
+        return NR_ENOMEM;
+    ls->cfg = *cfg;
+    ls->ops = *ops;
+    *out = ls;
+    return NR_OK;
+}
+
+int nr_local_server_start(struct nr_local_server *ls, struct event_base *base)
 {
     struct sockaddr_un sun;
     struct stat sb;
     evutil_socket_t fd;
     mode_t old;
-    size_t plen = strlen(d->cfg.socket_path);
+    size_t plen = strlen(ls->cfg.socket_path);
+
+    ls->base = base;
 
     if (plen >= sizeof sun.sun_path)
         return NR_ECONFIG;
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, d->cfg.socket_path, plen + 1);
+    memcpy(sun.sun_path, ls->cfg.socket_path, plen + 1);
     /* A stale socket from an earlier run is replaced; any other file is left alone. */
-    if (lstat(d->cfg.socket_path, &sb) == 0) {
+    if (lstat(ls->cfg.socket_path, &sb) == 0) {
         if (!S_ISSOCK(sb.st_mode)) {
-            NR_LOGE("socket path %s exists and is not a socket", d->cfg.socket_path);
+            NR_LOGE("socket path %s exists and is not a socket", ls->cfg.socket_path);
             return NR_EEXIST;
         }
-        (void)unlink(d->cfg.socket_path);
+        (void)unlink(ls->cfg.socket_path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -530,46 +601,48 @@ int nr_local_start(struct nr_daemon *d)
     old = umask(0177);
     if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
         umask(old);
-        NR_LOGE("cannot bind %s: %s", d->cfg.socket_path, strerror(errno));
+        NR_LOGE("cannot bind %s: %s", ls->cfg.socket_path, strerror(errno));
         close(fd);
         return NR_EIO;
     }
     umask(old);
-    d->local_socket_bound = 1;
-    if (stat(d->cfg.socket_path, &sb) == 0) {
-        d->local_socket_dev = sb.st_dev;
-        d->local_socket_ino = sb.st_ino;
+    ls->socket_bound = 1;
+    if (stat(ls->cfg.socket_path, &sb) == 0) {
+        ls->socket_dev = sb.st_dev;
+        ls->socket_ino = sb.st_ino;
     }
-    if (chmod(d->cfg.socket_path, 0600) != 0 || evutil_make_socket_nonblocking(fd) != 0) {
+    if (chmod(ls->cfg.socket_path, 0600) != 0 || evutil_make_socket_nonblocking(fd) != 0) {
         close(fd);
         return NR_EIO;
     }
-    d->local_listener = evconnlistener_new(d->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE, 128, fd);
-    if (!d->local_listener) {
+    ls->listener = evconnlistener_new(ls->base, accept_cb, ls, LEV_OPT_CLOSE_ON_FREE, 128, fd);
+    if (!ls->listener) {
         close(fd);
         return NR_EIO;
     }
-    NR_LOGI("serving local AEs on %s", d->cfg.socket_path);
+    NR_LOGI("serving local AEs on %s", ls->cfg.socket_path);
     return NR_OK;
 }
 
-void nr_local_stop(struct nr_daemon *d)
+void nr_local_server_free(struct nr_local_server *ls)
 {
-    if (d->local_listener) {
-        evconnlistener_free(d->local_listener);
-        d->local_listener = NULL;
+    if (!ls)
+        return;
+    if (ls->listener) {
+        evconnlistener_free(ls->listener);
+        ls->listener = NULL;
     }
-    if (d->local_socket_bound) {
+    if (ls->socket_bound) {
         /* Only remove the socket we bound: a newer instance (e.g. the one that superseded
          * us) may have replaced it at the same path. */
         struct stat sb;
-        if (lstat(d->cfg.socket_path, &sb) == 0 && sb.st_dev == d->local_socket_dev &&
-            sb.st_ino == d->local_socket_ino)
-            (void)unlink(d->cfg.socket_path);
-        d->local_socket_bound = 0;
+        if (lstat(ls->cfg.socket_path, &sb) == 0 && sb.st_dev == ls->socket_dev &&
+            sb.st_ino == ls->socket_ino)
+            (void)unlink(ls->cfg.socket_path);
+        ls->socket_bound = 0;
     }
     /* Best effort: hand queued replies (e.g. NR_ESUPERSEDED after a halt) to the kernel. */
-    for (struct nr_lconn *c = d->lconns, *next; c; c = next) {
+    for (struct nr_lconn *c = ls->conns, *next; c; c = next) {
         next = c->next; /* a failed flush closes c (moves it to the graveyard) */
         if (flush_replies(c) != NR_OK)
             continue;
@@ -585,15 +658,22 @@ void nr_local_stop(struct nr_daemon *d)
             off += (size_t)k;
         }
     }
-    while (d->lconns)
-        lconn_close(d->lconns, "shutdown");
-    nr_local_reap(d);
+    while (ls->conns)
+        lconn_close(ls->conns, "shutdown");
+    nr_local_server_reap(ls);
+    free(ls->dirty);
+    free(ls);
 }
 
-unsigned nr_local_count(const struct nr_daemon *d)
+unsigned nr_local_server_clients(const struct nr_local_server *ls)
 {
     unsigned k = 0;
-    for (const struct nr_lconn *c = d->lconns; c; c = c->next)
+    for (const struct nr_lconn *c = ls->conns; c; c = c->next)
         k++;
     return k;
+}
+
+const struct nr_local_stats *nr_local_server_stats(const struct nr_local_server *ls)
+{
+    return &ls->stats;
 }

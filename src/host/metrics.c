@@ -36,7 +36,9 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     struct nr_daemon *d = arg;
     struct evbuffer *b;
     const struct nr_se_stats *s = nr_se_stats(d->se);
-    const struct nr_host_stats *h = &d->stats;
+    const struct nr_peer_stats *ps = nr_peer_net_stats(d->peer);
+    const struct nr_local_stats *ls = nr_local_server_stats(d->local);
+    const struct nr_daemon_stats *h = &d->stats;
     nr_inc_t view[NR_MAX_MEMBERS];
 
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -79,40 +81,40 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     G("total_failure", "1 once total failure was detected", s->total_failure);
     C("incarnation_collisions_total", "two instances of a member seen with one incarnation",
       s->incarnation_collisions);
-    G("peers_connected", "authenticated peer connections", nr_peer_connected_count(d));
-    G("clients_connected", "local AE connections", nr_local_count(d));
-    C("peer_connects_total", "peer channels established", h->peer_connects);
-    C("peer_disconnects_total", "peer channels lost", h->peer_disconnects);
-    C("peer_handshake_failures_total", "peer handshakes failed", h->peer_handshake_failures);
-    C("peer_frames_oversize_total", "peer frames over the size cap", h->peer_frames_oversize);
+    G("peers_connected", "authenticated peer connections", nr_peer_net_connected(d->peer));
+    G("clients_connected", "local AE connections", nr_local_server_clients(d->local));
+    C("peer_connects_total", "peer channels established", ps->connects);
+    C("peer_disconnects_total", "peer channels lost", ps->disconnects);
+    C("peer_handshake_failures_total", "peer handshakes failed", ps->handshake_failures);
+    C("peer_frames_oversize_total", "peer frames over the size cap", ps->frames_oversize);
     C("peer_refused_pending_total", "peer connections refused: too many pending handshakes",
-      h->peer_refused_pending);
+      ps->refused_pending);
     C("peer_records_unauth_total", "peer records failing authentication or replay check",
-      h->peer_records_unauth);
+      ps->records_unauth);
     C("peer_wrong_direction_total", "peer connections refused (lower index dials)",
-      h->peer_wrong_direction);
-    C("peer_msgs_in_total", "peer messages received", h->peer_msgs_in);
-    C("peer_msgs_out_total", "peer messages sent", h->peer_msgs_out);
-    C("peer_bytes_in_total", "peer message bytes received", h->peer_bytes_in);
-    C("peer_bytes_out_total", "peer message bytes sent", h->peer_bytes_out);
+      ps->wrong_direction);
+    C("peer_msgs_in_total", "peer messages received", ps->msgs_in);
+    C("peer_msgs_out_total", "peer messages sent", ps->msgs_out);
+    C("peer_bytes_in_total", "peer message bytes received", ps->bytes_in);
+    C("peer_bytes_out_total", "peer message bytes sent", ps->bytes_out);
     C("peer_sends_dropped_noconn_total", "sends dropped: no channel to the peer",
-      h->peer_sends_dropped_noconn);
+      ps->sends_dropped_noconn);
     C("peer_sends_dropped_backpressure_total", "sends dropped: peer output buffer full",
-      h->peer_sends_dropped_backpressure);
-    C("peer_core_rejects_total", "peer messages the core refused", h->peer_core_rejects);
-    C("local_connects_total", "local AE connections accepted", h->local_connects);
-    C("local_handshake_failures_total", "local handshakes failed", h->local_handshake_failures);
-    C("local_frames_oversize_total", "local frames over the size cap", h->local_frames_oversize);
+      ps->sends_dropped_backpressure);
+    C("peer_core_rejects_total", "peer messages the core refused", ps->core_rejects);
+    C("local_connects_total", "local AE connections accepted", ls->connects);
+    C("local_handshake_failures_total", "local handshakes failed", ls->handshake_failures);
+    C("local_frames_oversize_total", "local frames over the size cap", ls->frames_oversize);
     C("local_refused_pending_total", "local connections refused: too many pending handshakes",
-      h->local_refused_pending);
+      ls->refused_pending);
     C("local_records_unauth_total", "local records failing authentication",
-      h->local_records_unauth);
-    C("local_malformed_total", "malformed client messages", h->local_malformed);
-    C("client_writes_total", "client write requests", h->client_writes);
-    C("client_reads_total", "client read requests", h->client_reads);
-    C("client_replies_total", "client replies sent", h->client_replies);
+      ls->records_unauth);
+    C("local_malformed_total", "malformed client messages", ls->malformed);
+    C("client_writes_total", "client write requests", ls->client_writes);
+    C("client_reads_total", "client read requests", ls->client_reads);
+    C("client_replies_total", "client replies sent", ls->client_replies);
     C("client_replies_dropped_total", "client replies dropped (connection gone)",
-      h->client_replies_dropped);
+      ls->client_replies_dropped);
     C("store_records_total", "records written to the sealed store", h->store_records);
     C("store_commits_total", "store group commits", h->store_commits);
     C("store_errors_total", "store errors", h->store_errors);
@@ -157,23 +159,23 @@ static void status_cb(struct evhttp_request *req, void *arg)
         d->cfg.index, d->n, d->f, nr_se_state_name(nr_se_state(d->se)),
         (unsigned long long)nr_se_incarnation(d->se), (unsigned long long)nr_se_record_count(d->se),
         (unsigned long long)s->writes_committed, (unsigned long long)s->reads_served,
-        nr_peer_connected_count(d), nr_local_count(d),
+        nr_peer_net_connected(d->peer), nr_local_server_clients(d->local),
         (unsigned long long)((nr_now_ms() - d->start_ms) / 1000u));
     for (uint16_t i = 0; i < d->n; i++)
         evbuffer_add_printf(b, "%s\"%016llx\"", i ? "," : "", (unsigned long long)view[i]);
     evbuffer_add_printf(b, "],\"peers\":[");
     int first = 1;
     for (uint16_t i = 0; i < d->n; i++) {
-        const struct nr_peer *p = &d->peers[i];
-        if (!p->configured)
+        struct nr_peer_info p;
+        if (!nr_peer_net_info(d->peer, i, &p))
             continue;
         evbuffer_add_printf(b,
                             "%s{\"index\":%u,\"endpoint\":\"%s\",\"connected\":%s,"
                             "\"connections\":%u,"
                             "\"connects\":%llu,\"msgs_in\":%llu,\"msgs_out\":%llu}",
-                            first ? "" : ",", i, p->endpoint.text, p->n_conns ? "true" : "false",
-                            p->n_conns, (unsigned long long)p->connects,
-                            (unsigned long long)p->msgs_in, (unsigned long long)p->msgs_out);
+                            first ? "" : ",", i, p.endpoint, p.n_conns ? "true" : "false",
+                            p.n_conns, (unsigned long long)p.connects,
+                            (unsigned long long)p.msgs_in, (unsigned long long)p.msgs_out);
         first = 0;
     }
     evbuffer_add_printf(b, "]}\n");

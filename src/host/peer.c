@@ -15,163 +15,139 @@
  * what is not meant for its incarnation (dest_inc) and a superseded instance learns so from
  * the views it receives, and halts. Replacing the older connection instead would make two
  * instances steal the member's slot from each other forever. */
+#include "host/peer.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <sodium.h>
 
-#include "host/daemon.h"
+#include "host/frame.h"
+#include "host/log.h"
 
-/* ---- framing ---- */
+#define NR_PEER_OUTBUF_BASE (64u * 1024u * 1024u) /* + one full join snapshot, see below */
+#define NR_PEER_MAX_CONNS 4u                      /* per member; a newer one closes the oldest */
+#define NR_RECONNECT_MIN_MS 25u
+#define NR_RECONNECT_MAX_MS 500u /* a restarted peer is found within 0.5 s */
 
-int nr_frame_peek(struct evbuffer *in, size_t cap, uint8_t **frame, size_t *len)
-{
-    uint8_t hdr[NR_FRAME_HDR_BYTES];
-    size_t have = evbuffer_get_length(in);
-    uint32_t flen;
+/* A TCP connection to or from a peer SE. */
+struct nr_pconn {
+    struct nr_peer_net *pn;
+    struct bufferevent *bev;
+    struct nr_chan *ch;
+    int member;   /* authenticated member index, -1 until the handshake completes */
+    int expected; /* dialled connections: the member we dialled; -1 for accepted ones */
+    int ready;
+    int closing;
+    int dirty; /* in pn->dirty: output to push at the end of this iteration */
+    char addr[64];
+    struct nr_pconn *next; /* pn->conns or pn->graveyard */
+};
 
-    if (have < NR_FRAME_HDR_BYTES)
-        return 0;
-    if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr)
-        return 0;
-    flen =
-        (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
-    if (flen > cap)
-        return NR_ETOOBIG;
-    if (have < NR_FRAME_HDR_BYTES + (size_t)flen)
-        return 0;
-    uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(NR_FRAME_HDR_BYTES + flen));
-    if (!p)
-        return NR_ENOMEM;
-    *frame = p + NR_FRAME_HDR_BYTES;
-    *len = flen;
-    return 1;
-}
+struct nr_peer {
+    struct nr_peer_net *pn;
+    int configured;
+    uint16_t index;
+    struct nr_host_addr endpoint;
+    int dial; /* we connect to it (our index is lower) */
+    /* Authenticated connections of this member, oldest first. Usually one; more while
+     * several instances of the member (a restart not yet noticed, or clones) are connected:
+     * messages from all of them go to the core, which filters by incarnation, and sends go
+     * to all of them, so that every instance hears the current views (a superseded clone
+     * learns it and halts). */
+    struct nr_pconn *conns[NR_PEER_MAX_CONNS];
+    unsigned n_conns;
+    struct nr_pconn *dialing;
+    struct event *retry;
+    uint32_t backoff_ms;
+    uint64_t connects, disconnects, msgs_in, msgs_out, bytes_in, bytes_out;
+};
 
-void nr_frame_consume(struct evbuffer *in, size_t len)
-{
-    evbuffer_drain(in, NR_FRAME_HDR_BYTES + len);
-}
+struct nr_peer_net {
+    struct nr_peer_net_config cfg;
+    struct nr_peer_net_ops ops;
+    struct event_base *base;
+    uint16_t n, self;
+    struct nr_member_info members[NR_MAX_MEMBERS];
+    struct nr_peer peers[NR_MAX_MEMBERS];
+    struct evconnlistener *listener;
+    struct nr_pconn *conns, *graveyard;
+    unsigned pending; /* accepted connections still in their handshake */
+    int stopping;     /* shutting down: no more dialling */
+    uint8_t *rx;      /* scratch: one opened frame (plaintext) */
+    /* Sends to a peer whose output buffer holds more than this are dropped (the core
+     * resends). NR_PEER_OUTBUF_BASE plus one whole join snapshot (all records, sent in one
+     * go as one atomic snapshot: dropping part of it would make a large join impossible). */
+    size_t outbuf_limit;
+    /* Connections written to during this iteration: their output is pushed to the kernel at
+     * the end of the iteration (one write per connection per iteration), instead of waiting
+     * for the next poll round. */
+    struct nr_pconn **dirty;
+    size_t n_dirty, cap_dirty;
+    struct nr_peer_stats stats;
+    struct nr_ratelimit rl_peer, rl_core;
+};
 
-int nr_frame_write(struct evbuffer *out, const uint8_t *data, size_t len)
-{
-    uint8_t hdr[NR_FRAME_HDR_BYTES];
-
-    if (len > UINT32_MAX)
-        return NR_ETOOBIG;
-    nr_put_u32(hdr, (uint32_t)len);
-    if (evbuffer_add(out, hdr, sizeof hdr) != 0 || evbuffer_add(out, data, len) != 0)
-        return NR_ENOMEM;
-    return NR_OK;
-}
-
-int nr_frame_write_sealed(struct evbuffer *out, struct nr_chan *ch, const uint8_t *pt, size_t len)
-{
-    struct evbuffer_iovec iov;
-    size_t need = NR_FRAME_HDR_BYTES + len + NR_CHAN_RECORD_OVERHEAD, rec_len = 0;
-    int rc;
-
-    if (evbuffer_reserve_space(out, (ev_ssize_t)need, &iov, 1) < 1 || iov.iov_len < need)
-        return NR_ENOMEM;
-    uint8_t *p = iov.iov_base;
-    rc = nr_chan_seal(ch, pt, len, p + NR_FRAME_HDR_BYTES, need - NR_FRAME_HDR_BYTES, &rec_len);
-    if (rc != NR_OK) {
-        iov.iov_len = 0;
-        evbuffer_commit_space(out, &iov, 1);
-        return rc;
-    }
-    nr_put_u32(p, (uint32_t)rec_len);
-    iov.iov_len = NR_FRAME_HDR_BYTES + rec_len;
-    if (evbuffer_commit_space(out, &iov, 1) != 0)
-        return NR_ENOMEM;
-    return NR_OK;
-}
-
-void nr_bev_push(struct bufferevent *bev)
-{
-    struct evbuffer *out = bufferevent_get_output(bev);
-    evutil_socket_t fd = bufferevent_getfd(bev);
-
-    if (fd < 0 || evbuffer_get_length(out) == 0)
-        return;
-    /* A socket bufferevent keeps the front of its output frozen except inside its own write
-     * callback; thaw it for this write. Errors are left for the bufferevent to report. */
-    evbuffer_unfreeze(out, 1);
-    (void)evbuffer_write(out, fd);
-    evbuffer_freeze(out, 1);
-}
-
-/* After the handshake, writes go through the dirty list and nr_bev_push(); libevent's write
- * event is enabled only while data is left that the kernel did not take. This saves two
- * epoll_ctl calls per message and connection. */
-void nr_bev_push_ready(struct bufferevent *bev)
-{
-    nr_bev_push(bev);
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        if (bufferevent_get_enabled(bev) & EV_WRITE)
-            bufferevent_disable(bev, EV_WRITE);
-    } else if (!(bufferevent_get_enabled(bev) & EV_WRITE)) {
-        bufferevent_enable(bev, EV_WRITE);
-    }
-}
-
-static void mark_dirty(struct nr_daemon *d, struct nr_pconn *c)
+static void mark_dirty(struct nr_peer_net *pn, struct nr_pconn *c)
 {
     if (c->dirty)
         return;
-    if (d->n_dirty_p == d->cap_dirty_p) {
-        size_t cap = d->cap_dirty_p ? 2u * d->cap_dirty_p : 16u;
-        struct nr_pconn **a = realloc(d->dirty_p, cap * sizeof *a);
+    if (pn->n_dirty == pn->cap_dirty) {
+        size_t cap = pn->cap_dirty ? 2u * pn->cap_dirty : 16u;
+        struct nr_pconn **a = realloc(pn->dirty, cap * sizeof *a);
         if (!a) {
             bufferevent_enable(c->bev, EV_WRITE); /* let libevent send it */
             return;
         }
-        d->dirty_p = a;
-        d->cap_dirty_p = cap;
+        pn->dirty = a;
+        pn->cap_dirty = cap;
     }
     c->dirty = 1;
-    d->dirty_p[d->n_dirty_p++] = c;
+    pn->dirty[pn->n_dirty++] = c;
 }
 
 /* ---- connections ---- */
 
-static void schedule_dial(struct nr_daemon *d, struct nr_peer *p);
+static void schedule_dial(struct nr_peer_net *pn, struct nr_peer *p);
 
 static void pconn_close(struct nr_pconn *c, const char *why)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
     struct nr_pconn **pp;
 
     if (c->closing)
         return;
     c->closing = 1;
     if (!c->ready && c->expected < 0)
-        d->pending_p--;
+        pn->pending--;
     if (c->bev)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    for (pp = &d->pconns; *pp; pp = &(*pp)->next)
+    for (pp = &pn->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
             break;
         }
-    c->next = d->graveyard_p;
-    d->graveyard_p = c;
+    c->next = pn->graveyard;
+    pn->graveyard = c;
 
     if (c->ready && c->member >= 0) {
-        struct nr_peer *p = &d->peers[c->member];
+        struct nr_peer *p = &pn->peers[c->member];
         for (unsigned i = 0; i < p->n_conns; i++) {
             if (p->conns[i] != c)
                 continue;
             memmove(&p->conns[i], &p->conns[i + 1], (p->n_conns - i - 1u) * sizeof p->conns[0]);
             p->n_conns--;
             p->disconnects++;
-            d->stats.peer_disconnects++;
+            pn->stats.disconnects++;
             NR_LOGW("peer %d (%s) disconnected: %s", c->member, c->addr, why);
             break;
         }
@@ -179,30 +155,30 @@ static void pconn_close(struct nr_pconn *c, const char *why)
         NR_LOGD("peer connection %s closed before the handshake completed: %s", c->addr, why);
     }
     if (c->expected >= 0) {
-        struct nr_peer *p = &d->peers[c->expected];
+        struct nr_peer *p = &pn->peers[c->expected];
         if (p->dialing == c)
             p->dialing = NULL;
-        if (p->n_conns == 0 && !p->dialing && !d->stop)
-            schedule_dial(d, p);
+        if (p->n_conns == 0 && !p->dialing && !pn->stopping)
+            schedule_dial(pn, p);
     }
 }
 
-void nr_peer_push(struct nr_daemon *d)
+void nr_peer_net_push(struct nr_peer_net *pn)
 {
-    for (size_t i = 0; i < d->n_dirty_p; i++) {
-        struct nr_pconn *c = d->dirty_p[i];
+    for (size_t i = 0; i < pn->n_dirty; i++) {
+        struct nr_pconn *c = pn->dirty[i];
         c->dirty = 0;
         if (!c->closing)
             nr_bev_push_ready(c->bev);
     }
-    d->n_dirty_p = 0;
+    pn->n_dirty = 0;
 }
 
-void nr_peer_reap(struct nr_daemon *d)
+void nr_peer_net_reap(struct nr_peer_net *pn)
 {
-    while (d->graveyard_p) {
-        struct nr_pconn *c = d->graveyard_p;
-        d->graveyard_p = c->next;
+    while (pn->graveyard) {
+        struct nr_pconn *c = pn->graveyard;
+        pn->graveyard = c->next;
         if (c->bev)
             bufferevent_free(c->bev);
         nr_chan_destroy(c->ch);
@@ -228,18 +204,18 @@ static void set_nodelay(struct bufferevent *bev)
 static int lookup_member(void *arg, const uint8_t identity_pub[NR_IDENTITY_PUB_BYTES],
                          uint16_t *member, uint8_t platform_id[NR_PLATFORM_ID_BYTES])
 {
-    struct nr_daemon *d = arg;
+    struct nr_peer_net *pn = arg;
 
-    for (uint16_t i = 0; i < d->n; i++)
-        if (sodium_memcmp(d->members[i].identity_pub, identity_pub, NR_IDENTITY_PUB_BYTES) == 0) {
+    for (uint16_t i = 0; i < pn->n; i++)
+        if (sodium_memcmp(pn->members[i].identity_pub, identity_pub, NR_IDENTITY_PUB_BYTES) == 0) {
             *member = i;
-            memcpy(platform_id, d->members[i].platform_id, NR_PLATFORM_ID_BYTES);
+            memcpy(platform_id, pn->members[i].platform_id, NR_PLATFORM_ID_BYTES);
             return NR_OK;
         }
     return NR_ENOTMEMBER;
 }
 
-static struct nr_pconn *pconn_new(struct nr_daemon *d, struct bufferevent *bev, int role,
+static struct nr_pconn *pconn_new(struct nr_peer_net *pn, struct bufferevent *bev, int role,
                                   int expected, const char *addr)
 {
     struct nr_chan_config cc;
@@ -250,56 +226,56 @@ static struct nr_pconn *pconn_new(struct nr_daemon *d, struct bufferevent *bev, 
     memset(&cc, 0, sizeof cc);
     cc.kind = NR_CHAN_PEER;
     cc.role = role;
-    memcpy(cc.system_id, d->system_id, sizeof cc.system_id);
-    cc.tee = d->tee;
-    cc.identity_sk = d->identity_sk;
-    cc.identity_pub = d->identity_pub;
-    cc.self = d->cfg.index;
-    cc.tee_backend = d->cfg.tee_backend;
-    cc.policy = &d->policy;
+    memcpy(cc.system_id, pn->cfg.system_id, sizeof cc.system_id);
+    cc.tee = pn->cfg.tee;
+    cc.identity_sk = pn->cfg.identity_sk;
+    cc.identity_pub = pn->cfg.identity_pub;
+    cc.self = pn->self;
+    cc.tee_backend = pn->cfg.cfg->tee_backend;
+    cc.policy = pn->cfg.policy;
     cc.lookup = lookup_member;
-    cc.lookup_arg = d;
+    cc.lookup_arg = pn;
     if (nr_chan_create(&c->ch, &cc) != NR_OK) {
         free(c);
         return NULL;
     }
-    c->d = d;
+    c->pn = pn;
     c->bev = bev;
     c->member = -1;
     c->expected = expected;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
-    c->next = d->pconns;
-    d->pconns = c;
+    c->next = pn->conns;
+    pn->conns = c;
     return c;
 }
 
 static void on_ready(struct nr_pconn *c)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
     uint16_t m = nr_chan_peer_member(c->ch);
     struct nr_peer *p;
 
-    if (m >= d->n || m == d->cfg.index) {
-        d->stats.peer_handshake_failures++;
+    if (m >= pn->n || m == pn->self) {
+        pn->stats.handshake_failures++;
         pconn_close(c, "handshake gave an impossible member");
         return;
     }
     if (c->expected >= 0 && m != (uint16_t)c->expected) {
-        d->stats.peer_handshake_failures++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
+        pn->stats.handshake_failures++;
+        nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
                        "peer at %s authenticated as member %u, expected %d: dropped", c->addr, m,
                        c->expected);
         pconn_close(c, "unexpected member");
         return;
     }
-    if (c->expected < 0 && m > d->cfg.index) {
-        d->stats.peer_wrong_direction++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
+    if (c->expected < 0 && m > pn->self) {
+        pn->stats.wrong_direction++;
+        nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
                        "member %u connected to us, but the lower index dials: dropped", m);
         pconn_close(c, "wrong direction");
         return;
     }
-    p = &d->peers[m];
+    p = &pn->peers[m];
     if (p->n_conns == NR_PEER_MAX_CONNS)
         pconn_close(p->conns[0], "too many connections for this member: oldest closed");
     if (p->dialing == c)
@@ -307,56 +283,55 @@ static void on_ready(struct nr_pconn *c)
     c->member = m;
     c->ready = 1;
     if (c->expected < 0)
-        d->pending_p--;
+        pn->pending--;
     p->conns[p->n_conns++] = c;
     if (p->n_conns > 1)
         NR_LOGW("member %u now has %u connections (a restarted or cloned instance?)", m,
                 p->n_conns);
     p->backoff_ms = NR_RECONNECT_MIN_MS;
     p->connects++;
-    d->stats.peer_connects++;
+    pn->stats.connects++;
     bufferevent_set_timeouts(c->bev, NULL, NULL);
-    mark_dirty(d, c); /* from now on output is pushed at the end of each iteration */
+    mark_dirty(pn, c); /* from now on output is pushed at the end of each iteration */
     NR_LOGI("peer %u (%s) connected, channel authenticated", m, c->addr);
-    if (d->se)
-        nr_se_peer_connected(d->se, m, nr_now_ms());
+    pn->ops.on_connected(pn->ops.ctx, m);
 }
 
 static void handle_record(struct nr_pconn *c, const uint8_t *rec, size_t len)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
     size_t pt_len = 0;
     int rc;
 
-    rc = nr_chan_open(c->ch, rec, len, d->rx, NR_PEER_MSG_MAX, &pt_len);
+    rc = nr_chan_open(c->ch, rec, len, pn->rx, NR_PEER_MSG_MAX, &pt_len);
     if (rc != NR_OK) {
-        d->stats.peer_records_unauth++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
+        pn->stats.records_unauth++;
+        nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
                        "peer %d: record rejected (%s): connection dropped", c->member,
                        nr_errname(rc));
         pconn_close(c, nr_strerror(rc));
         return;
     }
-    struct nr_peer *p = &d->peers[c->member];
+    struct nr_peer *p = &pn->peers[c->member];
     p->msgs_in++;
     p->bytes_in += len;
-    d->stats.peer_msgs_in++;
-    d->stats.peer_bytes_in += len;
-    rc = nr_se_on_peer_msg(d->se, (uint16_t)c->member, d->rx, pt_len, nr_now_ms());
+    pn->stats.msgs_in++;
+    pn->stats.bytes_in += len;
+    rc = pn->ops.on_msg(pn->ops.ctx, (uint16_t)c->member, pn->rx, pt_len);
     if (rc != NR_OK) {
         /* Malformed bytes inside an authenticated channel mean a broken or hostile peer:
          * warn. Stale incarnations and out-of-place messages are normal around restarts. */
         int bad =
             rc == NR_EMALFORMED || rc == NR_ETRUNCATED || rc == NR_ETOOBIG || rc == NR_EVERSION;
-        d->stats.peer_core_rejects++;
-        nr_log_limited(&d->rl_core, nr_now_ms(), bad ? NR_LOG_WARN : NR_LOG_DEBUG,
+        pn->stats.core_rejects++;
+        nr_log_limited(&pn->rl_core, nr_now_ms(), bad ? NR_LOG_WARN : NR_LOG_DEBUG,
                        "peer %d: message dropped by the core: %s", c->member, nr_errname(rc));
     }
 }
 
 static void handle_hs(struct nr_pconn *c, const uint8_t *msg, size_t len)
 {
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
     uint8_t out[NR_CHAN_HS_MAX_BYTES];
     size_t out_len = 0;
     int rc;
@@ -366,8 +341,8 @@ static void handle_hs(struct nr_pconn *c, const uint8_t *msg, size_t len)
         rc = nr_frame_write(bufferevent_get_output(c->bev), out, out_len);
     sodium_memzero(out, sizeof out);
     if (rc != NR_OK) {
-        d->stats.peer_handshake_failures++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN, "peer handshake with %s failed: %s",
+        pn->stats.handshake_failures++;
+        nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN, "peer handshake with %s failed: %s",
                        c->addr, nr_strerror(rc));
         pconn_close(c, "handshake failed");
         return;
@@ -379,7 +354,7 @@ static void handle_hs(struct nr_pconn *c, const uint8_t *msg, size_t len)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct nr_pconn *c = arg;
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
     struct evbuffer *in = bufferevent_get_input(bev);
 
     while (!c->closing) {
@@ -390,8 +365,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (rc == 0)
             break;
         if (rc < 0) {
-            d->stats.peer_frames_oversize++;
-            nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
+            pn->stats.frames_oversize++;
+            nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
                            "peer connection %s: frame too large: dropped", c->addr);
             pconn_close(c, "oversize frame");
             break;
@@ -408,7 +383,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct nr_pconn *c = arg;
-    struct nr_daemon *d = c->d;
+    struct nr_peer_net *pn = c->pn;
 
     if (what & BEV_EVENT_CONNECTED) {
         uint8_t out[NR_CHAN_HS_MAX_BYTES];
@@ -420,7 +395,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (rc == NR_OK)
             rc = nr_frame_write(bufferevent_get_output(bev), out, out_len);
         if (rc != NR_OK) {
-            d->stats.peer_handshake_failures++;
+            pn->stats.handshake_failures++;
             NR_LOGE("peer %d: cannot start handshake: %s", c->expected, nr_strerror(rc));
             pconn_close(c, "handshake start failed");
         }
@@ -446,22 +421,22 @@ static void set_hs_timeouts(struct bufferevent *bev)
     bufferevent_set_timeouts(bev, &tv, &tv);
 }
 
-static void dial(struct nr_daemon *d, struct nr_peer *p)
+static void dial(struct nr_peer_net *pn, struct nr_peer *p)
 {
     struct bufferevent *bev;
     struct nr_pconn *c;
 
-    if (p->n_conns > 0 || p->dialing || d->stop)
+    if (p->n_conns > 0 || p->dialing || pn->stopping)
         return;
-    bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    bev = bufferevent_socket_new(pn->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
-        schedule_dial(d, p);
+        schedule_dial(pn, p);
         return;
     }
-    c = pconn_new(d, bev, NR_CHAN_INITIATOR, p->index, p->endpoint.text);
+    c = pconn_new(pn, bev, NR_CHAN_INITIATOR, p->index, p->endpoint.text);
     if (!c) {
         bufferevent_free(bev);
-        schedule_dial(d, p);
+        schedule_dial(pn, p);
         return;
     }
     p->dialing = c;
@@ -478,14 +453,14 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     struct nr_peer *p = arg;
     (void)fd;
     (void)what;
-    dial(p->d, p);
+    dial(p->pn, p);
 }
 
-static void schedule_dial(struct nr_daemon *d, struct nr_peer *p)
+static void schedule_dial(struct nr_peer_net *pn, struct nr_peer *p)
 {
     struct timeval tv;
 
-    if (!p->dial || !p->retry || d->stop)
+    if (!p->dial || !p->retry || pn->stopping)
         return;
     if (evtimer_pending(p->retry, NULL))
         return;
@@ -499,16 +474,16 @@ static void schedule_dial(struct nr_daemon *d, struct nr_peer *p)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
-    struct nr_daemon *d = arg;
+    struct nr_peer_net *pn = arg;
     struct bufferevent *bev;
     struct nr_pconn *c;
     char addr[64] = "?";
     (void)l;
 
-    if (d->pending_p >= NR_MAX_PENDING_HANDSHAKES) {
-        d->stats.peer_refused_pending++;
-        nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_WARN,
-                       "peer listener: %u handshakes pending, connection refused", d->pending_p);
+    if (pn->pending >= NR_MAX_PENDING_HANDSHAKES) {
+        pn->stats.refused_pending++;
+        nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
+                       "peer listener: %u handshakes pending, connection refused", pn->pending);
         evutil_closesocket(fd);
         return;
     }
@@ -523,17 +498,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
         snprintf(addr, sizeof addr, "[%s]:%u", ip, ntohs(a->sin6_port));
     }
-    bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bev = bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         evutil_closesocket(fd);
         return;
     }
-    c = pconn_new(d, bev, NR_CHAN_RESPONDER, -1, addr);
+    c = pconn_new(pn, bev, NR_CHAN_RESPONDER, -1, addr);
     if (!c) {
         bufferevent_free(bev);
         return;
     }
-    d->pending_p++;
+    pn->pending++;
     set_nodelay(bev);
     bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
     set_hs_timeouts(bev);
@@ -543,63 +518,129 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static void listener_error_cb(struct evconnlistener *l, void *arg)
 {
-    struct nr_daemon *d = arg;
+    struct nr_peer_net *pn = arg;
     (void)l;
-    nr_log_limited(&d->rl_peer, nr_now_ms(), NR_LOG_ERROR, "peer listener: accept failed: %s",
+    nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_ERROR, "peer listener: accept failed: %s",
                    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
-int nr_peer_start(struct nr_daemon *d)
+int nr_peer_net_new(struct nr_peer_net **out, const struct nr_peer_net_config *cfg,
+                    const struct nr_peer_net_ops *ops, char *err, size_t err_cap)
 {
-    d->peer_listener = evconnlistener_new_bind(
-        d->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        64, (struct sockaddr *)&d->cfg.listen.sa, (int)d->cfg.listen.len);
-    if (!d->peer_listener) {
-        NR_LOGE("cannot listen on %s: %s", d->cfg.listen.text, strerror(errno));
+    const struct nr_host_config *hc = cfg->cfg;
+    struct nr_peer_net *pn;
+    int rc = NR_ECONFIG;
+
+    *out = NULL;
+    pn = calloc(1, sizeof *pn);
+    if (!pn) {
+        snprintf(err, err_cap, "out of memory");
+        return NR_ENOMEM;
+    }
+    pn->cfg = *cfg;
+    pn->ops = *ops;
+    pn->n = cfg->n;
+    pn->self = hc->index;
+    memcpy(pn->members, cfg->members, (size_t)cfg->n * sizeof pn->members[0]);
+    for (unsigned i = 0; i < hc->n_peers; i++) {
+        const struct nr_host_peer *hp = &hc->peers[i];
+        if (hp->index >= pn->n) {
+            snprintf(err, err_cap, "%s: [Peer] Index %u is not a member (n = %u)",
+                     cfg->config_path, hp->index, pn->n);
+            goto fail;
+        }
+        struct nr_peer *p = &pn->peers[hp->index];
+        p->configured = 1;
+        p->endpoint = hp->endpoint;
+    }
+    for (uint16_t j = 0; j < pn->n; j++) {
+        struct nr_peer *p = &pn->peers[j];
+        p->pn = pn;
+        p->index = j;
+        if (j == pn->self)
+            continue;
+        p->dial = j > pn->self;
+        if (p->dial && !p->configured) {
+            snprintf(err, err_cap, "%s: no [Peer] section for member %u (this node dials it)",
+                     cfg->config_path, j);
+            goto fail;
+        }
+        p->configured = 1; /* lower members dial us: no endpoint needed */
+    }
+    pn->outbuf_limit =
+        NR_PEER_OUTBUF_BASE +
+        (size_t)cfg->max_records * (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
+    pn->rx = malloc(NR_PEER_MSG_MAX);
+    if (!pn->rx) {
+        snprintf(err, err_cap, "out of memory");
+        rc = NR_ENOMEM;
+        goto fail;
+    }
+    *out = pn;
+    return NR_OK;
+fail:
+    nr_peer_net_free(pn);
+    return rc;
+}
+
+int nr_peer_net_start(struct nr_peer_net *pn, struct event_base *base)
+{
+    pn->base = base;
+    pn->listener = evconnlistener_new_bind(
+        pn->base, accept_cb, pn, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        64, (struct sockaddr *)&pn->cfg.cfg->listen.sa, (int)pn->cfg.cfg->listen.len);
+    if (!pn->listener) {
+        NR_LOGE("cannot listen on %s: %s", pn->cfg.cfg->listen.text, strerror(errno));
         return NR_EIO;
     }
-    evconnlistener_set_error_cb(d->peer_listener, listener_error_cb);
-    NR_LOGI("listening for peers on %s", d->cfg.listen.text);
-    for (uint16_t i = 0; i < d->n; i++) {
-        struct nr_peer *p = &d->peers[i];
+    evconnlistener_set_error_cb(pn->listener, listener_error_cb);
+    NR_LOGI("listening for peers on %s", pn->cfg.cfg->listen.text);
+    for (uint16_t i = 0; i < pn->n; i++) {
+        struct nr_peer *p = &pn->peers[i];
         if (!p->configured)
             continue;
         p->backoff_ms = NR_RECONNECT_MIN_MS;
         if (p->dial) {
-            p->retry = evtimer_new(d->base, retry_cb, p);
+            p->retry = evtimer_new(pn->base, retry_cb, p);
             if (!p->retry)
                 return NR_ENOMEM;
-            dial(d, p);
+            dial(pn, p);
         }
     }
     return NR_OK;
 }
 
-void nr_peer_stop(struct nr_daemon *d)
+void nr_peer_net_free(struct nr_peer_net *pn)
 {
-    if (d->peer_listener) {
-        evconnlistener_free(d->peer_listener);
-        d->peer_listener = NULL;
+    if (!pn)
+        return;
+    pn->stopping = 1;
+    if (pn->listener) {
+        evconnlistener_free(pn->listener);
+        pn->listener = NULL;
     }
     for (uint16_t i = 0; i < NR_MAX_MEMBERS; i++) {
-        if (d->peers[i].retry) {
-            event_free(d->peers[i].retry);
-            d->peers[i].retry = NULL;
+        if (pn->peers[i].retry) {
+            event_free(pn->peers[i].retry);
+            pn->peers[i].retry = NULL;
         }
     }
-    while (d->pconns)
-        pconn_close(d->pconns, "shutdown");
-    nr_peer_reap(d);
+    while (pn->conns)
+        pconn_close(pn->conns, "shutdown");
+    nr_peer_net_reap(pn);
+    free(pn->rx);
+    free(pn->dirty);
+    free(pn);
 }
 
-void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t len)
+void nr_peer_net_send(struct nr_peer_net *pn, uint16_t to, const uint8_t *msg, size_t len)
 {
     struct nr_peer *p;
     int sent = 0;
 
-    if (to >= d->n || to == d->cfg.index)
+    if (to >= pn->n || to == pn->self)
         return;
-    p = &d->peers[to];
+    p = &pn->peers[to];
     /* Iterate over a copy: a failed send closes (and unlinks) that connection. */
     struct nr_pconn *conns[NR_PEER_MAX_CONNS];
     unsigned n = p->n_conns;
@@ -612,8 +653,8 @@ void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t l
         if (c->closing)
             continue;
         out = bufferevent_get_output(c->bev);
-        if (evbuffer_get_length(out) > d->peer_outbuf_limit) {
-            d->stats.peer_sends_dropped_backpressure++;
+        if (evbuffer_get_length(out) > pn->outbuf_limit) {
+            pn->stats.sends_dropped_backpressure++;
             continue;
         }
         rc = nr_frame_write_sealed(out, c->ch, msg, len);
@@ -623,23 +664,43 @@ void nr_peer_send(struct nr_daemon *d, uint16_t to, const uint8_t *msg, size_t l
             continue;
         }
         sent = 1;
-        mark_dirty(d, c);
+        mark_dirty(pn, c);
     }
     if (!sent) {
-        d->stats.peer_sends_dropped_noconn++;
+        pn->stats.sends_dropped_noconn++;
         return;
     }
     p->msgs_out++;
     p->bytes_out += len;
-    d->stats.peer_msgs_out++;
-    d->stats.peer_bytes_out += len;
+    pn->stats.msgs_out++;
+    pn->stats.bytes_out += len;
 }
 
-unsigned nr_peer_connected_count(const struct nr_daemon *d)
+unsigned nr_peer_net_connected(const struct nr_peer_net *pn)
 {
     unsigned k = 0;
-    for (uint16_t i = 0; i < d->n; i++)
-        if (d->peers[i].n_conns > 0)
+    for (uint16_t i = 0; i < pn->n; i++)
+        if (pn->peers[i].n_conns > 0)
             k++;
     return k;
+}
+
+const struct nr_peer_stats *nr_peer_net_stats(const struct nr_peer_net *pn)
+{
+    return &pn->stats;
+}
+
+int nr_peer_net_info(const struct nr_peer_net *pn, uint16_t member, struct nr_peer_info *out)
+{
+    const struct nr_peer *p;
+
+    if (member >= pn->n || !pn->peers[member].configured)
+        return 0;
+    p = &pn->peers[member];
+    out->endpoint = p->endpoint.text;
+    out->n_conns = p->n_conns;
+    out->connects = p->connects;
+    out->msgs_in = p->msgs_in;
+    out->msgs_out = p->msgs_out;
+    return 1;
 }
