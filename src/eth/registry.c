@@ -371,6 +371,25 @@ int nr_registry_finalize(struct nr_registry *reg, struct nr_eth_receipt *rc,
     return call_tx(reg, rc, sk, "finalize", NR_REGISTRY_SIG_FINALIZE, a, 1);
 }
 
+int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               uint32_t epoch, const uint8_t genesis_id[32],
+                               const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
+{
+    /* bytes32[8] is static: its eight words are encoded in place, like eight bytes32. */
+    struct nr_abi_arg a[3 + NR_GENESIS_FOUNDER_WORDS];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    arg_b32(&a[2], genesis_id);
+    for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS; i++)
+        arg_b32(&a[3 + i], founders + 32 * i);
+    int r = call_tx(reg, rc, sk, "recordGenesis", NR_REGISTRY_SIG_RECORD_GENESIS, a,
+                    sizeof a / sizeof a[0]);
+    if (r == NR_EREVERT && strcmp(reg->reason, NR_REGISTRY_REASON_GENESIS_RECORDED) == 0)
+        return NR_EEXIST;
+    return r;
+}
+
 int nr_registry_transfer(struct nr_registry *reg, struct nr_eth_receipt *rc,
                          const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t to[NR_ETH_ADDR_BYTES],
                          const nr_u256 *value)
@@ -474,6 +493,35 @@ int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *o
     free(d);
     if (rc != NR_OK)
         return decode_fail(reg, "getMember", rc, len);
+    return NR_OK;
+}
+
+int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis *out,
+                            const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[2];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getGenesis", NR_REGISTRY_SIG_GET_GENESIS, a, 2, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    if (len != (3 + NR_GENESIS_FOUNDER_WORDS) * 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_word(d, len, 0, out->id)) ||
+             (rc = nr_abi_u64(d, len, 1, &out->block_number)) ||
+             (rc = nr_abi_address(d, len, 2, out->poster))) {
+        /* rc set */
+    } else {
+        for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS && rc == NR_OK; i++)
+            rc = nr_abi_word(d, len, 3 + i, out->founders + 32 * i);
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getGenesis", rc, len);
+    out->recorded = !sodium_is_zero(out->id, 32);
     return NR_OK;
 }
 
