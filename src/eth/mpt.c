@@ -227,12 +227,13 @@ int nr_mpt_storage(uint8_t value[32], int *found, const uint8_t storage_root[32]
     int rc = nr_mpt_verify(&v, &vlen, found, storage_root, key, proof, n_nodes);
     if (rc != NR_OK || !*found)
         return rc;
-    /* The leaf holds rlp(the word without leading zeros): a non-empty canonical integer. */
+    /* The leaf holds rlp(the word without leading zeros), a canonical integer. Geth deletes
+     * slots set to zero; anvil keeps them as leaves holding rlp(0) = 0x80, which reads as 0. */
     struct nr_rlp_item it;
     size_t consumed = 0;
     nr_u256 u;
     if (nr_rlp_decode(&it, v, vlen, &consumed) != NR_OK || consumed != vlen || it.is_list ||
-        it.payload_len == 0 || nr_rlp_item_u256(&u, &it) != NR_OK) {
+        nr_rlp_item_u256(&u, &it) != NR_OK) {
         *found = 0;
         return NR_EPROOF;
     }

@@ -55,8 +55,8 @@ struct nr_mpt_account {
 int nr_mpt_account(struct nr_mpt_account *out, int *found, const uint8_t state_root[32],
                    const uint8_t address[NR_ETH_ADDR_BYTES], const struct nr_eth_bytes *proof,
                    size_t n_nodes) __attribute__((warn_unused_result));
-/* Storage proof: key keccak256(slot). value = the 32-byte big-endian word (zero when proven
- * absent: the trie does not store zero words; *found tells the two apart). */
+/* Storage proof: key keccak256(slot). value = the 32-byte big-endian word, zero when proven
+ * absent (geth deletes zero words; anvil keeps some as leaves holding 0: *found = 1, value 0). */
 int nr_mpt_storage(uint8_t value[32], int *found, const uint8_t storage_root[32],
                    const uint8_t slot[32], const struct nr_eth_bytes *proof, size_t n_nodes)
     __attribute__((warn_unused_result));

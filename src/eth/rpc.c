@@ -401,3 +401,74 @@ int nr_rpc_get_logs(struct nr_rpc *rpc, struct nr_eth_log **logs, size_t *n_logs
     return rc == NR_OK ? NR_OK : result_error(rpc, "eth_getLogs", rc);
 }
 
+
+/* ---------------------------------------------------------------------------------------- */
+/* chain evidence */
+
+int nr_rpc_block_header(struct nr_rpc *rpc, uint8_t **rlp, size_t *rlp_len, uint8_t hash[32],
+                        uint64_t number)
+{
+    *rlp = NULL;
+    *rlp_len = 0;
+    char params[48];
+    snprintf(params, sizeof params, "[\"0x%" PRIx64 "\",false]", number);
+    cJSON *res = NULL;
+    int rc = nr_rpc_call(rpc, &res, "eth_getBlockByNumber", params);
+    if (rc != NR_OK)
+        return rc;
+    char why[200];
+    uint64_t got = 0;
+    rc = nr_rpc_parse_block_header(rlp, rlp_len, hash, &got, res, why, sizeof why);
+    cJSON_Delete(res);
+    if (rc == NR_OK && got != number) {
+        free(*rlp);
+        *rlp = NULL;
+        *rlp_len = 0;
+        nr_rpc_msg(why, sizeof why, "asked for block %" PRIu64 ", got block %" PRIu64, number, got);
+        rc = NR_ECHAIN;
+    }
+    if (rc != NR_OK)
+        nr_rpc_msg(rpc->err, sizeof rpc->err, "%s: eth_getBlockByNumber: %s", rpc->url, why);
+    return rc;
+}
+
+int nr_rpc_get_proof(struct nr_rpc *rpc, struct nr_rpc_proof *out,
+                     const uint8_t address[NR_ETH_ADDR_BYTES], const uint8_t (*slots)[32],
+                     size_t n_slots, uint64_t number)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = 96 + n_slots * 70;
+    char *params = malloc(cap);
+    if (params == NULL)
+        return NR_ENOMEM;
+    char a[43];
+    nr_rpc_hex(a, address, 20);
+    size_t n = (size_t)snprintf(params, cap, "[\"%s\",[", a);
+    for (size_t i = 0; i < n_slots; i++) {
+        char h[67];
+        nr_rpc_hex(h, slots[i], 32);
+        n += (size_t)snprintf(params + n, cap - n, "%s\"%s\"", i ? "," : "", h);
+    }
+    snprintf(params + n, cap - n, "],\"0x%" PRIx64 "\"]", number);
+    cJSON *res = NULL;
+    int rc = nr_rpc_call(rpc, &res, "eth_getProof", params);
+    free(params);
+    if (rc != NR_OK)
+        return rc;
+    rc = nr_rpc_parse_proof(out, res, n_slots);
+    cJSON_Delete(res);
+    if (rc != NR_OK)
+        return result_error(rpc, "eth_getProof", rc);
+    if (memcmp(out->address, address, 20) != 0 || out->n_storage != n_slots) {
+        nr_rpc_msg(rpc->err, sizeof rpc->err, "%s: eth_getProof: proof for another account or "
+                   "other slots", rpc->url);
+        return NR_EMALFORMED;
+    }
+    for (size_t i = 0; i < n_slots; i++)
+        if (memcmp(out->storage[i].key, slots[i], 32) != 0) {
+            nr_rpc_msg(rpc->err, sizeof rpc->err,
+                       "%s: eth_getProof: storage proof %zu is for another slot", rpc->url, i);
+            return NR_EMALFORMED;
+        }
+    return NR_OK;
+}

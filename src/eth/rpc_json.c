@@ -342,3 +342,199 @@ int nr_rpc_parse_logs(struct nr_eth_log **logs, size_t *n_logs, const cJSON *v)
     return NR_OK;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* block headers and proofs (chain evidence) */
+
+enum hdr_kind { H_FIXED, H_DATA, H_QTY };
+struct hdr_field {
+    const char *name;
+    enum hdr_kind kind;
+    size_t len; /* H_FIXED: bytes; H_DATA: cap */
+};
+static const struct hdr_field hdr_fields[] = {
+    {"parentHash", H_FIXED, 32},       {"sha3Uncles", H_FIXED, 32},
+    {"miner", H_FIXED, 20},            {"stateRoot", H_FIXED, 32},
+    {"transactionsRoot", H_FIXED, 32}, {"receiptsRoot", H_FIXED, 32},
+    {"logsBloom", H_FIXED, 256},       {"difficulty", H_QTY, 0},
+    {"number", H_QTY, 0},              {"gasLimit", H_QTY, 0},
+    {"gasUsed", H_QTY, 0},             {"timestamp", H_QTY, 0},
+    {"extraData", H_DATA, 1024},       {"mixHash", H_FIXED, 32},
+    {"nonce", H_FIXED, 8},
+    /* optional, in fork order */
+    {"baseFeePerGas", H_QTY, 0},       {"withdrawalsRoot", H_FIXED, 32},
+    {"blobGasUsed", H_QTY, 0},         {"excessBlobGas", H_QTY, 0},
+    {"parentBeaconBlockRoot", H_FIXED, 32}, {"requestsHash", H_FIXED, 32},
+};
+#define HDR_REQUIRED 15u
+#define HDR_FIELDS (sizeof hdr_fields / sizeof hdr_fields[0])
+
+int nr_rpc_parse_block_header(uint8_t **rlp, size_t *rlp_len, uint8_t hash[32], uint64_t *number,
+                              const cJSON *block, char *err, size_t err_cap)
+{
+    *rlp = NULL;
+    *rlp_len = 0;
+    if (!cJSON_IsObject(block)) {
+        nr_rpc_msg(err, err_cap, "block is not an object (unknown block?)");
+        return NR_EMALFORMED;
+    }
+    int rc;
+    if ((rc = nr_rpc_parse_fixed(hash, 32, cJSON_GetObjectItemCaseSensitive(block, "hash"))) ||
+        (rc = nr_rpc_parse_quantity(number, cJSON_GetObjectItemCaseSensitive(block, "number")))) {
+        nr_rpc_msg(err, err_cap, "block lacks a valid hash or number");
+        return NR_EMALFORMED;
+    }
+    struct nr_rlp_buf b = {0};
+    size_t m = nr_rlp_list_begin(&b);
+    int absent_seen = 0;
+    for (size_t i = 0; i < HDR_FIELDS; i++) {
+        const struct hdr_field *f = &hdr_fields[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(block, f->name);
+        if (v == NULL || cJSON_IsNull(v)) {
+            if (i < HDR_REQUIRED) {
+                nr_rpc_msg(err, err_cap, "block lacks \"%s\"", f->name);
+                rc = NR_EMALFORMED;
+                goto out;
+            }
+            absent_seen = 1;
+            continue;
+        }
+        if (absent_seen) {
+            nr_rpc_msg(err, err_cap, "block has \"%s\" without the fields of earlier forks",
+                       f->name);
+            rc = NR_EMALFORMED;
+            goto out;
+        }
+        if (f->kind == H_QTY) {
+            nr_u256 u;
+            if ((rc = nr_rpc_parse_quantity256(&u, v)) == NR_OK)
+                nr_rlp_uint(&b, &u);
+        } else if (f->kind == H_FIXED) {
+            uint8_t fixed[256];
+            if ((rc = nr_rpc_parse_fixed(fixed, f->len, v)) == NR_OK)
+                nr_rlp_bytes(&b, fixed, f->len);
+        } else {
+            uint8_t *d = NULL;
+            size_t dl = 0;
+            if ((rc = nr_rpc_parse_data(&d, &dl, v, f->len)) == NR_OK)
+                nr_rlp_bytes(&b, d, dl);
+            free(d);
+        }
+        if (rc != NR_OK) {
+            nr_rpc_msg(err, err_cap, "block field \"%s\" is malformed", f->name);
+            goto out;
+        }
+    }
+    nr_rlp_list_end(&b, m);
+    if (b.err != NR_OK) {
+        rc = b.err;
+        nr_rpc_msg(err, err_cap, "header encoding failed");
+        goto out;
+    }
+    uint8_t h[32];
+    nr_keccak256(h, b.p, b.len);
+    if (memcmp(h, hash, 32) != 0) {
+        nr_rpc_msg(err, err_cap,
+                   "block %" PRIu64 ": the header re-encoded from its fields does not hash to "
+                   "its \"hash\" (unknown header field, or a node that lies)",
+                   *number);
+        rc = NR_ECHAIN;
+        goto out;
+    }
+    *rlp = b.p;
+    *rlp_len = b.len;
+    return NR_OK;
+out:
+    free(b.p);
+    return rc;
+}
+
+static int parse_nodes(struct nr_eth_bytes **out, size_t *n_out, const cJSON *arr)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!cJSON_IsArray(arr))
+        return NR_EMALFORMED;
+    int n = cJSON_GetArraySize(arr);
+    if (n < 0 || (unsigned)n > NR_MPT_MAX_NODES)
+        return NR_ETOOBIG;
+    if (n == 0)
+        return NR_OK;
+    struct nr_eth_bytes *nodes = calloc((size_t)n, sizeof *nodes);
+    if (nodes == NULL)
+        return NR_ENOMEM;
+    *out = nodes;
+    size_t i = 0;
+    for (const cJSON *it = arr->child; it != NULL && i < (size_t)n; it = it->next, i++) {
+        uint8_t *p = NULL;
+        size_t len = 0;
+        int rc = nr_rpc_parse_data(&p, &len, it, NR_MPT_MAX_NODE_BYTES);
+        if (rc != NR_OK)
+            return rc;
+        nodes[i].p = p;
+        nodes[i].len = len;
+        *n_out = i + 1;
+    }
+    return NR_OK;
+}
+
+static void free_nodes(struct nr_eth_bytes *nodes, size_t n)
+{
+    if (nodes == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)nodes[i].p);
+    free(nodes);
+}
+
+void nr_rpc_proof_free(struct nr_rpc_proof *p)
+{
+    if (p == NULL)
+        return;
+    free_nodes(p->account_nodes, p->n_account_nodes);
+    if (p->storage != NULL)
+        for (size_t i = 0; i < p->n_storage; i++)
+            free_nodes(p->storage[i].nodes, p->storage[i].n_nodes);
+    free(p->storage);
+    memset(p, 0, sizeof *p);
+}
+
+int nr_rpc_parse_proof(struct nr_rpc_proof *out, const cJSON *v, size_t max_storage)
+{
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(v))
+        return NR_EMALFORMED;
+    int rc;
+    if ((rc = nr_rpc_parse_fixed(out->address, 20, cJSON_GetObjectItemCaseSensitive(v, "address"))) ||
+        (rc = nr_rpc_parse_fixed(out->storage_hash, 32,
+                                 cJSON_GetObjectItemCaseSensitive(v, "storageHash"))) ||
+        (rc = parse_nodes(&out->account_nodes, &out->n_account_nodes,
+                          cJSON_GetObjectItemCaseSensitive(v, "accountProof"))))
+        return rc;
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(v, "storageProof");
+    if (!cJSON_IsArray(sp))
+        return NR_EMALFORMED;
+    int n = cJSON_GetArraySize(sp);
+    if (n < 0 || (size_t)n > max_storage)
+        return NR_ETOOBIG;
+    if (n == 0)
+        return NR_OK;
+    out->storage = calloc((size_t)n, sizeof *out->storage);
+    if (out->storage == NULL)
+        return NR_ENOMEM;
+    size_t i = 0;
+    for (const cJSON *it = sp->child; it != NULL && i < (size_t)n; it = it->next, i++) {
+        struct nr_rpc_storage_proof *s = &out->storage[i];
+        out->n_storage = i + 1;
+        if (!cJSON_IsObject(it))
+            return NR_EMALFORMED;
+        nr_u256 key;
+        if ((rc = nr_rpc_parse_quantity256(&key, cJSON_GetObjectItemCaseSensitive(it, "key"))) ||
+            (rc = nr_rpc_parse_quantity256(&s->value,
+                                           cJSON_GetObjectItemCaseSensitive(it, "value"))) ||
+            (rc = parse_nodes(&s->nodes, &s->n_nodes,
+                              cJSON_GetObjectItemCaseSensitive(it, "proof"))))
+            return rc;
+        memcpy(s->key, key.b, 32);
+    }
+    return NR_OK;
+}
