@@ -617,6 +617,7 @@ struct ini_state {
     const char *p; /* reader position */
     size_t left;
     int line;      /* lines handed to inih so far = line of the current key */
+    int agree_line;
     int too_long;
     unsigned seen; /* bit per key */
     int failed;
@@ -676,13 +677,13 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
     if (strcmp(section, "Chain") != 0)
         return ini_fail(st, lineno, section, "unknown section (expected [Chain])");
     static const char *const keys[] = {"RpcUrl", "ChainId", "Contract", "Confirmations",
-                                       "ReceiptTimeoutMs", "LegacyTx"};
+                                       "ReceiptTimeoutMs", "LegacyTx", "Agree"};
     unsigned k = 0;
     while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
         k++;
     if (k == sizeof keys / sizeof keys[0])
         return ini_fail(st, lineno, key, "unknown key");
-    if (st->seen & (1u << k))
+    if ((st->seen & (1u << k)) && k != 0) /* RpcUrl: once per endpoint */
         return ini_fail(st, lineno, key, "duplicate key");
     st->seen |= 1u << k;
     struct nr_chain_ini *o = st->out;
@@ -693,7 +694,20 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
             return ini_fail(st, lineno, key, "too long");
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
             return ini_fail(st, lineno, key, "must start with http:// or https://");
-        snprintf(o->rpc_url, sizeof o->rpc_url, "%s", value);
+        if (o->n_rpc_urls == NR_CHAIN_MAX_ENDPOINTS)
+            return ini_fail(st, lineno, key, "more than 8 endpoints");
+        for (unsigned i = 0; i < o->n_rpc_urls; i++)
+            if (strcmp(o->rpc_urls[i], value) == 0)
+                return ini_fail(st, lineno, key, "duplicate endpoint");
+        snprintf(o->rpc_urls[o->n_rpc_urls++], sizeof o->rpc_urls[0], "%s", value);
+        if (o->n_rpc_urls == 1)
+            snprintf(o->rpc_url, sizeof o->rpc_url, "%s", value);
+        break;
+    case 6:
+        if (parse_uint(&u, value, NR_CHAIN_MAX_ENDPOINTS) != NR_OK || u == 0)
+            return ini_fail(st, lineno, key, "expected an integer in 1..8");
+        o->agree = (unsigned)u;
+        st->agree_line = lineno;
         break;
     case 1:
         if (parse_uint(&u, value, UINT64_MAX) != NR_OK || u == 0)
@@ -718,7 +732,7 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
             return ini_fail(st, lineno, key, "expected milliseconds in 1..3600000");
         o->receipt_timeout_ms = (unsigned)u;
         break;
-    default:
+    case 5:
         if (strcmp(value, "true") == 0)
             o->legacy_tx = 1;
         else if (strcmp(value, "false") == 0)
@@ -760,6 +774,15 @@ int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *t
     if (!(st.seen & 1u) || !(st.seen & 2u)) {
         if (err && err_cap)
             snprintf(err, err_cap, "%s: [Chain] needs RpcUrl and ChainId", name);
+        return NR_ECONFIG;
+    }
+    if (out->agree == 0) {
+        out->agree = out->n_rpc_urls;
+    } else if (out->agree > out->n_rpc_urls) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s:%d: Agree: %u endpoints must agree but %u RpcUrl %s given",
+                     name, st.agree_line, out->agree, out->n_rpc_urls,
+                     out->n_rpc_urls == 1 ? "is" : "are");
         return NR_ECONFIG;
     }
     return NR_OK;

@@ -145,7 +145,9 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
 /* ---- chain.ini (written by scripts/devnet.sh, read by narrator-chain and the daemon) ----
  *
  *   [Chain]
- *   RpcUrl = http://127.0.0.1:8545     JSON-RPC endpoint (required)
+ *   RpcUrl = http://127.0.0.1:8545     JSON-RPC endpoint (required); once per endpoint, at
+ *                                      most NR_CHAIN_MAX_ENDPOINTS (transactions use the first)
+ *   Agree = 2                          endpoints that must agree on a block (default: all)
  *   ChainId = 31337                    expected chain id (required; checked on connect)
  *   Contract = 0x5FbDB2...             registry address (optional until deployed)
  *   Confirmations = 1                  confirmations before a record counts (default 1)
@@ -155,8 +157,12 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
  * Unknown sections or keys, duplicates and bad values are errors: one line "name:line: Key:
  * reason" in err. */
 #define NR_CHAIN_URL_MAX 256u
+#define NR_CHAIN_MAX_ENDPOINTS 8u
 struct nr_chain_ini {
-    char rpc_url[NR_CHAIN_URL_MAX];
+    char rpc_url[NR_CHAIN_URL_MAX]; /* the first endpoint */
+    char rpc_urls[NR_CHAIN_MAX_ENDPOINTS][NR_CHAIN_URL_MAX];
+    unsigned n_rpc_urls;
+    unsigned agree; /* 1..n_rpc_urls, default n_rpc_urls */
     uint64_t chain_id;
     int has_contract;
     uint8_t contract[NR_ETH_ADDR_BYTES];
