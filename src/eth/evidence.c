@@ -180,9 +180,12 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
             return fail(err, err_cap, NR_EPROOF,
                         "evidence: storage proof %zu is for another slot than the genesis needs",
                         j);
-    const uint8_t(*v)[32] = (const uint8_t(*)[32])r.value;
-    if (nr_registry_system_from_words(&out->system, v, v[NR_REGISTRY_SYSTEM_FIELDS]) != NR_OK ||
-        nr_registry_genesis_from_words(&out->genesis, v + NR_REGISTRY_SYSTEM_FIELDS + 1) != NR_OK)
+    uint8_t v[NR_EVIDENCE_GENESIS_SLOTS * 32]; /* the words, in nr_evidence_genesis_slots order */
+    for (size_t j = 0; j < NR_EVIDENCE_GENESIS_SLOTS; j++)
+        memcpy(v + 32 * j, r.value[j], 32);
+    if (nr_registry_system_from_words(&out->system, v, v + 32 * NR_REGISTRY_SYSTEM_FIELDS) != NR_OK ||
+        nr_registry_genesis_from_words(&out->genesis, v + 32 * (NR_REGISTRY_SYSTEM_FIELDS + 1)) !=
+            NR_OK)
         return fail(err, err_cap, NR_ECHAIN,
                     "evidence: registry storage holds words the contract never writes");
     out->block_number = r.block_number;

@@ -98,6 +98,9 @@ int nr_mpt_verify(const uint8_t **value, size_t *value_len, int *found, const ui
             return used == n_nodes ? NR_OK : NR_EPROOF;
         }
 
+        /* The empty trie's root node rlp("") (what anvil sends for an empty storage). */
+        if (used == 1 && node_len == 1 && node[0] == 0x80)
+            return used == n_nodes ? NR_OK : NR_EPROOF;
         struct nr_rlp_item list;
         size_t consumed = 0;
         if (nr_rlp_decode(&list, node, node_len, &consumed) != NR_OK || consumed != node_len ||

@@ -129,12 +129,12 @@ void nr_registry_slot_genesis(uint8_t out_slot[32], const uint8_t system_id[32],
 }
 
 int nr_registry_system_from_words(struct nr_registry_system *out,
-                                  const uint8_t words[NR_REGISTRY_SYSTEM_FIELDS][32],
+                                  const uint8_t words[NR_REGISTRY_SYSTEM_FIELDS * 32],
                                   const uint8_t length[32])
 {
     memset(out, 0, sizeof *out);
-    const uint8_t *meta = words[NR_REGISTRY_SYSTEM_META];
-    const uint8_t *blk = words[NR_REGISTRY_SYSTEM_BLOCKS];
+    const uint8_t *meta = words + 32 * NR_REGISTRY_SYSTEM_META;
+    const uint8_t *blk = words + 32 * NR_REGISTRY_SYSTEM_BLOCKS;
     if (!all_zero(meta, 3) || meta[3] > 1 || !all_zero(blk, 16) || !all_zero(length, 24))
         return NR_EMALFORMED;
     out->finalized = meta[3];
@@ -144,8 +144,8 @@ int nr_registry_system_from_words(struct nr_registry_system *out,
     out->exists = !all_zero(out->creator, NR_ETH_ADDR_BYTES);
     out->finalized_block = get_be(blk + 16, 8);
     out->created_block = get_be(blk + 24, 8);
-    memcpy(out->measurement, words[NR_REGISTRY_SYSTEM_MEASUREMENT], 32);
-    memcpy(out->members_hash, words[NR_REGISTRY_SYSTEM_MEMBERS_HASH], 32);
+    memcpy(out->measurement, words + 32 * NR_REGISTRY_SYSTEM_MEASUREMENT, 32);
+    memcpy(out->members_hash, words + 32 * NR_REGISTRY_SYSTEM_MEMBERS_HASH, 32);
     uint64_t reg = get_be(length + 24, 8);
     if (reg > UINT32_MAX)
         return NR_EMALFORMED;
@@ -154,17 +154,16 @@ int nr_registry_system_from_words(struct nr_registry_system *out,
 }
 
 int nr_registry_genesis_from_words(struct nr_registry_genesis *out,
-                                   const uint8_t words[NR_REGISTRY_GENESIS_FIELDS][32])
+                                   const uint8_t words[NR_REGISTRY_GENESIS_FIELDS * 32])
 {
     memset(out, 0, sizeof *out);
-    const uint8_t *bp = words[NR_REGISTRY_GENESIS_BLOCK_POSTER];
+    const uint8_t *bp = words + 32 * NR_REGISTRY_GENESIS_BLOCK_POSTER;
     if (!all_zero(bp, 4))
         return NR_EMALFORMED;
-    memcpy(out->id, words[NR_REGISTRY_GENESIS_ID], 32);
+    memcpy(out->id, words + 32 * NR_REGISTRY_GENESIS_ID, 32);
     out->recorded = !all_zero(out->id, 32);
     memcpy(out->poster, bp + 4, NR_ETH_ADDR_BYTES);
     out->block_number = get_be(bp + 24, 8);
-    for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS; i++)
-        memcpy(out->founders + 32 * i, words[NR_REGISTRY_GENESIS_FOUNDERS + i], 32);
+    memcpy(out->founders, words + 32 * NR_REGISTRY_GENESIS_FOUNDERS, NR_GENESIS_FOUNDERS_BYTES);
     return NR_OK;
 }

@@ -96,15 +96,15 @@ struct nr_registry_genesis {
     uint8_t founders[NR_GENESIS_FOUNDERS_BYTES];
 };
 
-/* Decode the storage words of a system record: words[0..4) are fields +0..+3, length is the
- * members length word. NR_EMALFORMED for bits the contract never writes (non-zero padding,
+/* Decode the storage words of a system record: words holds fields +0..+3 (32 bytes each, in
+ * order), length is the members length word. NR_EMALFORMED for bits the contract never writes (non-zero padding,
  * finalized not 0/1, a length beyond 64 bits). */
 int nr_registry_system_from_words(struct nr_registry_system *out,
-                                  const uint8_t words[NR_REGISTRY_SYSTEM_FIELDS][32],
+                                  const uint8_t words[NR_REGISTRY_SYSTEM_FIELDS * 32],
                                   const uint8_t length[32]) __attribute__((warn_unused_result));
-/* Decode the ten storage words of a genesis record (fields +0..+9). */
+/* Decode the ten storage words of a genesis record (fields +0..+9, 32 bytes each, in order). */
 int nr_registry_genesis_from_words(struct nr_registry_genesis *out,
-                                   const uint8_t words[NR_REGISTRY_GENESIS_FIELDS][32])
+                                   const uint8_t words[NR_REGISTRY_GENESIS_FIELDS * 32])
     __attribute__((warn_unused_result));
 
 #endif

@@ -242,6 +242,14 @@ static void test_absent_account(void **state)
     assert_int_equal(nr_mpt_account(&acc, &found, nr_mpt_empty_root, L.absent_addr, NULL, 0), NR_OK);
     assert_false(found);
     assert_int_equal(nr_mpt_account(&acc, &found, root, L.absent_addr, NULL, 0), NR_EPROOF);
+    /* the empty trie given as its root node rlp("") (anvil, for an empty storage) */
+    const struct nr_eth_bytes empty = {(const uint8_t *)"\x80", 1};
+    uint8_t v[32];
+    found = 1;
+    assert_int_equal(nr_mpt_storage(v, &found, nr_mpt_empty_root, L.system_id, &empty, 1), NR_OK);
+    assert_false(found);
+    const struct nr_eth_bytes two[2] = {empty, empty};
+    assert_int_equal(nr_mpt_storage(v, &found, nr_mpt_empty_root, L.system_id, two, 2), NR_EPROOF);
 }
 
 /* Copies of a node list whose node i has byte b flipped (or is cut to len). */
