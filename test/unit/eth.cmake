@@ -57,6 +57,10 @@ if(TARGET nr_eth AND NR_ETH_TEST_CJSON_FOUND AND EXISTS ${CMAKE_CURRENT_SOURCE_D
   target_compile_definitions(test_eth_evidence PRIVATE
                              NR_ETH_VECTORS_DIR="${PROJECT_SOURCE_DIR}/test/vectors")
   target_include_directories(test_eth_evidence PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+  if(TARGET nr_core) # the core's genesis packing and id must be the registry's (cross-check)
+    target_link_libraries(test_eth_evidence PRIVATE nr_core)
+    target_compile_definitions(test_eth_evidence PRIVATE NR_TEST_WITH_CORE)
+  endif()
   add_test(NAME test_eth_evidence COMMAND test_eth_evidence)
   set_tests_properties(test_eth_evidence PROPERTIES LABELS unit)
 endif()

@@ -16,6 +16,9 @@
 #include "eth/evidence.h"
 #include "eth/rpc.h"
 #include "test_eth_vectors.h"
+#ifdef NR_TEST_WITH_CORE
+#include "core/core.h"
+#endif
 
 static cJSON *V; /* the vector file */
 
@@ -501,6 +504,40 @@ static void test_reencoded_header_must_hash(void **state)
     assert_null(rlp);
 }
 
+#ifdef NR_TEST_WITH_CORE
+/* The protocol core packs founders and computes genesis ids itself (src/core/genesis.c): both
+ * must be the contract's, for random founders and every n. */
+static void test_core_agrees_with_registry(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (uint16_t n = 1; n <= NR_GENESIS_MAX_FOUNDERS; n++) {
+        struct nr_genesis g;
+        memset(&g, 0, sizeof g);
+        memcpy(g.system_id, L.system_id, 32);
+        g.epoch = 1;
+        g.n = n;
+        struct nr_genesis_founder f[NR_GENESIS_MAX_FOUNDERS];
+        for (uint16_t j = 0; j < n; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            f[j].incarnation = x;
+            g.founders[j].inc = x;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            f[j].nonce = x;
+            g.founders[j].nonce = x;
+        }
+        uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES], packed[NR_GENESIS_FOUNDERS_BYTES];
+        nr_genesis_pack(words, &g);
+        assert_int_equal(nr_genesis_founders_pack(packed, f, n), NR_OK);
+        assert_memory_equal(words, packed, sizeof packed);
+        uint8_t a[32], b[32];
+        nr_genesis_compute_id(a, &g);
+        nr_genesis_id(b, L.system_id, 1, n, packed);
+        assert_memory_equal(a, b, 32);
+    }
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +552,9 @@ int main(void)
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_height_below_min),
         cmocka_unit_test(test_reencoded_header_must_hash),
+#ifdef NR_TEST_WITH_CORE
+        cmocka_unit_test(test_core_agrees_with_registry),
+#endif
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
