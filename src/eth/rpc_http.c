@@ -2,7 +2,7 @@
  * retries with exponential backoff on transport failures, a cap on the reply size. See rpc.h.
  * TLS: https endpoints are verified (peer certificate and host name): nothing here or anywhere
  * else in the tree sets CURLOPT_SSL_VERIFYPEER or CURLOPT_SSL_VERIFYHOST, so libcurl's
- * defaults (both on) apply; test_chain_rpc_hostile checks that this stays so. */
+ * defaults (both on) apply; the CTest chain_tls_verification_on keeps it so. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
