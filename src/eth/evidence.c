@@ -198,7 +198,7 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
             nr_genesis_founders_unpack(f, out->system.n, out->genesis.founders) != NR_OK)
             return fail(err, err_cap, NR_ECHAIN,
                         "evidence: a genesis is recorded for a system that cannot have one");
-        nr_genesis_id(id, system_id, epoch, out->system.n, out->genesis.founders);
+        nr_registry_genesis_id(id, system_id, epoch, out->system.n, out->genesis.founders);
         if (memcmp(id, out->genesis.id, 32) != 0)
             return fail(err, err_cap, NR_ECHAIN,
                         "evidence: the recorded genesis id does not match its founders");

@@ -57,7 +57,7 @@ int nr_genesis_founders_unpack(struct nr_genesis_founder *out, size_t n,
     return NR_OK;
 }
 
-void nr_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
+void nr_registry_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
                    const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
 {
     uint8_t buf[sizeof NR_GENESIS_DOMAIN - 1 + 32 + 4 + 4 + NR_GENESIS_FOUNDERS_BYTES];

@@ -49,7 +49,7 @@ int nr_genesis_founders_unpack(struct nr_genesis_founder *out, size_t n,
     __attribute__((warn_unused_result));
 /* keccak256(abi.encodePacked("narrator-genesis-v1", systemId, uint32(epoch), uint32(n),
  * founders)), exactly as recordGenesis checks it. */
-void nr_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
+void nr_registry_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
                    const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES]);
 
 /* ---- storage slots ---- */

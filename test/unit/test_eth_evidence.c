@@ -126,7 +126,7 @@ static void test_slots_and_id_match_the_contract(void **state)
     }
     uint8_t founders[NR_GENESIS_FOUNDERS_BYTES], id[32];
     nr_test_hex_exact(founders, sizeof founders, nr_test_str(V, "founders_words"));
-    nr_genesis_id(id, L.system_id, 1, 3, founders);
+    nr_registry_genesis_id(id, L.system_id, 1, 3, founders);
     assert_memory_equal(id, L.gid, 32);
     /* packing */
     struct nr_genesis_founder f[3], back[3];
@@ -532,7 +532,7 @@ static void test_core_agrees_with_registry(void **state)
         assert_memory_equal(words, packed, sizeof packed);
         uint8_t a[32], b[32];
         nr_genesis_compute_id(a, &g);
-        nr_genesis_id(b, L.system_id, 1, n, packed);
+        nr_registry_genesis_id(b, L.system_id, 1, n, packed);
         assert_memory_equal(a, b, 32);
     }
 }
