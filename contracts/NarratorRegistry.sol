@@ -5,7 +5,9 @@
 // state enclaves register one membership slot per platform while it is open, and the creator
 // finalises it once all n slots are taken. A finalised system is frozen: state enclaves serve
 // only members of a finalised system, read back from this contract with the configured number
-// of confirmations. Every failed precondition reverts with a reason string, and every step
+// of confirmations. Once finalised, one member records the network's genesis for epoch 1 (the
+// identity of the founding SE instances); the registry accepts exactly one genesis per
+// (system, epoch). Every failed precondition reverts with a reason string, and every step
 // emits an event. Built with solc-js (see scripts/build-contract.js; evmVersion pinned).
 pragma solidity 0.8.28;
 
@@ -34,6 +36,20 @@ contract NarratorRegistry {
     mapping(bytes32 => Member[]) private members;
     mapping(bytes32 => mapping(bytes32 => bool)) private platformTaken;
     mapping(bytes32 => mapping(bytes32 => bool)) private identityTaken;
+    // Added after the variables above so that their storage slots do not move (slot 4).
+    mapping(bytes32 => mapping(uint256 => Genesis)) private geneses;
+
+    // The genesis of an epoch: founder j (member index j < n <= 16) is 16 bytes at byte offset
+    // 16 * (j % 2) of founders[j / 2]: big-endian uint64 incarnation, then big-endian uint64
+    // nonce of the SE instance that founded the network; unused bytes are zero. Storage:
+    // id at +0, blockNumber and poster packed at +1, founders at +2..+9.
+    struct Genesis {
+        bytes32 id;
+        uint64 blockNumber;
+        address poster;
+        bytes32[8] founders;
+    }
+    uint256 public constant MAX_GENESIS_FOUNDERS = 16;
 
     event SystemCreated(bytes32 indexed systemId, address indexed creator, uint256 n, uint256 f,
                         bytes32 measurement);
@@ -41,6 +57,8 @@ contract NarratorRegistry {
                            bytes32 identityKey, bytes32 evidenceHash, address account);
     event SystemFinalized(bytes32 indexed systemId, uint256 n, uint256 f, bytes32 measurement,
                           bytes32 membersHash);
+    event GenesisRecorded(bytes32 indexed systemId, uint256 indexed epoch, bytes32 genesisId,
+                          address poster);
 
     function createSystem(bytes32 systemId, uint256 n, uint256 f, bytes32 measurement) external {
         require(systemId != bytes32(0), "system id must not be zero");
@@ -95,6 +113,37 @@ contract NarratorRegistry {
         emit SystemFinalized(systemId, s.n, s.f, s.measurement, h);
     }
 
+    // Record the genesis of epoch 1 (later epochs come with reconfiguration and recovery). Any
+    // member may post it; the first one wins and the others get "genesis already recorded".
+    function recordGenesis(bytes32 systemId, uint256 epoch, bytes32 genesisId,
+                           bytes32[8] calldata founders) external {
+        System storage s = systems[systemId];
+        require(s.creator != address(0), "no such system");
+        require(s.finalized, "system is not finalized");
+        require(epoch == 1, "epoch must be 1");
+        require(s.n <= MAX_GENESIS_FOUNDERS, "too many members for a genesis");
+        Member[] storage m = members[systemId];
+        bool isMember = false;
+        for (uint256 i = 0; i < m.length; i++) {
+            if (m[i].account == msg.sender) {
+                isMember = true;
+                break;
+            }
+        }
+        require(isMember, "only a member can record the genesis");
+        Genesis storage g = geneses[systemId][epoch];
+        require(g.id == bytes32(0), "genesis already recorded");
+        require(genesisId != bytes32(0), "genesis id must not be zero");
+        require(genesisId == keccak256(abi.encodePacked("narrator-genesis-v1", systemId,
+                                                        uint32(epoch), uint32(s.n), founders)),
+                "genesis id does not match its founders");
+        g.id = genesisId;
+        g.blockNumber = uint64(block.number);
+        g.poster = msg.sender;
+        g.founders = founders;
+        emit GenesisRecorded(systemId, epoch, genesisId, msg.sender);
+    }
+
     // ---- views ----
 
     // Static tuple: (exists, creator, n, f, measurement, registered, finalized, createdBlock,
@@ -134,5 +183,15 @@ contract NarratorRegistry {
         require(index < members[systemId].length, "no such member");
         Member storage m = members[systemId][index];
         return (m.platformId, m.identityKey, m.evidenceHash, m.account);
+    }
+
+    // (id, blockNumber, poster, founders); id zero: no genesis recorded for (systemId, epoch).
+    function getGenesis(bytes32 systemId, uint256 epoch)
+        external
+        view
+        returns (bytes32 id, uint64 blockNumber, address poster, bytes32[8] memory founders)
+    {
+        Genesis storage g = geneses[systemId][epoch];
+        return (g.id, g.blockNumber, g.poster, g.founders);
     }
 }

@@ -55,7 +55,10 @@ extern "C" {
     X(NR_ECHAINID, 62, "unexpected chain id")                                                     \
     X(NR_ENONCE, 63, "nonce too low")                                                             \
     X(NR_ECHAIN, 64, "on-chain record missing or different")                                     \
-    X(NR_EUNREACHABLE, 65, "endpoint unreachable")
+    X(NR_EUNREACHABLE, 65, "endpoint unreachable")                                               \
+    X(NR_EPROOF, 66, "chain evidence rejected: a Merkle-Patricia proof or block header does not verify") \
+    X(NR_EDISAGREE, 67, "chain endpoints disagree on the block at the confirmed height")         \
+    X(NR_ESTALE, 68, "chain height is below the highest height already verified")
 
 enum nr_err {
     NR_OK = 0,

@@ -371,6 +371,25 @@ int nr_registry_finalize(struct nr_registry *reg, struct nr_eth_receipt *rc,
     return call_tx(reg, rc, sk, "finalize", NR_REGISTRY_SIG_FINALIZE, a, 1);
 }
 
+int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               uint32_t epoch, const uint8_t genesis_id[32],
+                               const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
+{
+    /* bytes32[8] is static: its eight words are encoded in place, like eight bytes32. */
+    struct nr_abi_arg a[3 + NR_GENESIS_FOUNDER_WORDS];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    arg_b32(&a[2], genesis_id);
+    for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS; i++)
+        arg_b32(&a[3 + i], founders + 32 * i);
+    int r = call_tx(reg, rc, sk, "recordGenesis", NR_REGISTRY_SIG_RECORD_GENESIS, a,
+                    sizeof a / sizeof a[0]);
+    if (r == NR_EREVERT && strcmp(reg->reason, NR_REGISTRY_REASON_GENESIS_RECORDED) == 0)
+        return NR_EEXIST;
+    return r;
+}
+
 int nr_registry_transfer(struct nr_registry *reg, struct nr_eth_receipt *rc,
                          const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t to[NR_ETH_ADDR_BYTES],
                          const nr_u256 *value)
@@ -477,6 +496,35 @@ int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *o
     return NR_OK;
 }
 
+int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis *out,
+                            const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[2];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getGenesis", NR_REGISTRY_SIG_GET_GENESIS, a, 2, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    if (len != (3 + NR_GENESIS_FOUNDER_WORDS) * 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_word(d, len, 0, out->id)) ||
+             (rc = nr_abi_u64(d, len, 1, &out->block_number)) ||
+             (rc = nr_abi_address(d, len, 2, out->poster))) {
+        /* rc set */
+    } else {
+        for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS && rc == NR_OK; i++)
+            rc = nr_abi_word(d, len, 3 + i, out->founders + 32 * i);
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getGenesis", rc, len);
+    out->recorded = !sodium_is_zero(out->id, 32);
+    return NR_OK;
+}
+
 static void word_u64(uint8_t w[32], uint64_t v)
 {
     memset(w, 0, 32);
@@ -569,6 +617,7 @@ struct ini_state {
     const char *p; /* reader position */
     size_t left;
     int line;      /* lines handed to inih so far = line of the current key */
+    int agree_line;
     int too_long;
     unsigned seen; /* bit per key */
     int failed;
@@ -628,13 +677,13 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
     if (strcmp(section, "Chain") != 0)
         return ini_fail(st, lineno, section, "unknown section (expected [Chain])");
     static const char *const keys[] = {"RpcUrl", "ChainId", "Contract", "Confirmations",
-                                       "ReceiptTimeoutMs", "LegacyTx"};
+                                       "ReceiptTimeoutMs", "LegacyTx", "Agree"};
     unsigned k = 0;
     while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
         k++;
     if (k == sizeof keys / sizeof keys[0])
         return ini_fail(st, lineno, key, "unknown key");
-    if (st->seen & (1u << k))
+    if ((st->seen & (1u << k)) && k != 0) /* RpcUrl: once per endpoint */
         return ini_fail(st, lineno, key, "duplicate key");
     st->seen |= 1u << k;
     struct nr_chain_ini *o = st->out;
@@ -645,7 +694,20 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
             return ini_fail(st, lineno, key, "too long");
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
             return ini_fail(st, lineno, key, "must start with http:// or https://");
-        snprintf(o->rpc_url, sizeof o->rpc_url, "%s", value);
+        if (o->n_rpc_urls == NR_CHAIN_MAX_ENDPOINTS)
+            return ini_fail(st, lineno, key, "more than 8 endpoints");
+        for (unsigned i = 0; i < o->n_rpc_urls; i++)
+            if (strcmp(o->rpc_urls[i], value) == 0)
+                return ini_fail(st, lineno, key, "duplicate endpoint");
+        snprintf(o->rpc_urls[o->n_rpc_urls++], sizeof o->rpc_urls[0], "%s", value);
+        if (o->n_rpc_urls == 1)
+            snprintf(o->rpc_url, sizeof o->rpc_url, "%s", value);
+        break;
+    case 6:
+        if (parse_uint(&u, value, NR_CHAIN_MAX_ENDPOINTS) != NR_OK || u == 0)
+            return ini_fail(st, lineno, key, "expected an integer in 1..8");
+        o->agree = (unsigned)u;
+        st->agree_line = lineno;
         break;
     case 1:
         if (parse_uint(&u, value, UINT64_MAX) != NR_OK || u == 0)
@@ -670,7 +732,7 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
             return ini_fail(st, lineno, key, "expected milliseconds in 1..3600000");
         o->receipt_timeout_ms = (unsigned)u;
         break;
-    default:
+    case 5:
         if (strcmp(value, "true") == 0)
             o->legacy_tx = 1;
         else if (strcmp(value, "false") == 0)
@@ -712,6 +774,15 @@ int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *t
     if (!(st.seen & 1u) || !(st.seen & 2u)) {
         if (err && err_cap)
             snprintf(err, err_cap, "%s: [Chain] needs RpcUrl and ChainId", name);
+        return NR_ECONFIG;
+    }
+    if (out->agree == 0) {
+        out->agree = out->n_rpc_urls;
+    } else if (out->agree > out->n_rpc_urls) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s:%d: Agree: %u endpoints must agree but %u RpcUrl %s given",
+                     name, st.agree_line, out->agree, out->n_rpc_urls,
+                     out->n_rpc_urls == 1 ? "is" : "are");
         return NR_ECONFIG;
     }
     return NR_OK;

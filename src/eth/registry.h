@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "eth/eth.h"
+#include "eth/registry_state.h"
 #include "eth/rpc.h"
 #include "narrator/errors.h"
 
@@ -35,6 +36,11 @@
 #define NR_REGISTRY_EVENT_CREATED "SystemCreated(bytes32,address,uint256,uint256,bytes32)"
 #define NR_REGISTRY_EVENT_REGISTERED "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
 #define NR_REGISTRY_EVENT_FINALIZED "SystemFinalized(bytes32,uint256,uint256,bytes32,bytes32)"
+#define NR_REGISTRY_SIG_RECORD_GENESIS "recordGenesis(bytes32,uint256,bytes32,bytes32[8])"
+#define NR_REGISTRY_SIG_GET_GENESIS "getGenesis(bytes32,uint256)"
+#define NR_REGISTRY_EVENT_GENESIS "GenesisRecorded(bytes32,uint256,bytes32,address)"
+/* The revert reason that nr_registry_record_genesis reports as NR_EEXIST. */
+#define NR_REGISTRY_REASON_GENESIS_RECORDED "genesis already recorded"
 
 struct nr_registry_config {
     struct nr_rpc_config rpc;   /* url, expected chain id (0 = take the node's), timeouts */
@@ -98,22 +104,28 @@ int nr_registry_transfer(struct nr_registry *reg, struct nr_eth_receipt *rc,
                          const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t to[NR_ETH_ADDR_BYTES],
                          const nr_u256 *value) __attribute__((warn_unused_result));
 
-struct nr_registry_system {
-    int exists;
-    uint8_t creator[NR_ETH_ADDR_BYTES];
-    uint32_t n, f;
-    uint8_t measurement[32];
-    uint32_t registered;
-    int finalized;
-    uint64_t created_block, finalized_block;
-    uint8_t members_hash[32];
-};
+/* struct nr_registry_system is in registry_state.h (shared with the evidence verifier). */
 /* block_tag NULL: the confirmed head. */
 int nr_registry_get_system(struct nr_registry *reg, struct nr_registry_system *out,
                            const uint8_t system_id[32], const char *block_tag)
     __attribute__((warn_unused_result));
 int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *out,
                            const uint8_t system_id[32], uint32_t index, const char *block_tag)
+    __attribute__((warn_unused_result));
+
+/* recordGenesis(systemId, epoch, genesisId, founders) from sk's account (a member's). The
+ * genesis id must be nr_registry_genesis_id(system_id, epoch, n, founders). A genesis that another member
+ * recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT with
+ * its reason. */
+int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               uint32_t epoch, const uint8_t genesis_id[32],
+                               const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
+    __attribute__((warn_unused_result));
+/* getGenesis(systemId, epoch) (eth_call, not proven: the state enclave uses nr_evidence_genesis).
+ * out->recorded = 0 when none. block_tag NULL: the confirmed head. */
+int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis *out,
+                            const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
     __attribute__((warn_unused_result));
 
 /* The contract's members hash: keccak chain over (systemId, n, f, measurement) then each
@@ -133,7 +145,9 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
 /* ---- chain.ini (written by scripts/devnet.sh, read by narrator-chain and the daemon) ----
  *
  *   [Chain]
- *   RpcUrl = http://127.0.0.1:8545     JSON-RPC endpoint (required)
+ *   RpcUrl = http://127.0.0.1:8545     JSON-RPC endpoint (required); once per endpoint, at
+ *                                      most NR_CHAIN_MAX_ENDPOINTS (transactions use the first)
+ *   Agree = 2                          endpoints that must agree on a block (default: all)
  *   ChainId = 31337                    expected chain id (required; checked on connect)
  *   Contract = 0x5FbDB2...             registry address (optional until deployed)
  *   Confirmations = 1                  confirmations before a record counts (default 1)
@@ -143,8 +157,12 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
  * Unknown sections or keys, duplicates and bad values are errors: one line "name:line: Key:
  * reason" in err. */
 #define NR_CHAIN_URL_MAX 256u
+#define NR_CHAIN_MAX_ENDPOINTS 8u
 struct nr_chain_ini {
-    char rpc_url[NR_CHAIN_URL_MAX];
+    char rpc_url[NR_CHAIN_URL_MAX]; /* the first endpoint */
+    char rpc_urls[NR_CHAIN_MAX_ENDPOINTS][NR_CHAIN_URL_MAX];
+    unsigned n_rpc_urls;
+    unsigned agree; /* 1..n_rpc_urls, default n_rpc_urls */
     uint64_t chain_id;
     int has_contract;
     uint8_t contract[NR_ETH_ADDR_BYTES];

@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "eth/eth.h"
+#include "eth/mpt.h"
 #include "narrator/errors.h"
 
 #define NR_RPC_ERRMSG_BYTES 512u
@@ -143,6 +144,35 @@ int nr_rpc_get_logs(struct nr_rpc *rpc, struct nr_eth_log **logs, size_t *n_logs
     __attribute__((warn_unused_result));
 void nr_rpc_logs_free(struct nr_eth_log *logs, size_t n_logs);
 
+/* ---- chain evidence (the host side of src/eth/evidence.h) ---- */
+
+/* eth_getBlockByNumber(number, false), re-encoded as the header RLP that the block hash is
+ * computed over (see nr_rpc_parse_block_header). *rlp is malloc'd. */
+int nr_rpc_block_header(struct nr_rpc *rpc, uint8_t **rlp, size_t *rlp_len, uint8_t hash[32],
+                        uint64_t number) __attribute__((warn_unused_result));
+
+struct nr_rpc_storage_proof {
+    uint8_t key[32];   /* the slot, as the node echoes it (left-padded to 32 bytes) */
+    nr_u256 value;     /* the node's claim; the verifier recomputes it from the nodes */
+    struct nr_eth_bytes *nodes; /* each p malloc'd */
+    size_t n_nodes;
+};
+struct nr_rpc_proof {
+    uint8_t address[NR_ETH_ADDR_BYTES];
+    uint8_t storage_hash[32];
+    struct nr_eth_bytes *account_nodes;
+    size_t n_account_nodes;
+    struct nr_rpc_storage_proof *storage;
+    size_t n_storage;
+};
+void nr_rpc_proof_free(struct nr_rpc_proof *p);
+/* eth_getProof(address, [slots], number). The storage proofs come back in the order of slots
+ * (NR_EMALFORMED if the node reorders or drops one). Free with nr_rpc_proof_free (also after
+ * an error). */
+int nr_rpc_get_proof(struct nr_rpc *rpc, struct nr_rpc_proof *out,
+                     const uint8_t address[NR_ETH_ADDR_BYTES], const uint8_t (*slots)[32],
+                     size_t n_slots, uint64_t number) __attribute__((warn_unused_result));
+
 /* ---- pure parsing of untrusted node replies (no I/O; fuzzed by test/fuzz/fuzz_jsonrpc.c) ----
  * err/cap receive a message on failure (may be NULL/0). */
 
@@ -164,6 +194,21 @@ int nr_rpc_parse_data(uint8_t **out, size_t *out_len, const cJSON *v, size_t max
 int nr_rpc_parse_receipt(struct nr_eth_receipt *out, const cJSON *v)
     __attribute__((warn_unused_result));
 int nr_rpc_parse_logs(struct nr_eth_log **logs, size_t *n_logs, const cJSON *v)
+    __attribute__((warn_unused_result));
+/* A block object (eth_getBlockByNumber, without transactions) -> its header RLP: parentHash,
+ * sha3Uncles, miner, stateRoot, transactionsRoot, receiptsRoot, logsBloom, difficulty, number,
+ * gasLimit, gasUsed, timestamp, extraData, mixHash, nonce, then, when present and in this
+ * order only, baseFeePerGas (London), withdrawalsRoot (Shanghai), blobGasUsed, excessBlobGas,
+ * parentBeaconBlockRoot (Cancun), requestsHash (Prague). *rlp is malloc'd; hash and number are
+ * the object's "hash" and "number". NR_EMALFORMED for a missing or bad field (err says
+ * which); NR_ECHAIN when keccak256 of the re-encoding is not the block's "hash" (a field this
+ * code does not know, or a node that lies). */
+int nr_rpc_parse_block_header(uint8_t **rlp, size_t *rlp_len, uint8_t hash[32], uint64_t *number,
+                              const cJSON *block, char *err, size_t err_cap)
+    __attribute__((warn_unused_result));
+/* An eth_getProof result. Bounds: NR_MPT_MAX_NODES nodes per proof, NR_MPT_MAX_NODE_BYTES per
+ * node, at most max_storage storage proofs. Free with nr_rpc_proof_free (also after an error). */
+int nr_rpc_parse_proof(struct nr_rpc_proof *out, const cJSON *v, size_t max_storage)
     __attribute__((warn_unused_result));
 
 #endif

@@ -61,7 +61,7 @@ enum peer_key { PK_INDEX, PK_ENDPOINT, PK_COUNT_ };
 static const char *const g_peer_keys[PK_COUNT_] = {"Index", "Endpoint"};
 
 enum chain_key { CK_RPCURL, CK_CHAINID, CK_CONTRACT, CK_CONFIRMATIONS, CK_REQUIRED,
-                 CK_STARTTIMEOUT, CK_COUNT_ };
+                 CK_STARTTIMEOUT, CK_AGREE, CK_COUNT_ };
 static const struct {
     const char *name;
     int required;
@@ -69,6 +69,7 @@ static const struct {
     [CK_RPCURL] = {"RpcUrl", 1},           [CK_CHAINID] = {"ChainId", 1},
     [CK_CONTRACT] = {"Contract", 1},       [CK_CONFIRMATIONS] = {"Confirmations", 0},
     [CK_REQUIRED] = {"Required", 0},       [CK_STARTTIMEOUT] = {"StartTimeout", 0},
+    [CK_AGREE] = {"Agree", 0},
 };
 
 struct parser {
@@ -255,7 +256,7 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *out)
         if (*c < '0' || *c > '9')
             return -1;
         unsigned d = (unsigned)(*c - '0');
-        if (x > (max - d) / 10u)
+        if (d > max || x > (max - d) / 10u)
             return -1;
         x = x * 10u + d;
     }
@@ -507,22 +508,43 @@ static void chain_key(struct parser *p, const char *key, const char *v)
         return;
     }
     key = g_chain_keys[k].name;
-    if (p->chain_key_line[k]) {
+    /* RpcUrl is given once per endpoint; every other key once. */
+    if (p->chain_key_line[k] && k != CK_RPCURL) {
         fail(p, p->lineno, key, "duplicate key (first at line %d)", p->chain_key_line[k]);
         return;
     }
-    p->chain_key_line[k] = p->lineno;
+    if (!p->chain_key_line[k])
+        p->chain_key_line[k] = p->lineno;
     switch ((enum chain_key)k) {
     case CK_RPCURL: {
         size_t l = strlen(v);
+        if (c->n_rpc_urls == NR_CFG_CHAIN_MAX_ENDPOINTS) {
+            fail(p, p->lineno, key, "more than %u endpoints", NR_CFG_CHAIN_MAX_ENDPOINTS);
+            break;
+        }
         if (l == 0 || l >= sizeof c->rpc_url ||
-            (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
+            (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
             fail(p, p->lineno, key, "bad URL (http:// or https://, at most %zu bytes)",
                  sizeof c->rpc_url - 1u);
-        else
+            break;
+        }
+        for (unsigned i = 0; i < c->n_rpc_urls; i++)
+            if (strcmp(c->rpc_urls[i], v) == 0) {
+                fail(p, p->lineno, key, "duplicate endpoint");
+                return;
+            }
+        memcpy(c->rpc_urls[c->n_rpc_urls++], v, l + 1);
+        if (c->n_rpc_urls == 1)
             memcpy(c->rpc_url, v, l + 1);
         break;
     }
+    case CK_AGREE:
+        if (parse_u64(v, NR_CFG_CHAIN_MAX_ENDPOINTS, &x) != 0 || x == 0)
+            fail(p, p->lineno, key, "bad number (1..%u endpoints that must agree)",
+                 NR_CFG_CHAIN_MAX_ENDPOINTS);
+        else
+            c->agree = (unsigned)x;
+        break;
     case CK_CHAINID:
         if (parse_u64(v, UINT64_MAX, &x) != 0 || x == 0)
             fail(p, p->lineno, key, "bad chain id (decimal, not 0)");
@@ -631,12 +653,21 @@ static void validate(struct parser *p)
              "off is only possible with Durability = memory");
         return;
     }
-    if (p->chain_line)
+    if (p->chain_line) {
         for (int k = 0; k < CK_COUNT_; k++)
             if (g_chain_keys[k].required && !p->chain_key_line[k]) {
                 fail(p, p->chain_line, g_chain_keys[k].name, "missing required key in [Chain]");
                 return;
             }
+        if (!p->chain_key_line[CK_AGREE]) {
+            c->chain.agree = c->chain.n_rpc_urls;
+        } else if (c->chain.agree > c->chain.n_rpc_urls) {
+            fail(p, p->chain_key_line[CK_AGREE], "Agree",
+                 "%u endpoints must agree but %u RpcUrl %s configured", c->chain.agree,
+                 c->chain.n_rpc_urls, c->chain.n_rpc_urls == 1 ? "is" : "are");
+            return;
+        }
+    }
     for (unsigned i = 0; i < c->n_peers; i++) {
         for (int k = 0; k < PK_COUNT_; k++)
             if (!p->peer_key_line[i][k]) {

@@ -23,7 +23,10 @@
  *   Index = 1
  *   Endpoint = 127.0.0.1:7101
  *   [Chain]                           optional: the chain anchors the membership (S4)
- *   RpcUrl = http://127.0.0.1:8545    JSON-RPC endpoint (required in [Chain])
+ *   RpcUrl = http://127.0.0.1:8545    JSON-RPC endpoint (required in [Chain]); give the key
+ *                                     once per endpoint (at most 8): chain reads need Agree of
+ *                                     them to return the same block (src/host/chain_evidence.h)
+ *   Agree = 2                         endpoints that must agree (1..endpoints; default: all)
  *   ChainId = 31337                   expected chain id (required in [Chain])
  *   Contract = 0x5FbDB2...            NarratorRegistry address (required in [Chain])
  *   Confirmations = 1                 confirmations before a record counts (default 1)
@@ -71,10 +74,14 @@ struct nr_host_peer {
 #define NR_CFG_CHAIN_DEFAULT_START_TIMEOUT_MS 60000u
 #define NR_CFG_CHAIN_MAX_START_TIMEOUT_MS 86400000u
 #define NR_CFG_CHAIN_MAX_CONFIRMATIONS 1000u
+#define NR_CFG_CHAIN_MAX_ENDPOINTS 8u /* = NR_EVIDENCE_MAX_HEADERS */
 
 struct nr_host_chain {
     int enabled; /* a [Chain] section is present */
-    char rpc_url[NR_CFG_CHAIN_URL_MAX];
+    char rpc_url[NR_CFG_CHAIN_URL_MAX]; /* the first endpoint (= rpc_urls[0]) */
+    char rpc_urls[NR_CFG_CHAIN_MAX_ENDPOINTS][NR_CFG_CHAIN_URL_MAX];
+    unsigned n_rpc_urls; /* m */
+    unsigned agree;      /* k, 1..m (default m) */
     uint64_t chain_id;
     uint8_t contract[20];
     unsigned confirmations;

@@ -47,3 +47,20 @@ foreach(target rlp abi)
     endif()
   endif()
 endforeach()
+
+# The chain-evidence verifier (src/eth/mpt.c, evidence.c) on anvil answers captured in
+# test/vectors/evidence_genesis.json (scripts/gen-evidence-vectors.js regenerates it).
+if(TARGET nr_eth AND NR_ETH_TEST_CJSON_FOUND AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_eth_evidence.c)
+  add_executable(test_eth_evidence test_eth_evidence.c test_eth_vectors.c)
+  target_link_libraries(test_eth_evidence PRIVATE nr_eth PkgConfig::NR_ETH_TEST_CJSON PkgConfig::CMOCKA)
+  target_compile_options(test_eth_evidence PRIVATE ${NR_WARNINGS})
+  target_compile_definitions(test_eth_evidence PRIVATE
+                             NR_ETH_VECTORS_DIR="${PROJECT_SOURCE_DIR}/test/vectors")
+  target_include_directories(test_eth_evidence PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+  if(TARGET nr_core) # the core's genesis packing and id must be the registry's (cross-check)
+    target_link_libraries(test_eth_evidence PRIVATE nr_core)
+    target_compile_definitions(test_eth_evidence PRIVATE NR_TEST_WITH_CORE)
+  endif()
+  add_test(NAME test_eth_evidence COMMAND test_eth_evidence)
+  set_tests_properties(test_eth_evidence PROPERTIES LABELS unit)
+endif()

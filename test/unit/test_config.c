@@ -202,6 +202,67 @@ static const struct bad_case bad_cases[] = {
     {0, NULL, "[Peer]\n", "t.ini:22: Index: missing required key in [Peer]"},
 };
 
+/* [Chain] with several endpoints (RpcUrl once per endpoint) and Agree. */
+#define CHAIN_HEAD "[Chain]\nChainId = 31337\nContract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n"
+static void test_chain_endpoints(void **state)
+{
+    (void)state;
+    struct nr_host_config c;
+    char err[NR_CFG_ERR_MAX];
+    char *t = build(0, NULL, CHAIN_HEAD "RpcUrl = http://127.0.0.1:8545\n");
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    free(t);
+    assert_int_equal(c.chain.n_rpc_urls, 1);
+    assert_int_equal(c.chain.agree, 1);
+    assert_string_equal(c.chain.rpc_url, "http://127.0.0.1:8545");
+    t = build(0, NULL,
+              CHAIN_HEAD "RpcUrl = http://127.0.0.1:8545\nRpcUrl = https://rpc.example.org/k\n"
+                         "RpcUrl = http://127.0.0.1:8546\nRequired = no\n");
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    free(t);
+    assert_int_equal(c.chain.n_rpc_urls, 3);
+    assert_int_equal(c.chain.agree, 3); /* default: all */
+    assert_int_equal(c.chain.required, 0);
+    assert_string_equal(c.chain.rpc_url, "http://127.0.0.1:8545");
+    assert_string_equal(c.chain.rpc_urls[1], "https://rpc.example.org/k");
+    t = build(0, NULL, CHAIN_HEAD "RpcUrl = http://a:1\nAgree = 1\nRpcUrl = http://b:1\n");
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    free(t);
+    assert_int_equal(c.chain.agree, 1);
+    assert_int_equal(c.chain.n_rpc_urls, 2);
+
+    static const struct {
+        const char *extra, *want;
+    } bad[] = {
+        /* lines: [Chain] is 22, ChainId 23, Contract 24, then the extra lines from 25 */
+        {CHAIN_HEAD "RpcUrl = http://a:1\nAgree = 2\n",
+         "t.ini:26: Agree: 2 endpoints must agree but 1 RpcUrl is configured"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nRpcUrl = http://b:1\nAgree = 3\n",
+         "t.ini:27: Agree: 3 endpoints must agree but 2 RpcUrl are configured"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nAgree = 0\n", "t.ini:26: Agree: bad number"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nAgree = 9\n", "t.ini:26: Agree: bad number"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nAgree = 1\nAgree = 1\n",
+         "t.ini:27: Agree: duplicate key (first at line 26)"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nRpcUrl = http://a:1\n",
+         "t.ini:26: RpcUrl: duplicate endpoint"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nRpcUrl = http://b:1\nRpcUrl = http://c:1\n"
+                    "RpcUrl = http://d:1\nRpcUrl = http://e:1\nRpcUrl = http://f:1\n"
+                    "RpcUrl = http://g:1\nRpcUrl = http://h:1\nRpcUrl = http://i:1\n",
+         "t.ini:33: RpcUrl: more than 8 endpoints"},
+        {CHAIN_HEAD "RpcUrl = http://a:1\nRpcUrl = ftp://b\n", "t.ini:26: RpcUrl: bad URL"},
+        {CHAIN_HEAD "Agree = 1\n", "t.ini:22: RpcUrl: missing required key in [Chain]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = build(0, NULL, bad[i].extra);
+        int rc = parse(&c, t, err, sizeof err);
+        if (rc != NR_ECONFIG || strncmp(err, bad[i].want, strlen(bad[i].want)) != 0) {
+            print_error("case %zu: rc=%d err='%s' want='%s'\n", i, rc, err, bad[i].want);
+            fail();
+        }
+        free(t);
+    }
+}
+
 static void test_bad_cases(void **state)
 {
     (void)state;
@@ -315,7 +376,7 @@ int main(void)
         cmocka_unit_test(test_bad_cases),  cmocka_unit_test(test_no_node_section),
         cmocka_unit_test(test_nul_byte),   cmocka_unit_test(test_too_many_peers),
         cmocka_unit_test(test_load_file),  cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_addr_parse),
+        cmocka_unit_test(test_addr_parse), cmocka_unit_test(test_chain_endpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
