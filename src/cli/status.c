@@ -163,8 +163,9 @@ int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status
         st->state[k] = '\0';
     }
     /* a one-line summary of the counters */
-    static const char *const keys[] = {"incarnation", "records", "writes_committed",
-                                       "reads_served", "peers_connected", "clients"};
+    static const char *const keys[] = {"anchor",       "incarnation",     "records",
+                                       "writes_committed", "reads_served", "peers_connected",
+                                       "clients",      "total_failure"};
     size_t j = 0;
     st->detail[0] = '\0';
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {

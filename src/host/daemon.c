@@ -25,6 +25,7 @@
 #include "chan/membership.h"
 #include "host/daemon.h"
 #ifdef NR_HOST_WITH_CHAIN
+#include "host/anchor.h"
 #include "host/chain.h"
 #endif
 
@@ -110,6 +111,18 @@ static void io_halted(void *ctx, int reason)
     daemon_stop(d, reason ? reason : NR_EHALTED);
 }
 
+static void io_genesis_proposed(void *ctx, const struct nr_genesis *g)
+{
+    struct nr_daemon *d = ctx;
+#ifdef NR_HOST_WITH_CHAIN
+    if (d->anchor)
+        nr_anchor_propose(d->anchor, g); /* the worker posts it; the core waits for the chain */
+#else
+    (void)d;
+    (void)g;
+#endif
+}
+
 static void io_active(void *ctx)
 {
     struct nr_daemon *d = ctx;
@@ -185,6 +198,10 @@ static int core_create(struct nr_daemon *d, const struct nr_store_hint *hint)
     if (d->se_cfg.nonce == 0)
         d->se_cfg.nonce = 1; /* 0 means "derive" (tests only) */
     d->se_cfg.was_active = hint->was_active;
+    d->se_cfg.anchored = d->anchored;
+    d->se_cfg.epoch = NR_CHAIN_EPOCH_FIRST;
+    d->se_cfg.has_genesis_hint = hint->has_genesis;
+    memcpy(d->se_cfg.genesis_hint, hint->genesis, NR_GENESIS_ID_BYTES);
     d->se_cfg.max_records = d->cfg.max_records;
     d->se_cfg.max_batch = d->cfg.max_batch;
     d->se_cfg.max_inflight = d->cfg.max_inflight;
@@ -198,6 +215,7 @@ static int core_create(struct nr_daemon *d, const struct nr_store_hint *hint)
         .log = io_log,
         .halted = io_halted,
         .active = io_active,
+        .genesis_proposed = io_genesis_proposed,
     };
     return nr_se_create(&d->se, &d->se_cfg, &io);
 }
@@ -237,6 +255,24 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     if (d->stop)
         return;
     nr_se_tick(d->se, now);
+#ifdef NR_HOST_WITH_CHAIN
+    if (d->anchor) {
+        struct nr_anchor_result r;
+        nr_anchor_want(d->anchor, nr_se_wants_anchor(d->se));
+        if (nr_anchor_take(d->anchor, &r)) {
+            if (r.rc != NR_OK)
+                nr_log_limited(&d->rl_anchor, now, NR_LOG_WARN,
+                               "anchor: chain evidence not accepted: %s (%s); retrying",
+                               r.err[0] ? r.err : nr_strerror(r.rc), nr_errname(r.rc));
+            else if (!r.system_finalized)
+                nr_log_limited(&d->rl_anchor, now, NR_LOG_WARN,
+                               "anchor: the system is not finalised on chain at block %llu",
+                               (unsigned long long)r.height);
+            else
+                nr_se_anchor(d->se, r.present ? &r.genesis : NULL, r.height, now);
+        }
+    }
+#endif
     if (now - d->last_summary_ms >= NR_SUMMARY_MS)
         log_summary(d, now);
 }
@@ -313,7 +349,9 @@ static void end_of_iteration(struct nr_daemon *d)
          * keep the epoch hint ahead of it so that the next start draws a higher one. */
         d->incarnation = nr_se_incarnation(d->se);
         struct nr_store_hint h = {.epoch = nr_incarnation_epoch(d->incarnation),
-                                  .was_active = d->se_cfg.was_active};
+                                  .was_active = d->se_cfg.was_active,
+                                  .has_genesis = d->se_cfg.has_genesis_hint};
+        memcpy(h.genesis, d->se_cfg.genesis_hint, NR_GENESIS_ID_BYTES);
         NR_LOGW("re-incarnated as %016llx (epoch %u)", (unsigned long long)d->incarnation, h.epoch);
         if (nr_store_hint_put(d->store, &h) != NR_OK) {
             d->stats.store_errors++;
@@ -322,6 +360,7 @@ static void end_of_iteration(struct nr_daemon *d)
     }
     if (d->became_active && !d->stop) {
         struct nr_store_hint h = {.epoch = nr_incarnation_epoch(d->incarnation), .was_active = 1};
+        h.has_genesis = nr_se_genesis_id(d->se, h.genesis) == NR_OK;
         int rc = nr_store_hint_put(d->store, &h);
         if (rc != NR_OK) {
             d->stats.store_errors++;
@@ -557,9 +596,38 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     if (rc != NR_OK)
         FAIL("store: cannot write the epoch hint: %s", nr_strerror(rc));
 
+    d->anchored = d->cfg.chain.enabled;
+#ifndef NR_HOST_WITH_CHAIN
+    if (d->anchored)
+        FAIL("%s: [Chain]: this narratord was built without the chain client", config_path);
+#endif
     rc = core_create(d, &hint);
     if (rc != NR_OK)
         FAIL("protocol core: %s (max_records %u)", nr_strerror(rc), d->cfg.max_records);
+#ifdef NR_HOST_WITH_CHAIN
+    if (d->anchored) {
+        if ((size_t)snprintf(d->identity_path, sizeof d->identity_path, "%s/identity",
+                             d->cfg.data_dir) >= sizeof d->identity_path)
+            FAIL("%s: DataDir: path too long", config_path);
+        struct nr_anchor_config ac = {
+            .chain = &d->cfg.chain,
+            .tee = d->tee,
+            .data_dir = d->cfg.data_dir,
+            .identity_file = d->identity_path,
+            .system_id = d->system_id,
+            .epoch = d->se_cfg.epoch,
+            .n = d->n,
+        };
+        rc = nr_anchor_start(&d->anchor, &ac);
+        if (rc != NR_OK)
+            FAIL("anchor: cannot start the chain worker: %s", nr_strerror(rc));
+        nr_anchor_want(d->anchor, 1);
+    }
+#endif
+    if (!d->anchored)
+        NR_LOGW("UNANCHORED (development only): no [Chain] section, so genesis is decided "
+                "locally: a host that starts blank instances of every member can run a second "
+                "network beside this one (docs/threat-model.md, docs/protocol.md 6.3)");
 
     d->base = event_base_new();
     if (!d->base)
@@ -592,9 +660,10 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
             FAIL("cannot start the timer");
     }
     NR_LOGI("narratord SE %u of n=%u f=%u starting: incarnation %016llx (epoch %u), "
-            "durability %s, was_active hint %d",
+            "durability %s, was_active hint %d, %s",
             d->cfg.index, d->n, d->f, (unsigned long long)d->incarnation, hint.epoch,
-            d->cfg.durability == NR_DURABILITY_DISK ? "disk" : "memory", hint.was_active);
+            d->cfg.durability == NR_DURABILITY_DISK ? "disk" : "memory", hint.was_active,
+            d->anchored ? "anchored on chain" : "UNANCHORED (development only)");
     return NR_OK;
 fail:
     rc = rc != NR_OK ? rc : NR_EIO;
@@ -605,6 +674,10 @@ fail_keep_msg:
 
 void nr_daemon_free(struct nr_daemon *d)
 {
+#ifdef NR_HOST_WITH_CHAIN
+    nr_anchor_stop(d->anchor); /* before the TEE and the core it reads from go */
+    d->anchor = NULL;
+#endif
     nr_metrics_stop(d);
     nr_local_server_free(d->local);
     d->local = NULL;

@@ -70,6 +70,12 @@ struct nr_daemon {
     struct nr_attest_policy policy;
     uint8_t measurement[NR_MEASUREMENT_BYTES];
 
+    /* the chain anchor (anchored mode; NULL unanchored): its worker owns the chain reads */
+    struct nr_anchor *anchor;
+    int anchored;
+    struct nr_ratelimit rl_anchor;
+    char identity_path[NR_CFG_PATH_MAX + 16];
+
     /* transport: each layer owns its connections and counters */
     struct nr_peer_net *peer;
     struct nr_local_server *local;

@@ -9,6 +9,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include <sodium.h>
+
 #include "host/daemon.h"
 
 const char *nr_se_state_name(enum nr_se_state s)
@@ -78,7 +80,14 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
       s->join_replies_discarded);
     C("votes_discarded_total", "votes filtered out by views", s->votes_discarded);
     G("superseded", "1 once this instance learned it is superseded", s->superseded);
-    G("total_failure", "1 once total failure was detected", s->total_failure);
+    G("total_failure", "1 while total failure is detected (joining, retrying)", s->total_failure);
+    G("anchored", "1: genesis anchored on chain; 0: UNANCHORED (development only)",
+      (uint64_t)d->anchored);
+    C("msgs_dropped_genesis_total", "messages from instances of another network dropped",
+      s->msgs_dropped_genesis);
+    C("genesis_proposals_total", "genesis records proposed to the chain", s->genesis_proposals);
+    C("anchor_refused_total", "chain anchor records refused by the core", s->anchor_refused);
+    G("anchor_height", "highest confirmed block of an accepted chain anchor", s->anchor_height);
     C("incarnation_collisions_total", "two instances of a member seen with one incarnation",
       s->incarnation_collisions);
     G("peers_connected", "authenticated peer connections", nr_peer_net_connected(d->peer));
@@ -150,9 +159,16 @@ static void status_cb(struct evhttp_request *req, void *arg)
         return;
     }
     nr_se_view(d->se, view);
+    uint8_t gid[NR_GENESIS_ID_BYTES];
+    char gid_hex[2 * NR_GENESIS_ID_BYTES + 1] = "";
+    if (nr_se_genesis_id(d->se, gid) == NR_OK)
+        sodium_bin2hex(gid_hex, sizeof gid_hex, gid, sizeof gid);
+    evbuffer_add_printf(b, "{\"anchor\":\"%s\",\"genesis\":\"%s\",\"total_failure\":%s,",
+                        d->anchored ? "anchored" : "unanchored", gid_hex,
+                        s->total_failure ? "true" : "false");
     evbuffer_add_printf(
         b,
-        "{\"index\":%u,\"n\":%u,\"f\":%u,\"state\":\"%s\","
+        "\"index\":%u,\"n\":%u,\"f\":%u,\"state\":\"%s\","
         "\"incarnation\":\"%016llx\",\"records\":%llu,"
         "\"writes_committed\":%llu,\"reads_served\":%llu,"
         "\"peers_connected\":%u,\"clients\":%u,\"uptime_s\":%llu,\"view\":[",

@@ -112,8 +112,8 @@ if [ "${ATTACK_CHAIN:-0}" = 1 ]; then
     [ "$rc" = 2 ] || fail "empty-state variant beside A0: rc $rc '$out' (expected: not served)"
     log "anchored: the PIN example is not served beside A0, with the stale files or with none"
 else
-    wait_until 20 "A0 ACTIVE (unanchored: a blank-clone network is possible)" \
-        test "$(state_of 10)" = 2
+    a0_active() { [ "$(state_of 10)" = 2 ]; }
+    wait_until 20 "A0 ACTIVE (unanchored: a blank-clone network is possible)" a0_active
     grep -q "UNANCHORED" "$T_DIR/a0.log" || fail "A0 does not say it is unanchored"
     copy_back
     set +e
