@@ -27,7 +27,23 @@
 . "$(dirname "$0")/lib.sh"
 : "${PIN:?PIN (path of the pin example) not set}"
 
-net_create
+if [ "${ATTACK_CHAIN:-0}" = 1 ]; then
+    # a private anvil devnet for this test (the network's SEs verify the genesis on it)
+    "$NARRATOR" devnet up --dir "$T_DIR/devnet" --port 0 >"$T_DIR/devnet.out" 2>&1 ||
+        { cat "$T_DIR/devnet.out"; fail "devnet up"; }
+    trap '"$NARRATOR" devnet down --dir "$T_DIR/devnet" >/dev/null 2>&1 || true; cleanup' EXIT
+    # The network as `narrator up` starts it (its daemons are not our children): a stop and a
+    # restart of every member from empty stores, as net_create does, would be a total
+    # failure on an anchored network (the genesis is on chain; no member holds state).
+    BASE_PORT=$(pick_ports)
+    "$NARRATOR" up -n "$N" --dir "$NET" --base-port "$BASE_PORT" --timeout-ms 60000 \
+        --chain "$T_DIR/devnet/chain.ini" >"$T_DIR/up.out" 2>&1 || { cat "$T_DIR/up.out"; fail "narrator up"; }
+    trap '"$NARRATOR" down --dir "$NET" >/dev/null 2>&1 || true; "$NARRATOR" devnet down --dir "$T_DIR/devnet" >/dev/null 2>&1 || true; cleanup' EXIT
+    for i in $(seq 0 $((N - 1))); do DPID[$i]=$(cat "$NET/node$i/narratord.pid"); wait_active "$i" 30; done
+    log "anchored network of $N SEs ACTIVE on ports $BASE_PORT.. (genesis on the test's devnet)"
+else
+    net_create
+fi
 
 export PIN_STATE="$T_DIR/pin-state"
 pin_at() { # node [socket] -- runs the PIN example as an AE beside member <node>
