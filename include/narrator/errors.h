@@ -24,6 +24,7 @@ extern "C" {
     X(NR_ECONFIG, 10, "bad configuration")                                                        \
     X(NR_EEXIST, 11, "already exists")                                                            \
     X(NR_EPERM, 12, "not permitted")                                                              \
+    X(NR_ENOTSUP, 13, "not supported by this TEE backend")                                        \
     /* decoding of untrusted bytes */                                                             \
     X(NR_EMALFORMED, 20, "malformed message")                                                     \
     X(NR_ETRUNCATED, 21, "truncated input")                                                       \

@@ -705,23 +705,24 @@ static int eval_tcb(const struct nr_dcap_policy *pol, struct nr_dcap_info *info,
     if (len == 0 || len > NR_DCAP_TCB_INFO_MAX_BYTES)
         return errf(err, cap, NR_ETCB, "tcb info: empty or larger than %u bytes",
                     NR_DCAP_TCB_INFO_MAX_BYTES);
-    rc = load_pem_chain(certs, &n, pol->tcb_sign_chain.data, pol->tcb_sign_chain.len);
-    if (rc != NR_OK)
-        return errf(err, cap, rc, "tcb info: signing chain is not PEM certificates");
-    rc = verify_path(certs, n, pol->root_fp, pol->time, pol->crls, 0, 0, "tcb signing chain", err,
-                     cap);
-    if (rc != NR_OK)
-        goto out;
-    if ((rc = raw_tcb_info(json, len, &raw, &raw_len)) != NR_OK) {
-        rc = errf(err, cap, NR_ETCB, "tcb info: no tcbInfo object");
-        goto out;
-    }
+    /* Parse first (bytes only), then the signing chain, then the signature. */
+    if ((rc = raw_tcb_info(json, len, &raw, &raw_len)) != NR_OK)
+        return errf(err, cap, NR_ETCB, "tcb info: no tcbInfo object");
     doc = cJSON_ParseWithLength(json, len);
     const cJSON *sj = doc ? cJSON_GetObjectItemCaseSensitive(doc, "signature") : NULL;
     if (!cJSON_IsString(sj) || hex_bytes(sig, sizeof sig, sj->valuestring) != NR_OK) {
         rc = errf(err, cap, NR_ETCB, "tcb info: no signature (128 hex digits)");
         goto out;
     }
+    rc = load_pem_chain(certs, &n, pol->tcb_sign_chain.data, pol->tcb_sign_chain.len);
+    if (rc != NR_OK) {
+        rc = errf(err, cap, rc, "tcb info: signing chain is not PEM certificates");
+        goto out;
+    }
+    rc = verify_path(certs, n, pol->root_fp, pol->time, pol->crls, 0, 0, "tcb signing chain", err,
+                     cap);
+    if (rc != NR_OK)
+        goto out;
     EVP_PKEY *pk = X509_get0_pubkey(certs[0]);
     if (!is_p256(pk) || !ecdsa_ok(pk, sig, (const uint8_t *)raw, raw_len)) {
         rc = errf(err, cap, NR_ETCB, "tcb info: signature does not verify");
@@ -800,6 +801,40 @@ out:
 
 /* ---- verification ---- */
 
+static void body_fields(struct nr_dcap_info *info, const struct nr_dcap_quote *q)
+{
+    info->qe_svn = le16(q->header + 8);
+    info->pce_svn = le16(q->header + 10);
+    memcpy(info->mrenclave, q->body + NR_DCAP_BODY_MRENCLAVE, 32);
+    memcpy(info->mrsigner, q->body + NR_DCAP_BODY_MRSIGNER, 32);
+    info->isv_prod_id = le16(q->body + NR_DCAP_BODY_ISV_PROD_ID);
+    info->isv_svn = le16(q->body + NR_DCAP_BODY_ISV_SVN);
+    info->attributes_flags = le64(q->body + NR_DCAP_BODY_ATTRIBUTES);
+    memcpy(info->report_data, q->body + NR_DCAP_BODY_REPORT_DATA, 64);
+}
+
+int nr_dcap_pck_info(struct nr_dcap_info *info, const uint8_t *quote, size_t len)
+{
+    struct nr_dcap_quote q;
+    X509 *certs[NR_DCAP_MAX_CERTS];
+    unsigned n = 0;
+    if (!info)
+        return NR_EINVAL;
+    memset(info, 0, sizeof *info);
+    int rc = nr_dcap_parse(&q, quote, len);
+    if (rc != NR_OK)
+        return rc;
+    if (q.cert_type != CERT_TYPE_PCK_CHAIN)
+        return NR_EMALFORMED;
+    body_fields(info, &q);
+    if ((rc = load_pem_chain(certs, &n, q.cert_data, q.cert_len)) != NR_OK)
+        return rc;
+    rc = parse_sgx_ext(certs[0], info) == NR_OK ? NR_OK : NR_ECERT;
+    free_certs(certs, n);
+    ERR_clear_error();
+    return rc;
+}
+
 int nr_dcap_verify(struct nr_dcap_info *info_out, const struct nr_dcap_policy *pol,
                    const uint8_t *quote, size_t len, char *err, size_t cap)
 {
@@ -824,14 +859,7 @@ int nr_dcap_verify(struct nr_dcap_info *info_out, const struct nr_dcap_policy *p
     if (q.cert_type != CERT_TYPE_PCK_CHAIN)
         return errf(err, cap, NR_EMALFORMED, "quote: certification data type %u, not a PCK chain",
                     (unsigned)q.cert_type);
-    info.qe_svn = le16(q.header + 8);
-    info.pce_svn = le16(q.header + 10);
-    memcpy(info.mrenclave, q.body + NR_DCAP_BODY_MRENCLAVE, 32);
-    memcpy(info.mrsigner, q.body + NR_DCAP_BODY_MRSIGNER, 32);
-    info.isv_prod_id = le16(q.body + NR_DCAP_BODY_ISV_PROD_ID);
-    info.isv_svn = le16(q.body + NR_DCAP_BODY_ISV_SVN);
-    info.attributes_flags = le64(q.body + NR_DCAP_BODY_ATTRIBUTES);
-    memcpy(info.report_data, q.body + NR_DCAP_BODY_REPORT_DATA, 64);
+    body_fields(&info, &q);
 
     /* PCK chain to the pinned root, with revocation. */
     if ((rc = load_pem_chain(certs, &n, q.cert_data, q.cert_len)) != NR_OK) {

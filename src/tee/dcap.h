@@ -152,6 +152,12 @@ int nr_dcap_verify(struct nr_dcap_info *info, const struct nr_dcap_policy *polic
                    const uint8_t *quote, size_t len, char *err, size_t err_cap)
     __attribute__((warn_unused_result));
 
+/* The quote's enclave fields and its PCK certificate's SGX extension (PPID, FMSPC, TCB), from
+ * layout and certificate parsing only: NO signature or chain is checked. For an enclave to
+ * learn its own platform's PPID from its own quote; never for a peer's quote. */
+int nr_dcap_pck_info(struct nr_dcap_info *info, const uint8_t *quote, size_t len)
+    __attribute__((warn_unused_result));
+
 /* Parse 64 hex digits (a fingerprint) into out. NR_EINVAL if not exactly that. */
 int nr_dcap_hex32(uint8_t out[32], const char *hex) __attribute__((warn_unused_result));
 
