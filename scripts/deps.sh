@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libsodium-dev libsecp256k1-dev nettle-dev libcurl4-openssl-dev libcjson-dev
-  libevent-dev liblmdb-dev lmdb-utils libinih-dev libcmocka-dev
+  libevent-dev liblmdb-dev lmdb-utils libinih-dev libcmocka-dev libssl-dev
   spin nodejs npm python3 curl procps iproute2
 )
 # Benchmark baselines (etcd, wrk, gnuplot, swtpm) are installed by bench/deps.sh.

@@ -24,6 +24,7 @@ extern "C" {
     X(NR_ECONFIG, 10, "bad configuration")                                                        \
     X(NR_EEXIST, 11, "already exists")                                                            \
     X(NR_EPERM, 12, "not permitted")                                                              \
+    X(NR_ENOTSUP, 13, "not supported by this TEE backend")                                        \
     /* decoding of untrusted bytes */                                                             \
     X(NR_EMALFORMED, 20, "malformed message")                                                     \
     X(NR_ETRUNCATED, 21, "truncated input")                                                       \
@@ -37,6 +38,9 @@ extern "C" {
     X(NR_EUNSEAL, 34, "sealed data cannot be opened (wrong platform, enclave, or tampered)")      \
     X(NR_ENOTMEMBER, 35, "peer is not a member of this system")                                   \
     X(NR_EHANDSHAKE, 36, "channel handshake failed")                                              \
+    X(NR_ECERT, 37, "certificate chain rejected (not to the pinned root, expired, or bad)")       \
+    X(NR_EREVOKED, 38, "certificate revoked, or revocation list missing or stale")                \
+    X(NR_ETCB, 39, "platform TCB status not allowed by the policy")                               \
     /* protocol outcomes visible to the AE (S6: each detection has its own code) */              \
     X(NR_ECONFLICT, 40, "conflicting write: version is not last+1")                               \
     X(NR_EROLLBACK, 41, "ROLLBACK DETECTED: sealed state is older than the network record")      \

@@ -25,7 +25,7 @@
 #define NR_IDENTITY_PUB_BYTES 32u /* Ed25519 public key */
 #define NR_IDENTITY_SK_BYTES 64u  /* Ed25519 secret key (libsodium layout) */
 #define NR_CHAN_RECORD_OVERHEAD (8u + 16u)
-#define NR_CHAN_HS_MAX_BYTES 2048u /* any handshake message fits */
+#define NR_CHAN_HS_MAX_BYTES 8448u /* any handshake message fits (a DCAP quote as evidence) */
 
 enum nr_chan_kind { NR_CHAN_PEER = 1, NR_CHAN_LOCAL = 2 };
 enum nr_chan_role { NR_CHAN_INITIATOR = 1, NR_CHAN_RESPONDER = 2 };

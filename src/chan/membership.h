@@ -30,8 +30,8 @@
 #include "tee/tee.h"
 
 #define NR_MEMBERSHIP_VERSION 1u
-#define NR_MEMBERSHIP_MAX_BYTES (256u * 1024u)
-#define NR_MEMBERSHIP_MAX_LINE 4096u
+#define NR_MEMBERSHIP_MAX_BYTES (512u * 1024u) /* 16 members with DCAP quotes */
+#define NR_MEMBERSHIP_MAX_LINE 17408u       /* a member line with a DCAP quote in hex */
 #define NR_MEMBERSHIP_ERR_BYTES 256u /* a good size for error buffers */
 
 struct nr_member {

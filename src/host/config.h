@@ -5,10 +5,12 @@
  *   Listen = 127.0.0.1:7100           TCP address for peer SEs (required)
  *   Socket = /run/narrator/se0.sock   Unix socket for local AEs, mode 0600 (required)
  *   DataDir = /var/lib/narrator/se0   sealed store and identity (required)
- *   Platform = /path/platform         sim TEE platform directory (required)
- *   TeeBackend = sim                  TEE backend (default sim)
+ *   Platform = /path/platform         sim: TEE platform directory; gramine: /dev/attestation
+ *                                     (required)
+ *   TeeBackend = sim                  TEE backend: sim or gramine (default sim; docs/sgx.md)
  *   Membership = /path/membership.txt membership file (required)
- *   AttestationRoot = <64 hex>        attestation root public key (required)
+ *   AttestationRoot = <64 hex>        sim: attestation root public key; gramine: SHA-256
+ *                                     fingerprint of the pinned Intel SGX Root CA (required)
  *   Durability = memory|disk          (default memory)
  *   LogLevel = error|warn|info|debug  (default info)
  *   LogFile = /path/se0.log           optional, in addition to stderr

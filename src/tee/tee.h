@@ -1,7 +1,9 @@
 /* TEE interface: measurement, remote attestation, sealing, local attestation.
  *
- * Backends: `sim` (this tree: a platform directory stands for a CPU) and, later, `gramine`
- * (real SGX through Gramine's /dev/attestation). Callers use only this header.
+ * Backends: `sim` (a platform directory stands for a CPU) and `gramine` (real SGX through
+ * Gramine's /dev/attestation, tee_gramine.c). Callers use only this header; tee.c dispatches.
+ * In both, the enclave is the whole narratord process (docs/threat-model.md): under `gramine`
+ * Gramine runs it in an SGX enclave; under `sim` nothing protects it.
  *
  * sim backend, what stands for what:
  *   - attestation root directory: an Ed25519 key pair (root.sk, root.pub) standing for the
@@ -20,7 +22,22 @@
  *     are XChaCha20-Poly1305 with the measurement and caller AD authenticated.
  *   - local report (AE -> SE on the same platform): MAC under a key derived from
  *     platform.secret and the *target* enclave's measurement (like SGX EREPORT), so only an
- *     enclave with that measurement on that platform can verify it. */
+ *     enclave with that measurement on that platform can verify it.
+ *
+ * gramine backend (platform_dir = Gramine's attestation directory, /dev/attestation;
+ * code_identity is not used: the hardware measures the enclave):
+ *   - measurement: MRENCLAVE (from my_target_info); nr_tee_measure() cannot compute it from a
+ *     name and gives all zeros: allow-lists take MRENCLAVE from `gramine-sgx-sigstruct-view`.
+ *   - platform id: BLAKE2b-256("narrator-sgx-platform\0" || PPID of the PCK certificate).
+ *   - evidence: the DCAP quote (ECDSA, version 3); verification (dcap.h) pins the root
+ *     certificate whose SHA-256 DER fingerprint is policy.root_pub (the Intel SGX Root CA,
+ *     NR_DCAP_INTEL_ROOT_FP), allows policy.allowed as MRENCLAVE, refuses debug enclaves
+ *     unless policy.allow_debug, and uses the host clock as verification time.
+ *   - sealing key: BLAKE2b-256 keyed by keys/_sgx_mrenclave (EGETKEY, MRENCLAVE policy).
+ *   - local reports: nr_tee_gramine_report() makes a real SGX REPORT for a target enclave;
+ *     verifying one needs the EGETKEY report key, which Gramine does not expose to
+ *     applications, so nr_tee_local_report()/nr_tee_local_verify() return NR_ENOTSUP under
+ *     gramine (docs/sgx.md, "Not done"). */
 #ifndef NR_TEE_H
 #define NR_TEE_H
 
@@ -32,11 +49,13 @@
 #define NR_MEASUREMENT_BYTES 32u
 #define NR_PLATFORM_ID_BYTES 32u
 #define NR_REPORT_DATA_BYTES 64u
-#define NR_EVIDENCE_MAX_BYTES 512u
+#define NR_EVIDENCE_MAX_BYTES 8192u /* a DCAP quote with its PCK chain: ~4.6 kB */
 #define NR_LOCAL_REPORT_BYTES (NR_MEASUREMENT_BYTES + NR_MEASUREMENT_BYTES + NR_REPORT_DATA_BYTES + 32u)
 #define NR_SEAL_OVERHEAD 64u /* bytes a sealed blob adds to its plaintext (upper bound) */
 #define NR_ATTEST_ROOT_PUB_BYTES 32u
 #define NR_MAX_ALLOWED_MEASUREMENTS 8u
+#define NR_GRAMINE_TARGET_INFO_BYTES 512u /* SGX TARGETINFO */
+#define NR_GRAMINE_REPORT_BYTES 432u      /* SGX REPORT: body (384), key id (32), MAC (16) */
 /* sim backend sizes (exact layouts at the top of tee_sim.c). */
 #define NR_SIM_EVIDENCE_BYTES 264u
 #define NR_SIM_SEAL_OVERHEAD 48u
@@ -48,6 +67,7 @@ struct nr_attest_policy {
     uint8_t root_pub[NR_ATTEST_ROOT_PUB_BYTES];
     uint8_t allowed[NR_MAX_ALLOWED_MEASUREMENTS][NR_MEASUREMENT_BYTES];
     unsigned n_allowed;
+    int allow_debug; /* gramine: accept SGX debug enclaves (tests and development only) */
 };
 
 /* sim provisioning (done once per machine / per platform, by `narrator` tooling). */
@@ -102,5 +122,15 @@ int nr_tee_local_verify(struct nr_tee *tee, const uint8_t report[NR_LOCAL_REPORT
                         uint8_t measurement[NR_MEASUREMENT_BYTES],
                         uint8_t report_data[NR_REPORT_DATA_BYTES])
     __attribute__((warn_unused_result));
+
+/* gramine only (NR_EINVAL for another backend): this enclave's SGX TARGETINFO, for another
+ * enclave to target a report at it; and an SGX REPORT for the enclave described by
+ * target_info, binding report_data. */
+int nr_tee_gramine_target_info(const struct nr_tee *tee, uint8_t out[NR_GRAMINE_TARGET_INFO_BYTES])
+    __attribute__((warn_unused_result));
+int nr_tee_gramine_report(struct nr_tee *tee,
+                          const uint8_t target_info[NR_GRAMINE_TARGET_INFO_BYTES],
+                          const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                          uint8_t report[NR_GRAMINE_REPORT_BYTES]) __attribute__((warn_unused_result));
 
 #endif

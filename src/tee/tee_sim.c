@@ -30,9 +30,8 @@
  *     off 128 MAC (32) = BLAKE2b-256(key = report key, "narrator-sim-report\0" || bytes [0,128))
  *     report key = BLAKE2b-256(key = platform.secret, "narrator-sim-report-key\0" || target)
  *
- * Backend "gramine" (real SGX via /dev/attestation) is the next backend: until it exists every
- * entry point given another backend name returns NR_EINVAL. */
-#include "tee/tee.h"
+ * tee.c dispatches the interface of tee.h to this backend ("sim") or to tee_gramine.c. */
+#include "tee/tee_backend.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,7 +76,7 @@ static const char rep_key_domain[] = "narrator-sim-report-key";
 static const char meas_domain[] = "narrator-sim-measurement";
 static const char plat_domain[] = "narrator-sim-platform";
 
-struct nr_tee {
+struct nr_tee_sim {
     uint8_t secret[SIM_SECRET_BYTES];
     uint8_t sk[crypto_sign_SECRETKEYBYTES];
     uint8_t pub[crypto_sign_PUBLICKEYBYTES];
@@ -221,7 +220,7 @@ out:
 
 /* ---- instances ---- */
 
-void nr_tee_measure(const char *backend, const char *code_identity,
+void nr_sim_measure(const char *backend, const char *code_identity,
                     uint8_t out[NR_MEASUREMENT_BYTES])
 {
     if (!is_sim(backend) || !code_identity || sodium_init() < 0) {
@@ -231,11 +230,11 @@ void nr_tee_measure(const char *backend, const char *code_identity,
     hash_dom(out, NULL, 0, meas_domain, (const uint8_t *)code_identity, strlen(code_identity));
 }
 
-int nr_tee_open(struct nr_tee **out, const char *backend, const char *platform_dir,
+int nr_sim_open(struct nr_tee_sim **out, const char *backend, const char *platform_dir,
                 const char *code_identity)
 {
     char p_secret[4096], p_sk[4096], p_pub[4096], p_cert[4096];
-    struct nr_tee *t = NULL;
+    struct nr_tee_sim *t = NULL;
     int rc;
     if (!out || !platform_dir || !code_identity)
         return NR_EINVAL;
@@ -262,7 +261,7 @@ int nr_tee_open(struct nr_tee **out, const char *backend, const char *platform_d
         rc = NR_ECONFIG;
         goto fail;
     }
-    nr_tee_measure(backend, code_identity, t->measurement);
+    nr_sim_measure(backend, code_identity, t->measurement);
     platform_id_of(t->platform_id, t->pub);
     *out = t;
     return NR_OK;
@@ -272,7 +271,7 @@ fail:
     return rc;
 }
 
-void nr_tee_close(struct nr_tee *tee)
+void nr_sim_close(struct nr_tee_sim *tee)
 {
     if (!tee)
         return;
@@ -280,17 +279,17 @@ void nr_tee_close(struct nr_tee *tee)
     free(tee);
 }
 
-void nr_tee_measurement(const struct nr_tee *tee, uint8_t out[NR_MEASUREMENT_BYTES])
+void nr_sim_measurement(const struct nr_tee_sim *tee, uint8_t out[NR_MEASUREMENT_BYTES])
 {
     memcpy(out, tee->measurement, NR_MEASUREMENT_BYTES);
 }
 
-void nr_tee_platform_id(const struct nr_tee *tee, uint8_t out[NR_PLATFORM_ID_BYTES])
+void nr_sim_platform_id(const struct nr_tee_sim *tee, uint8_t out[NR_PLATFORM_ID_BYTES])
 {
     memcpy(out, tee->platform_id, NR_PLATFORM_ID_BYTES);
 }
 
-void nr_tee_random(struct nr_tee *tee, uint8_t *out, size_t len)
+void nr_sim_random(struct nr_tee_sim *tee, uint8_t *out, size_t len)
 {
     (void)tee;
     randombytes_buf(out, len);
@@ -307,8 +306,8 @@ static void seal_header(uint8_t hdr[SIM_SEAL_HDR])
     hdr[7] = 0;
 }
 
-static void seal_key_ad(const struct nr_tee *tee, const uint8_t *ad, size_t ad_len, uint8_t key[32],
-                        uint8_t full_ad[SIM_SEAL_HDR + 64])
+static void seal_key_ad(const struct nr_tee_sim *tee, const uint8_t *ad, size_t ad_len,
+                        uint8_t key[32], uint8_t full_ad[SIM_SEAL_HDR + 64])
 {
     hash_dom(key, tee->secret, sizeof tee->secret, seal_domain, tee->measurement,
              NR_MEASUREMENT_BYTES);
@@ -317,8 +316,8 @@ static void seal_key_ad(const struct nr_tee *tee, const uint8_t *ad, size_t ad_l
     hash_dom(full_ad + SIM_SEAL_HDR + 32, NULL, 0, seal_ad_domain, ad, ad ? ad_len : 0);
 }
 
-int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t *ad, size_t ad_len,
-                uint8_t *out, size_t cap, size_t *out_len)
+int nr_sim_seal(struct nr_tee_sim *tee, const uint8_t *pt, size_t len, const uint8_t *ad,
+                size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     uint8_t key[32], full_ad[SIM_SEAL_HDR + 64];
     if (!tee || !out || !out_len || (!pt && len) || (!ad && ad_len))
@@ -338,7 +337,7 @@ int nr_tee_seal(struct nr_tee *tee, const uint8_t *pt, size_t len, const uint8_t
     return NR_OK;
 }
 
-int nr_tee_unseal(struct nr_tee *tee, const uint8_t *blob, size_t len, const uint8_t *ad,
+int nr_sim_unseal(struct nr_tee_sim *tee, const uint8_t *blob, size_t len, const uint8_t *ad,
                   size_t ad_len, uint8_t *pt, size_t cap, size_t *pt_len)
 {
     uint8_t key[32], full_ad[SIM_SEAL_HDR + 64], hdr[SIM_SEAL_HDR];
@@ -382,7 +381,7 @@ static void ev_signed_message(uint8_t *msg, const uint8_t *ev)
     memcpy(msg + sizeof ev_domain, ev, SIM_EV_SIG_OFF);
 }
 
-int nr_tee_quote(struct nr_tee *tee, const uint8_t report_data[NR_REPORT_DATA_BYTES],
+int nr_sim_quote(struct nr_tee_sim *tee, const uint8_t report_data[NR_REPORT_DATA_BYTES],
                  uint8_t *evidence, size_t cap, size_t *ev_len)
 {
     uint8_t msg[sizeof ev_domain + SIM_EV_SIG_OFF];
@@ -404,7 +403,7 @@ int nr_tee_quote(struct nr_tee *tee, const uint8_t report_data[NR_REPORT_DATA_BY
     return NR_OK;
 }
 
-int nr_tee_verify_evidence(const char *backend, const struct nr_attest_policy *policy,
+int nr_sim_verify_evidence(const char *backend, const struct nr_attest_policy *policy,
                            const uint8_t *evidence, size_t ev_len,
                            const uint8_t report_data[NR_REPORT_DATA_BYTES],
                            uint8_t measurement[NR_MEASUREMENT_BYTES],
@@ -458,7 +457,7 @@ int nr_tee_verify_evidence(const char *backend, const struct nr_attest_policy *p
 
 /* ---- local attestation ---- */
 
-static void report_mac(const struct nr_tee *tee, const uint8_t *report, uint8_t mac[32])
+static void report_mac(const struct nr_tee_sim *tee, const uint8_t *report, uint8_t mac[32])
 {
     uint8_t key[32];
     hash_dom(key, tee->secret, sizeof tee->secret, rep_key_domain, report + SIM_REP_TARGET_OFF,
@@ -467,7 +466,7 @@ static void report_mac(const struct nr_tee *tee, const uint8_t *report, uint8_t 
     sodium_memzero(key, sizeof key);
 }
 
-int nr_tee_local_report(struct nr_tee *tee, const uint8_t target[NR_MEASUREMENT_BYTES],
+int nr_sim_local_report(struct nr_tee_sim *tee, const uint8_t target[NR_MEASUREMENT_BYTES],
                         const uint8_t report_data[NR_REPORT_DATA_BYTES],
                         uint8_t report[NR_LOCAL_REPORT_BYTES])
 {
@@ -480,7 +479,7 @@ int nr_tee_local_report(struct nr_tee *tee, const uint8_t target[NR_MEASUREMENT_
     return NR_OK;
 }
 
-int nr_tee_local_verify(struct nr_tee *tee, const uint8_t report[NR_LOCAL_REPORT_BYTES],
+int nr_sim_local_verify(struct nr_tee_sim *tee, const uint8_t report[NR_LOCAL_REPORT_BYTES],
                         uint8_t measurement[NR_MEASUREMENT_BYTES],
                         uint8_t report_data[NR_REPORT_DATA_BYTES])
 {

@@ -1,0 +1,350 @@
+/* TEE interface, `gramine` backend: real SGX through Gramine's /dev/attestation pseudo-files
+ * (see tee.h). narratord runs whole inside Gramine, so this code, the channels and the core are
+ * in the enclave; the directory it reads is Gramine's, served by the enclave's library OS.
+ *
+ * No SGX machine was available to this project: the backend is tested against a directory that
+ * stands for /dev/attestation (test/unit/test_tee_gramine.c), with the real DCAP quote of
+ * ../shared/vectors/sgx/ as the "quote" file. docs/sgx.md says how to run it on SGX.
+ *
+ * Files used, under `dir` (Gramine's /dev/attestation):
+ *   attestation_type       read: must be "dcap"
+ *   my_target_info         read: 512 bytes, SGX TARGETINFO; MRENCLAVE at offset 0
+ *   keys/_sgx_mrenclave    read: 16 bytes, EGETKEY seal key bound to MRENCLAVE and this CPU
+ *   user_report_data       write: 64 bytes, then
+ *   quote                  read: the DCAP quote over a report with that report data
+ *   target_info, report    write 512 bytes, then read 432: an SGX REPORT for that target
+ *
+ * Measurement: MRENCLAVE. Platform id: BLAKE2b-256("narrator-sgx-platform\0" || PPID), the PPID
+ * taken from the PCK certificate in a quote (the quote is verified against the policy by the
+ * peers; at open, our own quote is parsed only, to learn our platform id).
+ *
+ * Sealed blob (plaintext length + NR_SIM_SEAL_OVERHEAD = 48), like the sim backend's:
+ *   off 0   magic "NRSG" (4), u16 version (1), u16 reserved (0)
+ *   off 8   nonce (24, random)
+ *   off 32  XChaCha20-Poly1305 ciphertext || tag (16)
+ *   key = BLAKE2b-256(key = keys/_sgx_mrenclave, "narrator-sgx-seal\0" || MRENCLAVE)
+ *   AD  = header (8) || MRENCLAVE (32) || BLAKE2b-256("narrator-sgx-seal-ad\0" || ad)
+ *
+ * Evidence: the DCAP quote itself (at most NR_EVIDENCE_MAX_BYTES), verified by dcap.c with
+ * the policy's root_pub as the pinned root certificate fingerprint, the policy's allowed
+ * measurements as MRENCLAVE allow-list, and the host's clock as verification time (the OS
+ * controls that clock; docs/threat-model.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "tee/dcap.h"
+#include "tee/file.h"
+#include "tee/tee_backend.h"
+
+#define GR_MAGIC_SEAL "NRSG"
+#define GR_VERSION 1u
+#define GR_SEAL_HDR 8u
+#define GR_SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define GR_PATH_MAX 512u
+
+_Static_assert(GR_SEAL_HDR + GR_SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES ==
+                   NR_SIM_SEAL_OVERHEAD,
+               "seal layout");
+_Static_assert(NR_DCAP_QUOTE_MAX_BYTES <= NR_EVIDENCE_MAX_BYTES, "a quote fits the evidence");
+
+static const char seal_domain[] = "narrator-sgx-seal";
+static const char seal_ad_domain[] = "narrator-sgx-seal-ad";
+static const char plat_domain[] = "narrator-sgx-platform";
+
+struct nr_tee_gramine {
+    char dir[GR_PATH_MAX];
+    uint8_t seal_root[NR_GRAMINE_SEAL_KEY_BYTES];
+    uint8_t target_info[NR_GRAMINE_TARGET_INFO_BYTES];
+    uint8_t measurement[NR_MEASUREMENT_BYTES];
+    uint8_t platform_id[NR_PLATFORM_ID_BYTES];
+};
+
+static void hash_dom(uint8_t out[32], const uint8_t *key, size_t key_len, const char *domain,
+                     const uint8_t *data, size_t len)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, key_len, 32);
+    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
+    if (len)
+        crypto_generichash_update(&st, data, len);
+    crypto_generichash_final(&st, out, 32);
+    sodium_memzero(&st, sizeof st);
+}
+
+/* Pseudo-files are written with one write() of the whole value, as Gramine expects. */
+static int pf_write(const struct nr_tee_gramine *g, const char *name, const uint8_t *data,
+                    size_t len)
+{
+    char path[GR_PATH_MAX + 32];
+    int rc = nr_path_join(path, sizeof path, g->dir, name);
+    if (rc != NR_OK)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NR_EIO;
+    ssize_t n;
+    do {
+        n = write(fd, data, len);
+    } while (n < 0 && errno == EINTR);
+    int crc = close(fd);
+    return n == (ssize_t)len && crc == 0 ? NR_OK : NR_EIO;
+}
+
+static int pf_read(const struct nr_tee_gramine *g, const char *name, uint8_t *out, size_t cap,
+                   size_t *out_len)
+{
+    char path[GR_PATH_MAX + 32];
+    int rc = nr_path_join(path, sizeof path, g->dir, name);
+    if (rc != NR_OK)
+        return rc;
+    return nr_file_read(path, out, cap, out_len);
+}
+
+static void platform_id_of_ppid(uint8_t out[NR_PLATFORM_ID_BYTES],
+                                const uint8_t ppid[NR_DCAP_PPID_BYTES])
+{
+    hash_dom(out, NULL, 0, plat_domain, ppid, NR_DCAP_PPID_BYTES);
+}
+
+int nr_gramine_open(struct nr_tee_gramine **out, const char *dir)
+{
+    uint8_t type[16], rd[NR_REPORT_DATA_BYTES] = {0};
+    uint8_t *quote = NULL;
+    size_t n = 0, qlen = 0;
+    struct nr_dcap_info info;
+    int rc;
+    *out = NULL;
+    if (!dir || strlen(dir) >= GR_PATH_MAX)
+        return NR_EINVAL;
+    if (sodium_init() < 0)
+        return NR_EIO;
+    struct nr_tee_gramine *g = calloc(1, sizeof *g);
+    if (!g)
+        return NR_ENOMEM;
+    memcpy(g->dir, dir, strlen(dir) + 1);
+    /* Gramine with sgx.remote_attestation = "dcap". */
+    if ((rc = pf_read(g, "attestation_type", type, sizeof type, &n)) != NR_OK)
+        goto fail;
+    while (n && (type[n - 1] == '\n' || type[n - 1] == 0))
+        n--;
+    if (n != 4 || memcmp(type, "dcap", 4) != 0) {
+        rc = NR_ECONFIG;
+        goto fail;
+    }
+    if ((rc = pf_read(g, "my_target_info", g->target_info, sizeof g->target_info, &n)) != NR_OK)
+        goto fail;
+    if (n != NR_GRAMINE_TARGET_INFO_BYTES) {
+        rc = NR_EMALFORMED;
+        goto fail;
+    }
+    memcpy(g->measurement, g->target_info, NR_MEASUREMENT_BYTES); /* TARGETINFO.MRENCLAVE */
+    if ((rc = pf_read(g, "keys/_sgx_mrenclave", g->seal_root, sizeof g->seal_root, &n)) !=
+        NR_OK)
+        goto fail;
+    if (n != NR_GRAMINE_SEAL_KEY_BYTES) {
+        rc = NR_EMALFORMED;
+        goto fail;
+    }
+    /* Our platform id, from our own quote's PCK certificate. */
+    if (!(quote = malloc(NR_DCAP_QUOTE_MAX_BYTES))) {
+        rc = NR_ENOMEM;
+        goto fail;
+    }
+    if ((rc = nr_gramine_quote(g, rd, quote, NR_DCAP_QUOTE_MAX_BYTES, &qlen)) != NR_OK)
+        goto fail;
+    if ((rc = nr_dcap_pck_info(&info, quote, qlen)) != NR_OK)
+        goto fail;
+    if (sodium_memcmp(info.mrenclave, g->measurement, NR_MEASUREMENT_BYTES) != 0) {
+        rc = NR_EATTEST; /* the quote is not about this enclave */
+        goto fail;
+    }
+    platform_id_of_ppid(g->platform_id, info.ppid);
+    free(quote);
+    *out = g;
+    return NR_OK;
+fail:
+    free(quote);
+    sodium_memzero(g, sizeof *g);
+    free(g);
+    return rc;
+}
+
+void nr_gramine_close(struct nr_tee_gramine *g)
+{
+    if (!g)
+        return;
+    sodium_memzero(g, sizeof *g);
+    free(g);
+}
+
+void nr_gramine_measurement(const struct nr_tee_gramine *g, uint8_t out[NR_MEASUREMENT_BYTES])
+{
+    memcpy(out, g->measurement, NR_MEASUREMENT_BYTES);
+}
+
+void nr_gramine_platform_id(const struct nr_tee_gramine *g, uint8_t out[NR_PLATFORM_ID_BYTES])
+{
+    memcpy(out, g->platform_id, NR_PLATFORM_ID_BYTES);
+}
+
+/* ---- sealing ---- */
+
+static void seal_header(uint8_t hdr[GR_SEAL_HDR])
+{
+    memcpy(hdr, GR_MAGIC_SEAL, 4);
+    hdr[4] = (uint8_t)GR_VERSION;
+    hdr[5] = 0;
+    hdr[6] = 0;
+    hdr[7] = 0;
+}
+
+static void seal_key_ad(const struct nr_tee_gramine *g, const uint8_t *ad, size_t ad_len,
+                        uint8_t key[32], uint8_t full_ad[GR_SEAL_HDR + 64])
+{
+    hash_dom(key, g->seal_root, sizeof g->seal_root, seal_domain, g->measurement,
+             NR_MEASUREMENT_BYTES);
+    seal_header(full_ad);
+    memcpy(full_ad + GR_SEAL_HDR, g->measurement, NR_MEASUREMENT_BYTES);
+    hash_dom(full_ad + GR_SEAL_HDR + 32, NULL, 0, seal_ad_domain, ad, ad ? ad_len : 0);
+}
+
+int nr_gramine_seal(struct nr_tee_gramine *g, const uint8_t *pt, size_t len, const uint8_t *ad,
+                    size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    uint8_t key[32], full_ad[GR_SEAL_HDR + 64];
+    *out_len = 0;
+    if (len > SIZE_MAX - NR_SIM_SEAL_OVERHEAD || cap < len + NR_SIM_SEAL_OVERHEAD)
+        return NR_EFULL;
+    seal_key_ad(g, ad, ad_len, key, full_ad);
+    seal_header(out);
+    randombytes_buf(out + GR_SEAL_HDR, GR_SEAL_NONCE);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + GR_SEAL_HDR + GR_SEAL_NONCE, &clen, pt, len,
+                                               full_ad, sizeof full_ad, NULL, out + GR_SEAL_HDR,
+                                               key);
+    sodium_memzero(key, sizeof key);
+    *out_len = GR_SEAL_HDR + GR_SEAL_NONCE + (size_t)clen;
+    return NR_OK;
+}
+
+int nr_gramine_unseal(struct nr_tee_gramine *g, const uint8_t *blob, size_t len,
+                      const uint8_t *ad, size_t ad_len, uint8_t *pt, size_t cap, size_t *pt_len)
+{
+    uint8_t key[32], full_ad[GR_SEAL_HDR + 64], hdr[GR_SEAL_HDR];
+    *pt_len = 0;
+    if (len < NR_SIM_SEAL_OVERHEAD)
+        return NR_EUNSEAL;
+    seal_header(hdr);
+    if (memcmp(blob, hdr, GR_SEAL_HDR) != 0)
+        return NR_EUNSEAL;
+    size_t plen = len - NR_SIM_SEAL_OVERHEAD;
+    if (cap < plen)
+        return NR_EFULL;
+    seal_key_ad(g, ad, ad_len, key, full_ad);
+    unsigned long long mlen = 0;
+    int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        pt, &mlen, NULL, blob + GR_SEAL_HDR + GR_SEAL_NONCE, len - GR_SEAL_HDR - GR_SEAL_NONCE,
+        full_ad, sizeof full_ad, blob + GR_SEAL_HDR, key);
+    sodium_memzero(key, sizeof key);
+    if (bad) {
+        if (plen)
+            sodium_memzero(pt, plen);
+        return NR_EUNSEAL;
+    }
+    *pt_len = (size_t)mlen;
+    return NR_OK;
+}
+
+/* ---- attestation ---- */
+
+int nr_gramine_quote(struct nr_tee_gramine *g, const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                     uint8_t *evidence, size_t cap, size_t *ev_len)
+{
+    size_t n = 0;
+    *ev_len = 0;
+    int rc = pf_write(g, "user_report_data", report_data, NR_REPORT_DATA_BYTES);
+    if (rc != NR_OK)
+        return rc;
+    rc = pf_read(g, "quote", evidence, cap, &n);
+    if (rc == NR_ETOOBIG)
+        return NR_EFULL;
+    if (rc != NR_OK)
+        return rc;
+    if (n < NR_DCAP_QUOTE_MIN_BYTES)
+        return NR_EATTEST; /* no quote: is sgx.remote_attestation = "dcap" set? */
+    *ev_len = n;
+    return NR_OK;
+}
+
+int nr_gramine_verify_evidence(const struct nr_attest_policy *policy, const uint8_t *evidence,
+                               size_t ev_len, const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                               uint8_t measurement[NR_MEASUREMENT_BYTES],
+                               uint8_t platform_id[NR_PLATFORM_ID_BYTES])
+{
+    struct nr_dcap_policy p;
+    struct nr_dcap_info info;
+    memset(&p, 0, sizeof p);
+    _Static_assert(sizeof p.root_fp == NR_ATTEST_ROOT_PUB_BYTES, "root fingerprint size");
+    memcpy(p.root_fp, policy->root_pub, sizeof p.root_fp);
+    p.time = (int64_t)time(NULL);
+    unsigned k = policy->n_allowed < NR_DCAP_MAX_MRENCLAVE ? policy->n_allowed
+                                                            : NR_DCAP_MAX_MRENCLAVE;
+    for (unsigned i = 0; i < k; i++)
+        memcpy(p.mrenclave[i], policy->allowed[i], NR_MEASUREMENT_BYTES);
+    p.n_mrenclave = k;
+    if (k == 0)
+        return NR_EMEASUREMENT; /* nothing is allowed */
+    p.allow_debug = policy->allow_debug;
+    p.report_data = report_data;
+    int rc = nr_dcap_verify(&info, &p, evidence, ev_len, NULL, 0);
+    if (rc != NR_OK) {
+        /* Layout errors of evidence are attestation failures to the channel. */
+        if (rc == NR_ETRUNCATED || rc == NR_EMALFORMED || rc == NR_ETOOBIG || rc == NR_EVERSION)
+            return NR_EATTEST;
+        return rc;
+    }
+    if (measurement)
+        memcpy(measurement, info.mrenclave, NR_MEASUREMENT_BYTES);
+    if (platform_id)
+        platform_id_of_ppid(platform_id, info.ppid);
+    return NR_OK;
+}
+
+/* ---- local reports (EREPORT through target_info / report) ---- */
+
+int nr_tee_gramine_report(struct nr_tee *tee,
+                          const uint8_t target_info[NR_GRAMINE_TARGET_INFO_BYTES],
+                          const uint8_t report_data[NR_REPORT_DATA_BYTES],
+                          uint8_t report[NR_GRAMINE_REPORT_BYTES])
+{
+    struct nr_tee_gramine *g = nr_tee_gramine_of(tee);
+    size_t n = 0;
+    if (!g || !target_info || !report_data || !report)
+        return NR_EINVAL;
+    int rc = pf_write(g, "target_info", target_info, NR_GRAMINE_TARGET_INFO_BYTES);
+    if (rc == NR_OK)
+        rc = pf_write(g, "user_report_data", report_data, NR_REPORT_DATA_BYTES);
+    if (rc == NR_OK)
+        rc = pf_read(g, "report", report, NR_GRAMINE_REPORT_BYTES, &n);
+    if (rc == NR_ETOOBIG)
+        return NR_EMALFORMED;
+    if (rc != NR_OK)
+        return rc;
+    return n == NR_GRAMINE_REPORT_BYTES ? NR_OK : NR_EMALFORMED;
+}
+
+int nr_tee_gramine_target_info(const struct nr_tee *tee,
+                               uint8_t out[NR_GRAMINE_TARGET_INFO_BYTES])
+{
+    const struct nr_tee_gramine *g = nr_tee_gramine_of((struct nr_tee *)(uintptr_t)tee);
+    if (!g || !out)
+        return NR_EINVAL;
+    memcpy(out, g->target_info, NR_GRAMINE_TARGET_INFO_BYTES);
+    return NR_OK;
+}
