@@ -40,7 +40,7 @@ enum nr_exit {
     NR_EXIT_STARTUP = 1, /* bad config, unreadable files, bind failure ... */
     NR_EXIT_USAGE = 2,
     NR_EXIT_SUPERSEDED = 3,   /* halted: a newer incarnation of this SE exists */
-    NR_EXIT_TOTALFAILURE = 4, /* halted: more than f SEs lost their memory */
+    NR_EXIT_TOTALFAILURE = 4, /* reserved: total failure is a reported state, not a halt */
     NR_EXIT_HALTED = 5,       /* halted for another reason */
 };
 
