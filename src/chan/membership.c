@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "common/hex.h"
 #include "tee/file.h"
 
 #define MAX_TOKENS 8u
@@ -36,17 +37,6 @@ static int tok_is(const struct tok *t, const char *s)
     return t->len == l && memcmp(t->p, s, l) == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode exactly `outlen` bytes from a token of exactly 2*outlen hex digits. */
 static int parse_hex(uint8_t *out, size_t outlen, const struct tok *t, const char *what,
                      const struct nr_membership *m, unsigned line, char *err, size_t cap)
@@ -56,13 +46,9 @@ static int parse_hex(uint8_t *out, size_t outlen, const struct tok *t, const cha
                 t->len);
         return NR_EMALFORMED;
     }
-    for (size_t i = 0; i < outlen; i++) {
-        int hi = hexval(t->p[2 * i]), lo = hexval(t->p[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            set_err(err, cap, m->name, line, "bad hex in %s", what);
-            return NR_EMALFORMED;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
+    if (nr_hex_decode(out, outlen, t->p, t->len) != NR_OK) {
+        set_err(err, cap, m->name, line, "bad hex in %s", what);
+        return NR_EMALFORMED;
     }
     return NR_OK;
 }

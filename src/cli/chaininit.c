@@ -173,7 +173,7 @@ int nr_cli_chain_se_key(struct nr_cli_chain *c, const char *platform, const char
     struct nr_chain_se_opts se = {.backend = "sim",
                                   .platform_dir = platform,
                                   .identity_file = identity,
-                                  .code_identity = NR_CLI_SE_CODE_IDENTITY};
+                                  .code_identity = NR_SE_CODE_IDENTITY};
     uint8_t addr[NR_ETH_ADDR_BYTES];
     char err[256] = "", text[NR_ETH_ADDR_HEX_BYTES], dec[48];
     int created = 0;
@@ -211,7 +211,7 @@ static int register_member(struct nr_cli_chain *c, const struct nr_member *x, co
     char step[64];
     memset(&id, 0, sizeof id);
     memset(&m, 0, sizeof m);
-    int rc = nr_tee_open(&tee, "sim", platform, NR_CLI_SE_CODE_IDENTITY);
+    int rc = nr_tee_open(&tee, "sim", platform, NR_SE_CODE_IDENTITY);
     rc = rc ? rc : nr_identity_load(tee, identity, &id);
     if (rc) {
         fprintf(stderr, "narrator: chain: identity %s on %s: %s\n", identity, platform,

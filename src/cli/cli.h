@@ -21,13 +21,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/core.h" /* NR_MAX_MEMBERS */
+#include "common/code_identity.h" /* NR_SE_CODE_IDENTITY */
+#include "core/core.h"             /* NR_MAX_MEMBERS */
 #include "narrator/narrator.h"
 
 #define NR_CLI_PATH_MAX 512u
 #define NR_CLI_DEFAULT_DIR ".narrator/net"
 #define NR_CLI_DEFAULT_BASE_PORT 7100u
-#define NR_CLI_SE_CODE_IDENTITY "narrator-se/1"
 #define NR_CLI_AE_CODE_IDENTITY "narrator-cli/1"
 #define NR_CLI_EXIT_OK 0
 #define NR_CLI_EXIT_USAGE 1

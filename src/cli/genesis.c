@@ -32,7 +32,7 @@ static int add_member(struct nr_membership *m, const char *backend, const char *
         fprintf(stderr, "narrator: %s: missing (written by 'narrator keygen')\n", side);
         return rc;
     }
-    rc = nr_tee_open(&tee, backend, platform, NR_CLI_SE_CODE_IDENTITY);
+    rc = nr_tee_open(&tee, backend, platform, NR_SE_CODE_IDENTITY);
     if (rc) {
         return rc;
     }
@@ -67,7 +67,7 @@ int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYT
         return rc;
     }
     nr_membership_init(&m, system_id, (uint16_t)n, (uint16_t)(n / 2), root_pub);
-    nr_tee_measure(backend, NR_CLI_SE_CODE_IDENTITY, meas);
+    nr_tee_measure(backend, NR_SE_CODE_IDENTITY, meas);
     rc = nr_membership_add_measurement(&m, meas);
     for (unsigned i = 0; i < n && rc == NR_OK; i++) {
         rc = add_member(&m, backend, id_files[i], (uint16_t)i);

@@ -25,7 +25,7 @@ int nr_cli_keygen(const char *backend, const char *platform, const char *out,
     if (k < 0 || (size_t)k >= sizeof side) {
         return NR_ETOOBIG;
     }
-    rc = nr_tee_open(&tee, backend, abs, NR_CLI_SE_CODE_IDENTITY);
+    rc = nr_tee_open(&tee, backend, abs, NR_SE_CODE_IDENTITY);
     if (rc) {
         return rc;
     }

@@ -10,15 +10,12 @@
 
 #include "chan/membership.h"
 #include "cli/cli.h"
+#include "common/hex.h"
 #include "host/config.h"
 
 int nr_cli_hex_decode(uint8_t *out, size_t len, const char *hex)
 {
-    size_t bin_len = 0;
-    if (!hex || strlen(hex) != 2 * len) {
-        return NR_EINVAL;
-    }
-    if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &bin_len, NULL) != 0 || bin_len != len) {
+    if (!hex || nr_hex_decode(out, len, hex, strlen(hex)) != NR_OK) {
         return NR_EINVAL;
     }
     return NR_OK;
@@ -205,6 +202,6 @@ int nr_cli_client_options(struct nr_cli_client *s, const char *netdir, unsigned 
     s->opt.platform_dir = s->platform;
     s->opt.tee_backend = s->backend;
     s->opt.code_identity = code_identity;
-    s->opt.se_code_identity = NR_CLI_SE_CODE_IDENTITY;
+    s->opt.se_code_identity = NR_SE_CODE_IDENTITY;
     return NR_OK;
 }

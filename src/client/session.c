@@ -24,10 +24,9 @@
 
 #include "chan/chan.h"
 #include "client/client_internal.h"
+#include "common/code_identity.h"
 #include "core/wire.h"
 #include "tee/tee.h"
-
-#define NR_SE_DEFAULT_CODE_IDENTITY "narrator-se/1"
 
 static uint64_t now_ms(void)
 {
@@ -421,7 +420,7 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
     }
     const char *backend = opt->tee_backend ? opt->tee_backend : "sim";
     const char *se_ident =
-        opt->se_code_identity ? opt->se_code_identity : NR_SE_DEFAULT_CODE_IDENTITY;
+        opt->se_code_identity ? opt->se_code_identity : NR_SE_CODE_IDENTITY;
     int rc = NR_OK;
     struct nr_session *s = calloc(1, sizeof *s);
     if (!s) {

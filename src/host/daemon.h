@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 
 #include "chan/chan.h"
+#include "common/code_identity.h"
 #include "core/core.h"
 #include "core/wire.h"
 #include "host/config.h"
@@ -30,7 +31,6 @@
 #include "host/store.h"
 #include "tee/tee.h"
 
-#define NR_SE_CODE_IDENTITY "narrator-se/1"
 #define NR_TICK_MS 5u
 #define NR_WRITE_BEHIND_MS 100u
 

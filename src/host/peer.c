@@ -188,7 +188,7 @@ void nr_peer_net_reap(struct nr_peer_net *pn)
 
 /* No Nagle delay; keepalive so that a peer that vanished without a FIN (power loss, cut
  * link) is noticed in about 11 s instead of never. */
-static void set_nodelay(struct bufferevent *bev)
+static void set_nodelay_keepalive(struct bufferevent *bev)
 {
     int one = 1, idle = 5, intvl = 2, cnt = 3;
     evutil_socket_t fd = bufferevent_getfd(bev);
@@ -390,7 +390,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         size_t out_len = 0;
         int rc;
 
-        set_nodelay(bev);
+        set_nodelay_keepalive(bev);
         rc = nr_chan_hs_start(c->ch, out, sizeof out, &out_len);
         if (rc == NR_OK)
             rc = nr_frame_write(bufferevent_get_output(bev), out, out_len);
@@ -509,7 +509,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     pn->pending++;
-    set_nodelay(bev);
+    set_nodelay_keepalive(bev);
     bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
     set_hs_timeouts(bev);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
