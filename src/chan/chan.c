@@ -55,6 +55,37 @@
  *   Keys as for PEER with key = h2 and eph_I = eph_A, eph_R = eph_S. The SE is ready after
  *   sending M2, the AE after accepting it.
  *
+ * ---- LOCAL under the gramine backend (DCAP quotes both ways), three messages --------------
+ *   SGX reports cannot be verified under Gramine (src/tee/tee.h), so with tee_backend
+ *   "gramine" both sides prove themselves with a fresh DCAP quote instead, verified by the
+ *   same verifier as peer evidence (nr_tee_verify_evidence), and each side requires the
+ *   other's platform id (from the PPID of its PCK certificate) to equal its own: an AE only
+ *   talks to an SE on its own CPU, and an SE only serves AEs on its own CPU.
+ *   h0 as above (kind 2).
+ *   M1 AE->SE type 6 LOCAL_QHELLO (68 bytes)
+ *     hdr[4] || system_id[32] || eph_A[32]
+ *     SE checks: system id (NR_EHANDSHAKE). h1 = H(h0 || M1)
+ *   M2 SE->AE type 7 LOCAL_QREPLY (38 + ev_len bytes)
+ *     hdr[4] || eph_S[32] || u16 ev_len || quote_S[ev_len]
+ *     quote_S = quote(report_data = BLAKE2b-512(D("narrator-chan-local-se-quote") || h1 ||
+ *                                                eph_S))
+ *     AE checks: exact layout (NR_ETRUNCATED / NR_EMALFORMED), the quote against its policy
+ *     (the SE's MRENCLAVE and/or MRSIGNER, the pinned root; NR_EATTEST / NR_ECERT /
+ *     NR_EMEASUREMENT / ...) with that report data, and the quote's platform id == its own
+ *     (NR_EATTEST). h2 = H(h1 || M2)
+ *   M3 AE->SE type 8 LOCAL_QFINISH (6 + ev_len bytes)
+ *     hdr[4] || u16 ev_len || quote_A[ev_len]
+ *     quote_A = quote(report_data = BLAKE2b-512(D("narrator-chan-local-ae-quote") || h2 ||
+ *                                                eph_A))
+ *     SE checks: layout, the quote against its AE policy (any MRENCLAVE unless restricted,
+ *     the pinned root, the collateral, debug refused unless allowed) with that report data,
+ *     and platform id == its own (NR_EATTEST). The AE's measurement is the quote's MRENCLAVE.
+ *     h3 = H(h2 || M3)
+ *   Keys as for PEER with key = h3, eph_I = eph_A, eph_R = eph_S. The AE is ready after
+ *   sending M3, the SE after accepting it. Each quote binds the whole transcript so far
+ *   (both ephemerals for quote_A), so a message of an earlier handshake is refused
+ *   (NR_EATTEST: report data) by either side.
+ *
  * ---- Records ---------------------------------------------------------------------------------
  *   u64 counter (little-endian) || ChaCha20-Poly1305-IETF ciphertext || tag[16]
  *   nonce = 4 zero bytes || u64 counter (LE); AD = the 8 counter bytes. Counters start at 0 in
@@ -81,12 +112,19 @@
 #define PEER_REPLY_SIGNED (HS_HDR + 32u + 32u)
 #define PEER_FINISH_FIXED (HS_HDR + 32u + 64u + 2u)
 #define PEER_FINISH_SIGNED (HS_HDR + 32u)
+#define T_LOCAL_QHELLO 6u
+#define T_LOCAL_QREPLY 7u
+#define T_LOCAL_QFINISH 8u
+#define LOCAL_QHELLO_BYTES (HS_HDR + 32u + 32u)
+#define LOCAL_QREPLY_FIXED (HS_HDR + 32u + 2u) /* + ev_len */
+#define LOCAL_QFINISH_FIXED (HS_HDR + 2u)      /* + ev_len */
 #define LOCAL_HELLO_BYTES (HS_HDR + 32u + 32u + NR_LOCAL_REPORT_BYTES)
 #define LOCAL_REPLY_BYTES (HS_HDR + 32u + NR_LOCAL_REPORT_BYTES)
 #define NONCE_BYTES crypto_aead_chacha20poly1305_ietf_NPUBBYTES
 
 _Static_assert(PEER_REPLY_FIXED + NR_EVIDENCE_MAX_BYTES <= NR_CHAN_HS_MAX_BYTES, "M2 fits");
 _Static_assert(LOCAL_HELLO_BYTES <= NR_CHAN_HS_MAX_BYTES, "local M1 fits");
+_Static_assert(LOCAL_QREPLY_FIXED + NR_EVIDENCE_MAX_BYTES <= NR_CHAN_HS_MAX_BYTES, "QREPLY fits");
 _Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES + 8u == NR_CHAN_RECORD_OVERHEAD,
                "record overhead");
 
@@ -94,6 +132,7 @@ enum st { ST_INIT, ST_WAIT_M1, ST_WAIT_M2, ST_WAIT_M3, ST_READY, ST_FAILED };
 
 struct nr_chan {
     int kind, role;
+    int quoted; /* LOCAL under gramine: DCAP quotes both ways */
     enum st state;
     uint8_t system_id[32];
     struct nr_tee *tee;
@@ -122,6 +161,8 @@ static const char d_ev[] = "narrator-chan-evidence";
 static const char d_local_ae[] = "narrator-chan-local-ae";
 static const char d_local_se[] = "narrator-chan-local-se";
 static const char d_keys[] = "narrator-chan-keys";
+static const char d_local_se_q[] = "narrator-chan-local-se-quote";
+static const char d_local_ae_q[] = "narrator-chan-local-ae-quote";
 
 /* ---- small helpers ---- */
 
@@ -284,6 +325,10 @@ int nr_chan_create(struct nr_chan **out, const struct nr_chan_config *cfg)
         if (strlen(cfg->tee_backend) >= sizeof(((struct nr_chan *)0)->backend))
             return NR_EINVAL;
     }
+    int quoted = cfg->kind == NR_CHAN_LOCAL && cfg->tee_backend &&
+                 strcmp(cfg->tee_backend, "gramine") == 0;
+    if (quoted && !cfg->policy)
+        return NR_EINVAL;
     if (sodium_init() < 0)
         return NR_EIO;
     struct nr_chan *ch = calloc(1, sizeof *ch);
@@ -303,6 +348,11 @@ int nr_chan_create(struct nr_chan **out, const struct nr_chan_config *cfg)
         ch->lookup_arg = cfg->lookup_arg;
     } else {
         memcpy(ch->se_measurement, cfg->se_measurement, sizeof ch->se_measurement);
+        if (quoted) {
+            ch->quoted = 1;
+            strcpy(ch->backend, cfg->tee_backend);
+            ch->policy = *cfg->policy;
+        }
     }
     transcript_init(ch);
     ch->state = cfg->role == NR_CHAN_INITIATOR ? ST_INIT : ST_WAIT_M1;
@@ -555,6 +605,139 @@ static int local_on_reply(struct nr_chan *ch, const uint8_t *in, size_t len)
     return derive_keys(ch);
 }
 
+/* ---- LOCAL under gramine: DCAP quotes both ways ---- */
+
+/* Write u16 ev_len || quote(rd) at out (cap bytes free). */
+static int lq_quote(struct nr_chan *ch, const uint8_t rd[NR_REPORT_DATA_BYTES], uint8_t *out,
+                    size_t cap, size_t *written)
+{
+    size_t ev_len = 0;
+    if (cap < 2u + NR_EVIDENCE_MAX_BYTES)
+        return NR_EFULL;
+    int rc = nr_tee_quote(ch->tee, rd, out + 2, NR_EVIDENCE_MAX_BYTES, &ev_len);
+    if (rc != NR_OK)
+        return rc;
+    if (ev_len == 0 || ev_len > NR_EVIDENCE_MAX_BYTES)
+        return NR_EATTEST;
+    put_u16le(out, (uint16_t)ev_len);
+    *written = 2u + ev_len;
+    return NR_OK;
+}
+
+/* Check u16 ev_len || quote at in + off, filling the rest of the message exactly: the quote
+ * against our policy and rd, and made on our platform. */
+static int lq_check(struct nr_chan *ch, const uint8_t *in, size_t len, size_t off,
+                    const uint8_t rd[NR_REPORT_DATA_BYTES], uint8_t meas[NR_MEASUREMENT_BYTES])
+{
+    uint8_t pid[NR_PLATFORM_ID_BYTES], mine[NR_PLATFORM_ID_BYTES];
+    if (len < off + 2u)
+        return NR_ETRUNCATED;
+    size_t ev_len = get_u16le(in + off);
+    if (ev_len == 0 || ev_len > NR_EVIDENCE_MAX_BYTES)
+        return NR_EMALFORMED;
+    if (len != off + 2u + ev_len)
+        return len < off + 2u + ev_len ? NR_ETRUNCATED : NR_EMALFORMED;
+    int rc = nr_tee_verify_evidence(ch->backend, &ch->policy, in + off + 2u, ev_len, rd, meas,
+                                    pid);
+    if (rc != NR_OK)
+        return rc;
+    nr_tee_platform_id(ch->tee, mine);
+    if (sodium_memcmp(pid, mine, sizeof pid) != 0)
+        return NR_EATTEST; /* a genuine enclave, but on another CPU */
+    return NR_OK;
+}
+
+static int lq_start(struct nr_chan *ch, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (cap < LOCAL_QHELLO_BYTES)
+        return NR_EFULL;
+    new_ephemeral(ch);
+    put_hdr(out, T_LOCAL_QHELLO);
+    memcpy(out + HS_HDR, ch->system_id, 32);
+    memcpy(out + HS_HDR + 32, ch->eph_pub, 32);
+    absorb(ch->h, out, LOCAL_QHELLO_BYTES);
+    *out_len = LOCAL_QHELLO_BYTES;
+    ch->state = ST_WAIT_M2;
+    return NR_OK;
+}
+
+static int lq_on_hello(struct nr_chan *ch, const uint8_t *in, size_t len, uint8_t *out,
+                       size_t cap, size_t *out_len)
+{
+    uint8_t rd[NR_REPORT_DATA_BYTES];
+    size_t w = 0;
+    int rc = check_hdr(in, len, T_LOCAL_QHELLO);
+    if (rc != NR_OK)
+        return rc;
+    if (len != LOCAL_QHELLO_BYTES)
+        return len < LOCAL_QHELLO_BYTES ? NR_ETRUNCATED : NR_EMALFORMED;
+    if (sodium_memcmp(in + HS_HDR, ch->system_id, 32) != 0)
+        return NR_EHANDSHAKE;
+    if (cap < LOCAL_QREPLY_FIXED + NR_EVIDENCE_MAX_BYTES)
+        return NR_EFULL;
+    memcpy(ch->peer_eph, in + HS_HDR + 32, 32);
+    absorb(ch->h, in, len);
+    new_ephemeral(ch);
+    put_hdr(out, T_LOCAL_QREPLY);
+    memcpy(out + HS_HDR, ch->eph_pub, 32);
+    rd_make(rd, d_local_se_q, ch->h, ch->eph_pub);
+    rc = lq_quote(ch, rd, out + HS_HDR + 32, cap - HS_HDR - 32, &w);
+    if (rc != NR_OK)
+        return rc;
+    *out_len = HS_HDR + 32u + w;
+    absorb(ch->h, out, *out_len);
+    ch->state = ST_WAIT_M3;
+    return NR_OK;
+}
+
+static int lq_on_reply(struct nr_chan *ch, const uint8_t *in, size_t len, uint8_t *out,
+                       size_t cap, size_t *out_len)
+{
+    uint8_t rd[NR_REPORT_DATA_BYTES], meas[NR_MEASUREMENT_BYTES];
+    size_t w = 0;
+    int rc = check_hdr(in, len, T_LOCAL_QREPLY);
+    if (rc != NR_OK)
+        return rc;
+    if (cap < LOCAL_QFINISH_FIXED + NR_EVIDENCE_MAX_BYTES)
+        return NR_EFULL;
+    if (len < HS_HDR + 32u)
+        return NR_ETRUNCATED;
+    rd_make(rd, d_local_se_q, ch->h, in + HS_HDR);
+    rc = lq_check(ch, in, len, HS_HDR + 32u, rd, meas);
+    if (rc != NR_OK)
+        return rc;
+    memcpy(ch->peer_eph, in + HS_HDR, 32);
+    memcpy(ch->peer_measurement, meas, sizeof meas);
+    absorb(ch->h, in, len);
+    put_hdr(out, T_LOCAL_QFINISH);
+    rd_make(rd, d_local_ae_q, ch->h, ch->eph_pub);
+    rc = lq_quote(ch, rd, out + HS_HDR, cap - HS_HDR, &w);
+    if (rc != NR_OK)
+        return rc;
+    size_t total = HS_HDR + w;
+    absorb(ch->h, out, total);
+    rc = derive_keys(ch);
+    if (rc != NR_OK)
+        return rc;
+    *out_len = total;
+    return NR_OK;
+}
+
+static int lq_on_finish(struct nr_chan *ch, const uint8_t *in, size_t len)
+{
+    uint8_t rd[NR_REPORT_DATA_BYTES], meas[NR_MEASUREMENT_BYTES];
+    int rc = check_hdr(in, len, T_LOCAL_QFINISH);
+    if (rc != NR_OK)
+        return rc;
+    rd_make(rd, d_local_ae_q, ch->h, ch->peer_eph);
+    rc = lq_check(ch, in, len, HS_HDR, rd, meas);
+    if (rc != NR_OK)
+        return rc;
+    memcpy(ch->peer_measurement, meas, sizeof meas);
+    absorb(ch->h, in, len);
+    return derive_keys(ch);
+}
+
 /* ---- handshake entry points ---- */
 
 int nr_chan_hs_start(struct nr_chan *ch, uint8_t *out, size_t cap, size_t *out_len)
@@ -565,6 +748,7 @@ int nr_chan_hs_start(struct nr_chan *ch, uint8_t *out, size_t cap, size_t *out_l
     if (ch->role != NR_CHAN_INITIATOR || ch->state != ST_INIT)
         return NR_EINVAL;
     int rc = ch->kind == NR_CHAN_PEER ? peer_start(ch, out, cap, out_len)
+             : ch->quoted             ? lq_start(ch, out, cap, out_len)
                                       : local_start(ch, out, cap, out_len);
     return rc == NR_OK ? NR_OK : fail(ch, rc);
 }
@@ -583,14 +767,16 @@ int nr_chan_hs_recv(struct nr_chan *ch, const uint8_t *in, size_t len, uint8_t *
     switch (ch->state) {
     case ST_WAIT_M1:
         rc = ch->kind == NR_CHAN_PEER ? peer_on_hello(ch, in, len, out, cap, out_len)
+             : ch->quoted             ? lq_on_hello(ch, in, len, out, cap, out_len)
                                       : local_on_hello(ch, in, len, out, cap, out_len);
         break;
     case ST_WAIT_M2:
         rc = ch->kind == NR_CHAN_PEER ? peer_on_reply(ch, in, len, out, cap, out_len)
+             : ch->quoted             ? lq_on_reply(ch, in, len, out, cap, out_len)
                                       : local_on_reply(ch, in, len);
         break;
     case ST_WAIT_M3:
-        rc = peer_on_finish(ch, in, len);
+        rc = ch->quoted ? lq_on_finish(ch, in, len) : peer_on_finish(ch, in, len);
         break;
     default:
         rc = NR_EHANDSHAKE; /* not expecting a handshake message */

@@ -8,6 +8,9 @@
  *   against the attestation policy and its platform id must match the membership entry.
  * AE -> local SE (NR_CHAN_LOCAL): the AE proves its measurement with a local report targeted
  *   at the SE's measurement; the SE proves itself with a local report targeted at the AE.
+ *   Under the gramine backend (tee_backend "gramine"), where SGX reports cannot be verified,
+ *   both sides send a fresh DCAP quote instead, verified against `policy`, and each requires
+ *   the other to be on its own platform (chan.c has the messages).
  *
  * Records: XChaCha20-Poly1305 (or ChaCha20-Poly1305-IETF) with a per-direction key from the
  * handshake and an explicit u64 counter; a record is accepted only if its counter is exactly
@@ -50,6 +53,10 @@ struct nr_chan_config {
     void *lookup_arg;
     /* LOCAL only: the SE's measurement (the AE targets its report at it). */
     uint8_t se_measurement[NR_MEASUREMENT_BYTES];
+    /* LOCAL with tee_backend "gramine" (required then; tee_backend NULL or "sim": the report
+     * handshake, policy unused): the AE verifies the SE's quote against `policy` (the SE's
+     * MRENCLAVE in allowed, or its MRSIGNER; the pinned root), the SE verifies the AE's
+     * (normally any_measurement, with the SE's root, collateral and debug setting). */
 };
 
 struct nr_chan; /* opaque, one per connection */

@@ -926,7 +926,7 @@ int nr_dcap_verify(struct nr_dcap_info *info_out, const struct nr_dcap_policy *p
         rc = errf(err, cap, NR_EMEASUREMENT, "enclave: debug enclave not allowed");
         goto out;
     }
-    if (pol->n_mrenclave == 0 && !pol->check_mrsigner) {
+    if (pol->n_mrenclave == 0 && !pol->check_mrsigner && !pol->any_mrenclave) {
         rc = errf(err, cap, NR_EINVAL, "policy: neither MRENCLAVE nor MRSIGNER given");
         goto out;
     }
@@ -965,4 +965,74 @@ out:
     free_certs(certs, n);
     ERR_clear_error();
     return rc;
+}
+
+/* ---- collateral files, checked when loaded ---- */
+
+int nr_dcap_check_crl(const uint8_t *der, size_t len, char *err, size_t cap)
+{
+    if (!der || len == 0 || len > NR_DCAP_TCB_INFO_MAX_BYTES * 16u)
+        return errf(err, cap, NR_EMALFORMED, "empty, or larger than %u bytes",
+                    NR_DCAP_TCB_INFO_MAX_BYTES * 16u);
+    if (len >= 10 && memcmp(der, "-----BEGIN", 10) == 0)
+        return errf(err, cap, NR_EMALFORMED,
+                    "PEM, not DER (convert with: openssl crl -in F -outform DER -out F.der)");
+    const unsigned char *p = der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+    int exact = crl && p == der + len;
+    X509_CRL_free(crl);
+    ERR_clear_error();
+    if (!exact)
+        return errf(err, cap, NR_EMALFORMED, "not one DER certificate revocation list");
+    return NR_OK;
+}
+
+int nr_dcap_check_tcb_info(const uint8_t *json, size_t len, char *err, size_t cap)
+{
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    uint8_t sig[SIG_BYTES], fmspc[NR_DCAP_FMSPC_BYTES];
+    if (!json || len == 0 || len > NR_DCAP_TCB_INFO_MAX_BYTES)
+        return errf(err, cap, NR_EMALFORMED, "empty, or larger than %u bytes",
+                    NR_DCAP_TCB_INFO_MAX_BYTES);
+    if (raw_tcb_info((const char *)json, len, &raw, &raw_len) != NR_OK)
+        return errf(err, cap, NR_EMALFORMED, "no top-level \"tcbInfo\" object");
+    cJSON *doc = cJSON_ParseWithLength((const char *)json, len);
+    cJSON *body = cJSON_ParseWithLength(raw, raw_len);
+    const cJSON *sj = doc ? cJSON_GetObjectItemCaseSensitive(doc, "signature") : NULL;
+    const cJSON *ver = body ? cJSON_GetObjectItemCaseSensitive(body, "version") : NULL;
+    const cJSON *id = body ? cJSON_GetObjectItemCaseSensitive(body, "id") : NULL;
+    const cJSON *fj = body ? cJSON_GetObjectItemCaseSensitive(body, "fmspc") : NULL;
+    const cJSON *levels = body ? cJSON_GetObjectItemCaseSensitive(body, "tcbLevels") : NULL;
+    int version = cJSON_IsNumber(ver) ? ver->valueint : 0;
+    int rc = NR_OK;
+    if (!doc || !body)
+        rc = errf(err, cap, NR_EMALFORMED, "not JSON");
+    else if (!cJSON_IsString(sj) || hex_bytes(sig, sizeof sig, sj->valuestring) != NR_OK)
+        rc = errf(err, cap, NR_EMALFORMED, "no \"signature\" (128 hex digits)");
+    else if (version != 2 && version != 3)
+        rc = errf(err, cap, NR_EMALFORMED, "tcbInfo version %d (2 or 3 supported)", version);
+    else if (version == 3 && (!cJSON_IsString(id) || strcmp(id->valuestring, "SGX") != 0))
+        rc = errf(err, cap, NR_EMALFORMED, "tcbInfo id is not \"SGX\"");
+    else if (!cJSON_IsString(fj) || hex_bytes(fmspc, sizeof fmspc, fj->valuestring) != NR_OK ||
+             !cJSON_IsArray(levels))
+        rc = errf(err, cap, NR_EMALFORMED, "tcbInfo without fmspc or tcbLevels");
+    cJSON_Delete(doc);
+    cJSON_Delete(body);
+    return rc;
+}
+
+int nr_dcap_check_pem_chain(const uint8_t *pem, size_t len, char *err, size_t cap)
+{
+    X509 *certs[NR_DCAP_MAX_CERTS];
+    unsigned n = 0;
+    if (!pem || len == 0)
+        return errf(err, cap, NR_EMALFORMED, "empty");
+    int rc = load_pem_chain(certs, &n, pem, len);
+    free_certs(certs, n);
+    if (rc == NR_ENOMEM)
+        return rc;
+    if (rc != NR_OK)
+        return errf(err, cap, NR_EMALFORMED, "not 1 to %u PEM certificates", NR_DCAP_MAX_CERTS);
+    return NR_OK;
 }

@@ -105,7 +105,8 @@ struct nr_dcap_policy {
     unsigned tcb_allowed;               /* NR_DCAP_TCB_BIT() set; 0 = UP_TO_DATE only */
     /* Enclave policy. */
     uint8_t mrenclave[NR_DCAP_MAX_MRENCLAVE][32];
-    unsigned n_mrenclave; /* 0 = any MRENCLAVE (then check_mrsigner must be set) */
+    unsigned n_mrenclave; /* 0 = any MRENCLAVE (then check_mrsigner or any_mrenclave) */
+    int any_mrenclave;    /* with n_mrenclave 0 and no MRSIGNER: every enclave is allowed */
     int check_mrsigner;
     uint8_t mrsigner[32];
     int check_isv_prod_id;
@@ -156,6 +157,17 @@ int nr_dcap_verify(struct nr_dcap_info *info, const struct nr_dcap_policy *polic
  * layout and certificate parsing only: NO signature or chain is checked. For an enclave to
  * learn its own platform's PPID from its own quote; never for a peer's quote. */
 int nr_dcap_pck_info(struct nr_dcap_info *info, const uint8_t *quote, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Collateral files, checked when loaded (the verifier checks them again, with signatures,
+ * against each quote): one DER CRL; Intel's TCB info JSON (layout, id "SGX", version 2 or
+ * 3, hex signature); a PEM chain of 1..NR_DCAP_MAX_CERTS certificates. NR_EMALFORMED with
+ * a one-line reason in err. */
+int nr_dcap_check_crl(const uint8_t *der, size_t len, char *err, size_t err_cap)
+    __attribute__((warn_unused_result));
+int nr_dcap_check_tcb_info(const uint8_t *json, size_t len, char *err, size_t err_cap)
+    __attribute__((warn_unused_result));
+int nr_dcap_check_pem_chain(const uint8_t *pem, size_t len, char *err, size_t err_cap)
     __attribute__((warn_unused_result));
 
 /* Parse 64 hex digits (a fingerprint) into out. NR_EINVAL if not exactly that. */

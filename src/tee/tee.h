@@ -37,7 +37,8 @@
  *   - local reports: nr_tee_gramine_report() makes a real SGX REPORT for a target enclave;
  *     verifying one needs the EGETKEY report key, which Gramine does not expose to
  *     applications, so nr_tee_local_report()/nr_tee_local_verify() return NR_ENOTSUP under
- *     gramine (docs/sgx.md, "Not done"). */
+ *     gramine. The AE <-> SE channel uses DCAP quotes both ways instead, and both sides
+ *     require the other's platform id to equal their own (src/chan/chan.c, docs/sgx.md). */
 #ifndef NR_TEE_H
 #define NR_TEE_H
 
@@ -62,12 +63,34 @@
 
 struct nr_tee; /* an enclave instance on one platform */
 
+#define NR_ATTEST_MAX_CRLS 4u
+
+/* gramine: DCAP collateral for quote verification (src/tee/dcap.h). The bytes are the
+ * caller's and must outlive every policy pointing at them. */
+struct nr_attest_collateral {
+    const uint8_t *crl[NR_ATTEST_MAX_CRLS]; /* DER CRLs (Intel's PCK and root CA CRLs) */
+    size_t crl_len[NR_ATTEST_MAX_CRLS];
+    unsigned n_crls;
+    int require_crl;          /* a current CRL for every CA of the PCK chain is required */
+    const uint8_t *tcb_info;  /* Intel's TCB info JSON, or NULL: TCB status not evaluated */
+    size_t tcb_info_len;
+    const uint8_t *tcb_chain; /* PEM: TCB signing certificate, root CA */
+    size_t tcb_chain_len;
+    unsigned tcb_allowed;     /* bit (1 << enum nr_dcap_tcb) per accepted status; 0 = UpToDate */
+};
+
 /* Verification policy: who we trust. */
 struct nr_attest_policy {
     uint8_t root_pub[NR_ATTEST_ROOT_PUB_BYTES];
     uint8_t allowed[NR_MAX_ALLOWED_MEASUREMENTS][NR_MEASUREMENT_BYTES];
     unsigned n_allowed;
     int allow_debug; /* gramine: accept SGX debug enclaves (tests and development only) */
+    /* gramine only (the sim backend ignores these): */
+    const struct nr_attest_collateral *collateral; /* NULL: no CRL or TCB info check */
+    int any_measurement; /* every MRENCLAVE allowed (AEs at their SE: an AE's identity is its
+                          * measurement, docs/sgx.md); else n_allowed or check_signer */
+    int check_signer;    /* MRSIGNER must equal signer */
+    uint8_t signer[NR_MEASUREMENT_BYTES];
 };
 
 /* sim provisioning (done once per machine / per platform, by `narrator` tooling). */

@@ -27,8 +27,10 @@
  *
  * Evidence: the DCAP quote itself (at most NR_EVIDENCE_MAX_BYTES), verified by dcap.c with
  * the policy's root_pub as the pinned root certificate fingerprint, the policy's allowed
- * measurements as MRENCLAVE allow-list, and the host's clock as verification time (the OS
- * controls that clock; docs/threat-model.md). */
+ * measurements as MRENCLAVE allow-list (or any MRENCLAVE with any_measurement), its signer as
+ * MRSIGNER (with check_signer), its collateral (CRLs, TCB info and the accepted TCB
+ * statuses; none when NULL), and the host's clock as verification time (the OS controls that
+ * clock; docs/threat-model.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -298,9 +300,30 @@ int nr_gramine_verify_evidence(const struct nr_attest_policy *policy, const uint
     for (unsigned i = 0; i < k; i++)
         memcpy(p.mrenclave[i], policy->allowed[i], NR_MEASUREMENT_BYTES);
     p.n_mrenclave = k;
-    if (k == 0)
+    p.any_mrenclave = k == 0 && policy->any_measurement;
+    p.check_mrsigner = policy->check_signer;
+    memcpy(p.mrsigner, policy->signer, sizeof p.mrsigner);
+    if (k == 0 && !p.any_mrenclave && !p.check_mrsigner)
         return NR_EMEASUREMENT; /* nothing is allowed */
     p.allow_debug = policy->allow_debug;
+    const struct nr_attest_collateral *c = policy->collateral;
+    if (c) {
+        _Static_assert(NR_ATTEST_MAX_CRLS <= NR_DCAP_MAX_CRLS, "CRL count");
+        unsigned nc = c->n_crls < NR_ATTEST_MAX_CRLS ? c->n_crls : NR_ATTEST_MAX_CRLS;
+        for (unsigned i = 0; i < nc; i++) {
+            p.crls[i].data = c->crl[i];
+            p.crls[i].len = c->crl_len[i];
+        }
+        p.n_crls = nc;
+        p.require_crl = c->require_crl;
+        if (c->tcb_info && c->tcb_info_len) {
+            p.tcb_info.data = c->tcb_info;
+            p.tcb_info.len = c->tcb_info_len;
+            p.tcb_sign_chain.data = c->tcb_chain;
+            p.tcb_sign_chain.len = c->tcb_chain_len;
+            p.tcb_allowed = c->tcb_allowed;
+        }
+    }
     p.report_data = report_data;
     int rc = nr_dcap_verify(&info, &p, evidence, ev_len, NULL, 0);
     if (rc != NR_OK) {

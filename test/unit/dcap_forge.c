@@ -146,6 +146,45 @@ out:
     return rc;
 }
 
+int forge_init_sibling(struct forge *f, const struct forge *base, const uint8_t *real_leaf_der,
+                       size_t len)
+{
+    memset(f, 0, sizeof *f);
+    const unsigned char *p = real_leaf_der;
+    X509 *real = d2i_X509(NULL, &p, (long)len);
+    if (!real)
+        return -1;
+    int rc = -1;
+    EVP_PKEY_up_ref(base->root_key);
+    f->root_key = base->root_key;
+    X509_up_ref(base->root);
+    f->root = base->root;
+    memcpy(f->root_fp, base->root_fp, sizeof f->root_fp);
+    f->leaf_key = EVP_EC_gen("P-256");
+    f->att_key = EVP_EC_gen("P-256");
+    f->tcb_key = EVP_EC_gen("P-256");
+    if (!f->leaf_key || !f->att_key || !f->tcb_key)
+        goto out;
+    f->leaf = make_cert("Forged SGX PCK Certificate", f->leaf_key, f->root, f->root_key, 0, 4);
+    f->tcb_cert = make_cert("Forged SGX TCB Signing", f->tcb_key, f->root, f->root_key, 0, 5);
+    if (!f->leaf || !f->tcb_cert)
+        goto out;
+    ASN1_OBJECT *obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+    int idx = obj ? X509_get_ext_by_OBJ(real, obj, -1) : -1;
+    ASN1_OBJECT_free(obj);
+    if (idx < 0 || X509_add_ext(f->leaf, X509_get_ext(real, idx), -1) != 1 ||
+        X509_sign(f->leaf, f->root_key, EVP_sha256()) <= 0)
+        goto out;
+    X509 *chain[2] = {f->leaf, f->root};
+    f->chain_len = pem_of(chain, 2, f->chain_pem, sizeof f->chain_pem);
+    X509 *tchain[2] = {f->tcb_cert, f->root};
+    f->tcb_chain_len = pem_of(tchain, 2, f->tcb_chain_pem, sizeof f->tcb_chain_pem);
+    rc = f->chain_len && f->tcb_chain_len ? 0 : -1;
+out:
+    X509_free(real);
+    return rc;
+}
+
 void forge_free(struct forge *f)
 {
     X509_free(f->root);

@@ -24,6 +24,10 @@ struct forge {
 /* Make keys and certificates; the leaf copies the SGX extension of `real_leaf_der`. */
 int forge_init(struct forge *f, const uint8_t *real_leaf_der, size_t len);
 void forge_free(struct forge *f);
+/* Another platform under the same forged root as `base`: a new leaf key and certificate
+ * carrying the SGX extension of `real_leaf_der` (e.g. with another PPID). */
+int forge_init_sibling(struct forge *f, const struct forge *base, const uint8_t *real_leaf_der,
+                       size_t len);
 
 /* Rebuild `quote` (in place layout from a real quote `in`) into out: replaces the attestation
  * key with f->att_key (if new_att_key), recomputes the QE report data, re-signs the QE report
