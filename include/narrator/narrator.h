@@ -54,6 +54,13 @@ struct nr_client_options {
     uint32_t timeout_ms;                 /* per request; 0 = default 10000 */
     uint32_t window;                     /* max outstanding pipelined requests (per handle or per
                                           * session); 0 = default 64, at most 65536 */
+    /* tee_backend "gramine" only (docs/sgx.md): the SE's DCAP quote is verified in the AE's
+     * enclave, and must come from this platform. */
+    const uint8_t *se_measurement;   /* 32 bytes: the SE's MRENCLAVE (this or se_signer) */
+    const uint8_t *se_signer;        /* 32 bytes: MRSIGNER the SE must have, or NULL */
+    const uint8_t *attestation_root; /* 32 bytes: SHA-256 of the pinned root certificate (DER);
+                                      * NULL = the Intel SGX Root CA */
+    int allow_debug_se;              /* accept an SGX debug SE enclave (development only) */
 };
 
 /* Open `record_name` (1..128 bytes) through the local SE: connects to the Unix socket,

@@ -26,6 +26,7 @@
 #include "client/client_internal.h"
 #include "common/code_identity.h"
 #include "core/wire.h"
+#include "tee/dcap.h"
 #include "tee/tee.h"
 
 static uint64_t now_ms(void)
@@ -409,6 +410,31 @@ static int handshake(struct nr_session *s, uint64_t deadline_ms)
     return NR_OK;
 }
 
+/* The AE's policy for its SE's quote under gramine. NR_EINVAL without an SE measurement or
+ * signer: the AE must say which SE it trusts. */
+static int se_policy(const struct nr_client_options *opt, struct nr_attest_policy *pol)
+{
+    memset(pol, 0, sizeof *pol);
+    if (!opt->se_measurement && !opt->se_signer) {
+        return NR_EINVAL;
+    }
+    if (opt->attestation_root) {
+        memcpy(pol->root_pub, opt->attestation_root, sizeof pol->root_pub);
+    } else if (nr_dcap_hex32(pol->root_pub, NR_DCAP_INTEL_ROOT_FP) != NR_OK) {
+        return NR_EINVAL;
+    }
+    if (opt->se_measurement) {
+        memcpy(pol->allowed[0], opt->se_measurement, NR_MEASUREMENT_BYTES);
+        pol->n_allowed = 1;
+    }
+    if (opt->se_signer) {
+        pol->check_signer = 1;
+        memcpy(pol->signer, opt->se_signer, sizeof pol->signer);
+    }
+    pol->allow_debug = opt->allow_debug_se != 0;
+    return NR_OK;
+}
+
 int nr_session_open(struct nr_session **out, const struct nr_client_options *opt)
 {
     if (!out || !opt || !opt->socket_path || !opt->code_identity) {
@@ -464,6 +490,19 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
     cc.tee = s->tee;
     cc.tee_backend = backend;
     nr_tee_measure(backend, se_ident, cc.se_measurement);
+    struct nr_attest_policy pol;
+    if (strcmp(backend, "gramine") == 0) {
+        /* DCAP quotes both ways (src/chan/chan.c): the SE's must carry its MRENCLAVE or
+         * MRSIGNER and chain to the pinned root. */
+        rc = se_policy(opt, &pol);
+        if (rc) {
+            goto out;
+        }
+        if (opt->se_measurement) {
+            memcpy(cc.se_measurement, opt->se_measurement, sizeof cc.se_measurement);
+        }
+        cc.policy = &pol;
+    }
     rc = nr_chan_create(&s->chan, &cc);
     if (rc) {
         goto out;

@@ -13,7 +13,7 @@
 
 #include "narrator/errors.h"
 
-enum section { SEC_NONE = 0, SEC_NODE, SEC_PEER, SEC_CHAIN, SEC_BAD };
+enum section { SEC_NONE = 0, SEC_NODE, SEC_PEER, SEC_CHAIN, SEC_SGX, SEC_BAD };
 
 enum node_key {
     NK_INDEX,
@@ -72,6 +72,20 @@ static const struct {
     [CK_AGREE] = {"Agree", 0},
 };
 
+enum sgx_key { SK_PCKCRL, SK_REQUIRECRL, SK_TCBINFO, SK_TCBSIGNINGCHAIN, SK_MINTCBSTATUS,
+               SK_ALLOWDEBUG, SK_AESIGNER, SK_COUNT_ };
+static const char *const g_sgx_keys[SK_COUNT_] = {
+    [SK_PCKCRL] = "PckCrl",           [SK_REQUIRECRL] = "RequireCrl",
+    [SK_TCBINFO] = "TcbInfo",         [SK_TCBSIGNINGCHAIN] = "TcbSigningChain",
+    [SK_MINTCBSTATUS] = "MinTcbStatus", [SK_ALLOWDEBUG] = "AllowDebug",
+    [SK_AESIGNER] = "AeSigner",
+};
+/* TCB statuses in order, best first (values of enum nr_dcap_tcb, src/tee/dcap.h). */
+static const char *const g_tcb_names[] = {
+    "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate", "OutOfDateConfigurationNeeded",
+};
+
 struct parser {
     struct nr_host_config *cfg;
     const char *name;
@@ -90,6 +104,9 @@ struct parser {
     /* [Chain] */
     int chain_line;
     int chain_key_line[CK_COUNT_];
+    /* [SGX] */
+    int sgx_line;
+    int sgx_key_line[SK_COUNT_];
     /* first error */
     int failed;
     char *err;
@@ -197,6 +214,17 @@ static void on_section_line(struct parser *p, const char *line, size_t len)
         p->chain_line = p->lineno;
         p->cfg->chain.enabled = 1;
         p->section = SEC_CHAIN;
+        return;
+    }
+    if (nlen == 3 && strncasecmp(line + s, "SGX", 3) == 0) {
+        if (p->sgx_line) {
+            fail(p, p->lineno, "[SGX]", "duplicate section (first at line %d)", p->sgx_line);
+            p->section = SEC_BAD;
+            return;
+        }
+        p->sgx_line = p->lineno;
+        p->cfg->sgx.enabled = 1;
+        p->section = SEC_SGX;
         return;
     }
     sanitize(label, sizeof label, line, e + 1);
@@ -601,6 +629,84 @@ static void chain_key(struct parser *p, const char *key, const char *v)
     }
 }
 
+static void sgx_key(struct parser *p, const char *key, const char *v)
+{
+    struct nr_host_sgx *c = &p->cfg->sgx;
+    int k;
+
+    for (k = 0; k < SK_COUNT_; k++)
+        if (strcasecmp(key, g_sgx_keys[k]) == 0)
+            break;
+    if (k == SK_COUNT_) {
+        char label[64];
+        sanitize(label, sizeof label, key, strlen(key));
+        fail(p, p->lineno, label, "unknown key in [SGX]");
+        return;
+    }
+    key = g_sgx_keys[k];
+    /* PckCrl is given once per file; every other key once. */
+    if (p->sgx_key_line[k] && k != SK_PCKCRL) {
+        fail(p, p->lineno, key, "duplicate key (first at line %d)", p->sgx_key_line[k]);
+        return;
+    }
+    if (!p->sgx_key_line[k])
+        p->sgx_key_line[k] = p->lineno;
+    switch ((enum sgx_key)k) {
+    case SK_PCKCRL:
+        if (c->n_crls >= NR_CFG_SGX_MAX_CRLS) {
+            fail(p, p->lineno, key, "too many CRLs (at most %u)", NR_CFG_SGX_MAX_CRLS);
+            return;
+        }
+        if (set_path(p, key, c->crl_path[c->n_crls], sizeof c->crl_path[0], v) == 0)
+            c->crl_line[c->n_crls++] = p->lineno;
+        break;
+    case SK_TCBINFO:
+        if (set_path(p, key, c->tcb_info_path, sizeof c->tcb_info_path, v) == 0)
+            c->tcb_info_line = p->lineno;
+        break;
+    case SK_TCBSIGNINGCHAIN:
+        if (set_path(p, key, c->tcb_chain_path, sizeof c->tcb_chain_path, v) == 0)
+            c->tcb_chain_line = p->lineno;
+        break;
+    case SK_REQUIRECRL:
+    case SK_ALLOWDEBUG: {
+        int b = parse_bool(v);
+        if (b < 0)
+            fail(p, p->lineno, key, "bad value (yes or no)");
+        else if (k == SK_REQUIRECRL)
+            c->require_crl = b;
+        else
+            c->allow_debug = b;
+        break;
+    }
+    case SK_MINTCBSTATUS: {
+        unsigned n = (unsigned)(sizeof g_tcb_names / sizeof g_tcb_names[0]), i;
+        for (i = 0; i < n; i++)
+            if (strcasecmp(v, g_tcb_names[i]) == 0)
+                break;
+        if (i == n) {
+            fail(p, p->lineno, key,
+                 "bad status (UpToDate, SWHardeningNeeded, ConfigurationNeeded, "
+                 "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)");
+            break;
+        }
+        c->tcb_allowed = 0;
+        for (unsigned j = 0; j <= i; j++)
+            c->tcb_allowed |= 1u << (j + 1u); /* enum nr_dcap_tcb: UpToDate = 1 */
+        break;
+    }
+    case SK_AESIGNER:
+        if (strlen(v) != 64 ||
+            sodium_hex2bin(c->ae_signer, sizeof c->ae_signer, v, 64, NULL, NULL, NULL) != 0)
+            fail(p, p->lineno, key, "expected 64 hex digits (MRSIGNER)");
+        else
+            c->check_ae_signer = 1;
+        break;
+    case SK_COUNT_:
+        break;
+    }
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parser *p = user;
@@ -623,6 +729,9 @@ static int handler(void *user, const char *section, const char *name, const char
         break;
     case SEC_CHAIN:
         chain_key(p, name, value);
+        break;
+    case SEC_SGX:
+        sgx_key(p, name, value);
         break;
     case SEC_BAD:
         break;
@@ -668,6 +777,34 @@ static void validate(struct parser *p)
             return;
         }
     }
+    if (p->sgx_line) {
+        if (strcmp(c->tee_backend, "gramine") != 0) {
+            fail(p, p->sgx_line, "[SGX]", "only with TeeBackend = gramine (TeeBackend is %s)",
+                 c->tee_backend);
+            return;
+        }
+        if (c->sgx.require_crl && c->sgx.n_crls == 0) {
+            fail(p, p->sgx_key_line[SK_REQUIRECRL], "RequireCrl", "yes needs PckCrl files");
+            return;
+        }
+        if (c->sgx.tcb_info_path[0] && !c->sgx.tcb_chain_path[0]) {
+            fail(p, p->sgx_key_line[SK_TCBINFO], "TcbSigningChain",
+                 "missing: TcbInfo needs its signing chain");
+            return;
+        }
+        if (!c->sgx.tcb_info_path[0] && c->sgx.tcb_chain_path[0]) {
+            fail(p, p->sgx_key_line[SK_TCBSIGNINGCHAIN], "TcbSigningChain",
+                 "given without TcbInfo");
+            return;
+        }
+        if (p->sgx_key_line[SK_MINTCBSTATUS] && !c->sgx.tcb_info_path[0]) {
+            fail(p, p->sgx_key_line[SK_MINTCBSTATUS], "MinTcbStatus",
+                 "needs TcbInfo (without it the TCB status is not evaluated)");
+            return;
+        }
+    }
+    if (!c->sgx.tcb_allowed)
+        c->sgx.tcb_allowed = 1u << 1; /* UpToDate only */
     for (unsigned i = 0; i < c->n_peers; i++) {
         for (int k = 0; k < PK_COUNT_; k++)
             if (!p->peer_key_line[i][k]) {

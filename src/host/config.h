@@ -35,6 +35,22 @@
  *   Required = yes|no                 no: an unreachable chain only warns (default yes)
  *   StartTimeout = 60                 seconds (or "500ms") to reach the chain (default 60)
  *
+ *   [SGX]                             optional, TeeBackend = gramine only: DCAP collateral
+ *                                     and policy for peers' and AEs' quotes (docs/sgx.md)
+ *   PckCrl = /path/pck.crl.der        a DER CRL (Intel's PCK processor/platform CA CRL, the
+ *                                     root CA CRL); give the key once per file (at most 4)
+ *   RequireCrl = yes|no               a current CRL for every CA in each PCK chain is
+ *                                     required (default no; yes needs PckCrl)
+ *   TcbInfo = /path/tcbinfo.json      Intel's TCB info for this platform's FMSPC (JSON)
+ *   TcbSigningChain = /path/tcb.pem   its signing chain, PEM (required with TcbInfo)
+ *   MinTcbStatus = UpToDate           the worst accepted TCB status, in the order UpToDate,
+ *                                     SWHardeningNeeded, ConfigurationNeeded,
+ *                                     ConfigurationAndSWHardeningNeeded, OutOfDate,
+ *                                     OutOfDateConfigurationNeeded (Revoked never); needs
+ *                                     TcbInfo (default UpToDate)
+ *   AllowDebug = yes|no               accept SGX debug enclaves (default no; development)
+ *   AeSigner = <64 hex>               AEs must have this MRSIGNER (default: any AE)
+ *
  * With [Chain], narratord checks at start-up, before it serves anything, that the finalised
  * on-chain membership of the system id in the membership file equals the membership file
  * and contains this SE (src/host/chain.h).
@@ -91,6 +107,24 @@ struct nr_host_chain {
     unsigned start_timeout_ms;
 };
 
+#define NR_CFG_SGX_MAX_CRLS 4u
+
+struct nr_host_sgx {
+    int enabled; /* an [SGX] section is present */
+    char crl_path[NR_CFG_SGX_MAX_CRLS][NR_CFG_PATH_MAX];
+    int crl_line[NR_CFG_SGX_MAX_CRLS]; /* for file:line:key errors when the file is loaded */
+    unsigned n_crls;
+    int require_crl;
+    char tcb_info_path[NR_CFG_PATH_MAX]; /* "" = none */
+    int tcb_info_line;
+    char tcb_chain_path[NR_CFG_PATH_MAX];
+    int tcb_chain_line;
+    unsigned tcb_allowed; /* bit (1 << enum nr_dcap_tcb) per accepted status */
+    int allow_debug;
+    int check_ae_signer;
+    uint8_t ae_signer[32];
+};
+
 struct nr_host_config {
     uint16_t index;
     struct nr_host_addr listen;
@@ -112,6 +146,7 @@ struct nr_host_config {
     struct nr_host_peer peers[NR_MAX_MEMBERS];
     unsigned n_peers;
     struct nr_host_chain chain;
+    struct nr_host_sgx sgx;
 };
 
 /* Parse `len` bytes of INI text; `name` is used in error messages. On error returns

@@ -430,6 +430,7 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
     memcpy(d->policy.root_pub, d->cfg.attestation_root, sizeof d->policy.root_pub);
     memcpy(d->policy.allowed[0], d->measurement, NR_MEASUREMENT_BYTES);
     d->policy.n_allowed = 1;
+    nr_host_collateral_policies(&d->cfg, &d->collateral, &d->policy, &d->ae_policy);
     rc = nr_membership_verify(m, d->cfg.tee_backend, &d->policy, merr, sizeof merr);
     if (rc != NR_OK)
         FAIL("membership: %s", merr[0] ? merr : nr_strerror(rc));
@@ -513,6 +514,7 @@ static int start_local(struct nr_daemon *d)
         .tee_backend = d->cfg.tee_backend,
         .system_id = d->system_id,
         .measurement = d->measurement,
+        .ae_policy = &d->ae_policy,
         .self = d->cfg.index,
     };
     struct nr_local_server_ops ops = {
@@ -550,6 +552,9 @@ int nr_daemon_init(struct nr_daemon *d, const char *config_path, char *err, size
     if (sodium_init() < 0)
         FAIL("libsodium initialisation failed");
 
+    rc = nr_host_collateral_load(&d->collateral, &d->cfg, config_path, err, err_cap);
+    if (rc != NR_OK)
+        return rc;
     rc = nr_tee_open(&d->tee, d->cfg.tee_backend, d->cfg.platform_dir, NR_SE_CODE_IDENTITY);
     if (rc != NR_OK)
         FAIL("TEE (%s, platform %s): %s", d->cfg.tee_backend, d->cfg.platform_dir, nr_strerror(rc));
@@ -696,6 +701,7 @@ void nr_daemon_free(struct nr_daemon *d)
     nr_se_destroy(d->se);
     nr_store_close(d->store);
     nr_tee_close(d->tee);
+    nr_host_collateral_free(&d->collateral);
     if (d->base)
         event_base_free(d->base);
     free(d->tokens);

@@ -24,6 +24,7 @@
 #include "common/code_identity.h"
 #include "core/core.h"
 #include "core/wire.h"
+#include "host/collateral.h"
 #include "host/config.h"
 #include "host/local.h"
 #include "host/log.h"
@@ -67,7 +68,9 @@ struct nr_daemon {
     uint8_t system_id[NR_SYSTEM_ID_BYTES];
     uint16_t n, f;
     struct nr_member_info members[NR_MAX_MEMBERS];
-    struct nr_attest_policy policy;
+    struct nr_attest_policy policy;    /* peers' evidence */
+    struct nr_attest_policy ae_policy; /* AEs' quotes on the local channel (gramine) */
+    struct nr_host_collateral collateral; /* [SGX] (gramine) */
     uint8_t measurement[NR_MEASUREMENT_BYTES];
 
     /* the chain anchor (anchored mode; NULL unanchored): its worker owns the chain reads */

@@ -1,5 +1,6 @@
 /* Local AE transport: a Unix socket (mode 0600), u32-LE length-prefixed frames, the
- * NR_CHAN_LOCAL handshake (the AE proves its measurement with a local report), then channel
+ * NR_CHAN_LOCAL handshake (the AE proves its measurement with a local report; under gramine
+ * both sides send DCAP quotes, src/chan/chan.c), then channel
  * records each carrying one or more client messages (wire.h nr_client_msg, a batch of at most
  * NR_CLIENT_BATCH_MAX bytes). Every message of a record is handled in order; a record with a
  * malformed message drops the connection (messages before it were handled).
@@ -528,6 +529,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     cc.tee = ls->cfg.tee;
     cc.self = ls->cfg.self;
     cc.tee_backend = ls->cfg.tee_backend;
+    cc.policy = ls->cfg.ae_policy;
     memcpy(cc.se_measurement, ls->cfg.measurement, sizeof cc.se_measurement);
     if (nr_chan_create(&c->ch, &cc) != NR_OK) {
         free(c);

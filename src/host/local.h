@@ -23,6 +23,7 @@ struct nr_local_server_config {
     const char *tee_backend;
     const uint8_t *system_id;   /* NR_SYSTEM_ID_BYTES */
     const uint8_t *measurement; /* this SE's, NR_MEASUREMENT_BYTES */
+    const struct nr_attest_policy *ae_policy; /* AEs' quotes under gramine (chan.h); sim: unused */
     uint16_t self;
 };
 

@@ -58,6 +58,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "narratord: %s\n", err);
             return NR_EXIT_STARTUP;
         }
+        static struct nr_host_collateral col;
+        if (nr_host_collateral_load(&col, &cfg, config, err, sizeof err) != NR_OK) {
+            fprintf(stderr, "narratord: %s\n", err);
+            return NR_EXIT_STARTUP;
+        }
+        nr_host_collateral_free(&col);
         /* The member count comes from the membership file: every member this node dials
          * (a higher index) needs a [Peer] section. (Attestation is checked at start.) */
         static struct nr_membership m;

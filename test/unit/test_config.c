@@ -148,7 +148,26 @@ struct bad_case {
     const char *want;  /* expected message prefix */
 };
 
+#define SGX_ON "TeeBackend = gramine"
 static const struct bad_case bad_cases[] = {
+    /* [SGX] (the section starts on line 22) */
+    {0, NULL, "[SGX]\nAllowDebug = yes\n", "t.ini:22: [SGX]: only with TeeBackend = gramine"},
+    {8, SGX_ON, "[SGX]\nAllowDebug = maybe\n", "t.ini:23: AllowDebug: bad value"},
+    {8, SGX_ON, "[SGX]\nPckCrl =\n", "t.ini:23: PckCrl: empty path"},
+    {8, SGX_ON, "[SGX]\nPckCrl = /a\nPckCrl = /b\nPckCrl = /c\nPckCrl = /d\nPckCrl = /e\n",
+     "t.ini:27: PckCrl: too many CRLs"},
+    {8, SGX_ON, "[SGX]\nRequireCrl = yes\n", "t.ini:23: RequireCrl: yes needs PckCrl"},
+    {8, SGX_ON, "[SGX]\nTcbInfo = /t.json\n", "t.ini:23: TcbSigningChain: missing"},
+    {8, SGX_ON, "[SGX]\nTcbSigningChain = /c.pem\n",
+     "t.ini:23: TcbSigningChain: given without TcbInfo"},
+    {8, SGX_ON, "[SGX]\nMinTcbStatus = UpToDate\n", "t.ini:23: MinTcbStatus: needs TcbInfo"},
+    {8, SGX_ON, "[SGX]\nTcbInfo = /t\nTcbSigningChain = /c\nMinTcbStatus = Revoked\n",
+     "t.ini:25: MinTcbStatus: bad status"},
+    {8, SGX_ON, "[SGX]\nAeSigner = 00ff\n", "t.ini:23: AeSigner: expected 64 hex digits"},
+    {8, SGX_ON, "[SGX]\nAllowDebug = no\nAllowDebug = no\n",
+     "t.ini:24: AllowDebug: duplicate key (first at line 23)"},
+    {8, SGX_ON, "[SGX]\nColour = blue\n", "t.ini:23: Colour: unknown key in [SGX]"},
+    {8, SGX_ON, "[SGX]\n[SGX]\n", "t.ini:23: [SGX]: duplicate section (first at line 22)"},
     {4, "Listen = 127.0.0.1", NULL, "t.ini:4: Listen: bad address"},
     {4, "Listen = 127.0.0.1:0", NULL, "t.ini:4: Listen: bad address"},
     {4, "Listen = 127.0.0.1:65536", NULL, "t.ini:4: Listen: bad address"},
@@ -261,6 +280,49 @@ static void test_chain_endpoints(void **state)
         }
         free(t);
     }
+}
+
+static void test_sgx_section(void **state)
+{
+    (void)state;
+    struct nr_host_config c;
+    char err[NR_CFG_ERR_MAX];
+    char *t = build(8, SGX_ON, NULL);
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    assert_false(c.sgx.enabled);
+    assert_int_equal(c.sgx.tcb_allowed, 1u << 1); /* UpToDate only */
+    free(t);
+    t = build(8, SGX_ON,
+              "[SGX]\n"
+              "PckCrl = /c/pck.der\n"                 /* 23 */
+              "PckCrl = /c/root.der\n"                /* 24 */
+              "RequireCrl = yes\n"                    /* 25 */
+              "TcbInfo = /c/tcb.json\n"               /* 26 */
+              "TcbSigningChain = /c/tcb.pem\n"        /* 27 */
+              "MinTcbStatus = swhardeningneeded\n"    /* 28 */
+              "AllowDebug = yes\n"                    /* 29 */
+              "AeSigner = " ROOT_HEX "\n");           /* 30 */
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    assert_true(c.sgx.enabled);
+    assert_int_equal(c.sgx.n_crls, 2);
+    assert_string_equal(c.sgx.crl_path[1], "/c/root.der");
+    assert_int_equal(c.sgx.crl_line[0], 23);
+    assert_int_equal(c.sgx.crl_line[1], 24);
+    assert_true(c.sgx.require_crl);
+    assert_string_equal(c.sgx.tcb_info_path, "/c/tcb.json");
+    assert_int_equal(c.sgx.tcb_info_line, 26);
+    assert_int_equal(c.sgx.tcb_chain_line, 27);
+    assert_int_equal(c.sgx.tcb_allowed, (1u << 1) | (1u << 2));
+    assert_true(c.sgx.allow_debug);
+    assert_true(c.sgx.check_ae_signer);
+    assert_int_equal(c.sgx.ae_signer[1], 0x11);
+    free(t);
+    t = build(8, SGX_ON,
+              "[SGX]\nTcbInfo = /t\nTcbSigningChain = /c\n"
+              "MinTcbStatus = OutOfDateConfigurationNeeded\n");
+    assert_int_equal(parse(&c, t, err, sizeof err), NR_OK);
+    assert_int_equal(c.sgx.tcb_allowed, 0x7eu); /* statuses 1..6, never Revoked (7) */
+    free(t);
 }
 
 static void test_bad_cases(void **state)
@@ -377,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_nul_byte),   cmocka_unit_test(test_too_many_peers),
         cmocka_unit_test(test_load_file),  cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_addr_parse), cmocka_unit_test(test_chain_endpoints),
+        cmocka_unit_test(test_sgx_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
