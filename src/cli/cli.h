@@ -29,6 +29,7 @@
 #define NR_CLI_DEFAULT_DIR ".narrator/net"
 #define NR_CLI_DEFAULT_BASE_PORT 7100u
 #define NR_CLI_AE_CODE_IDENTITY "narrator-cli/1"
+#define NR_CLI_INTEL_ROOT_FP "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
 #define NR_CLI_EXIT_OK 0
 #define NR_CLI_EXIT_USAGE 1
 #define NR_CLI_EXIT_FAIL 2
@@ -54,6 +55,17 @@ int nr_cli_keygen(const char *backend, const char *platform, const char *out,
                   uint8_t pub[32]);
 int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                    const char *root, const char *out, char **id_files, unsigned n);
+/* The same with the policy given: root_pub (32 bytes) instead of the sim root directory
+ * (root NULL), and the allowed SE measurements (1..8; n_meas 0: the backend's measurement of
+ * the SE code identity, as nr_cli_genesis). Under gramine the measurement is MRENCLAVE and
+ * must be given. */
+int nr_cli_genesis_ex(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
+                      const char *root, const uint8_t *root_pub,
+                      const uint8_t (*meas)[32], unsigned n_meas,
+                      const char *out, char **id_files, unsigned n);
+/* MRENCLAVE and MRSIGNER (SHA-256 of the signer's modulus) from a Gramine .sig file (an SGX
+ * SIGSTRUCT, 1808 bytes, as written by gramine-sgx-sign). NR_EMALFORMED if it is not one. */
+int nr_cli_sigstruct(const char *path, uint8_t mrenclave[32], uint8_t mrsigner[32]);
 
 /* Print "usage: narrator <cmd> <usage>" for `name` to stderr; returns NR_CLI_EXIT_USAGE. */
 int nr_cli_usage(const char *name);

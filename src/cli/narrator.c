@@ -10,7 +10,10 @@ static int cmd_help(int argc, char **argv);
 static const struct nr_cli_cmd g_cmds[] = {
     {"keygen", "--platform DIR --out FILE [--backend sim]",
      "create a state enclave identity inside the TEE of a platform", nr_cmd_keygen},
-    {"genesis", "(--system-id HEX | --random) --root ROOTDIR --out FILE IDENTITY_FILES...",
+    {"genesis",
+     "(--system-id HEX | --random) (--root ROOTDIR | --attestation-root HEX) "
+     "[--measurement HEX | --sigstruct FILE]... [--backend sim|gramine] --out FILE "
+     "IDENTITY_FILES...",
      "write the genesis membership file of a new system", nr_cmd_genesis},
     {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait] [--fresh] [--no-chain | --chain CHAIN.INI [--chain-key FILE]] [--system-id ID]",
      "create and start a local network of n state enclaves", nr_cmd_up},

@@ -205,3 +205,26 @@ int nr_cli_client_options(struct nr_cli_client *s, const char *netdir, unsigned 
     s->opt.se_code_identity = NR_SE_CODE_IDENTITY;
     return NR_OK;
 }
+
+/* SGX SIGSTRUCT (Intel SDM vol. 3D, 38.13): 1808 bytes; HEADER at 0, HEADER2 at 24, MODULUS
+ * (384, little-endian) at 128, ENCLAVEHASH (MRENCLAVE) at 960. MRSIGNER = SHA-256(MODULUS). */
+#define SIGSTRUCT_BYTES 1808u
+int nr_cli_sigstruct(const char *path, uint8_t mrenclave[32], uint8_t mrsigner[32])
+{
+    static const uint8_t hdr[16] = {0x06, 0, 0, 0, 0xe1, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0, 0};
+    static const uint8_t hdr2[16] = {0x01, 0x01, 0, 0, 0x60, 0, 0, 0, 0x60, 0, 0, 0, 0x01, 0, 0, 0};
+    uint8_t buf[SIGSTRUCT_BYTES + 1];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NR_ENOTFOUND;
+    }
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n != SIGSTRUCT_BYTES || memcmp(buf, hdr, sizeof hdr) != 0 ||
+        memcmp(buf + 24, hdr2, sizeof hdr2) != 0) {
+        return NR_EMALFORMED;
+    }
+    memcpy(mrenclave, buf + 960, 32);
+    crypto_hash_sha256(mrsigner, buf + 128, 384);
+    return NR_OK;
+}

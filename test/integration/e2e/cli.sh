@@ -84,4 +84,47 @@ expect_rc 0 "$NARRATOR" keygen --platform "$T/net/node0/platform" --out "$T/id0b
 expect_rc 2 "$NARRATOR" genesis --random --root "$T/net/root" --out "$T/m4.txt" "$T/id0" "$T/id0b" "$T/id2"
 expect_rc 2 "$NARRATOR" genesis --random --root "$T/net/root" --out "$T/m5.txt" "$T/id0" "$T/id0" "$T/id2"
 [ ! -e "$T/m4.txt" ] && [ ! -e "$T/m5.txt" ] || fail "refused membership was written"
+
+# Given measurements (gramine: MRENCLAVE) and attestation roots. The sim members' evidence
+# carries the sim measurement M: a membership allowing M and another value verifies, one
+# allowing only another value does not.
+M=$(sed -n 's/^measurement \([0-9a-f]\{64\}\)$/\1/p' "$T/m.txt")
+[ ${#M} = 64 ] || fail "genesis measurement line"
+OTHER=$(printf 'ab%.0s' $(seq 32))
+expect_rc 0 "$NARRATOR" genesis --random --root "$T/net/root" --measurement "$M" \
+    --measurement "$OTHER" --out "$T/m6.txt" "$T/id0" "$T/id1" "$T/id2"
+grep -q "^measurement $M\$" "$T/m6.txt" && grep -q "^measurement $OTHER\$" "$T/m6.txt" \
+    || fail "genesis --measurement lines"
+grep -q "^measurement $OTHER\$" "$T/out" || fail "genesis prints its measurements"
+expect_rc 2 "$NARRATOR" genesis --random --root "$T/net/root" --measurement "$OTHER" \
+    --out "$T/m7.txt" "$T/id0" "$T/id1" "$T/id2"
+[ ! -e "$T/m7.txt" ] || fail "membership with a foreign measurement was written"
+expect_rc 1 "$NARRATOR" genesis --random --root "$T/net/root" --measurement zz --out "$T/m8.txt" "$T/id0"
+expect_rc 1 "$NARRATOR" genesis --random --root "$T/net/root" --measurement "${M}00" --out "$T/m8.txt" "$T/id0"
+expect_rc 1 "$NARRATOR" genesis --random --root "$T/net/root" --attestation-root "$OTHER" --out "$T/m8.txt" "$T/id0"
+expect_rc 1 "$NARRATOR" genesis --random --attestation-root zz --backend gramine --measurement "$M" --out "$T/m8.txt" "$T/id0"
+expect_rc 1 "$NARRATOR" genesis --random --backend gramine --out "$T/m8.txt" "$T/id0"
+expect_rc 1 "$NARRATOR" genesis --random --out "$T/m8.txt" "$T/id0"
+# --sigstruct: MRENCLAVE from a Gramine .sig (SGX SIGSTRUCT, 1808 bytes; enclave hash at 960).
+sigstruct() { # out mrenclave-hex
+    {
+        printf '\x06\x00\x00\x00\xe1\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00'
+        head -c 8 /dev/zero
+        printf '\x01\x01\x00\x00\x60\x00\x00\x00\x60\x00\x00\x00\x01\x00\x00\x00'
+        head -c 920 /dev/zero
+        printf '%s' "$2" | sed 's/../\\x&/g' | xargs -0 printf
+        head -c 816 /dev/zero
+    } >"$1"
+}
+sigstruct "$T/se.sig" "$M"
+[ "$(wc -c <"$T/se.sig")" = 1808 ] || fail "test sigstruct size"
+expect_rc 0 "$NARRATOR" genesis --random --root "$T/net/root" --sigstruct "$T/se.sig" \
+    --out "$T/m9.txt" "$T/id0" "$T/id1" "$T/id2"
+grep -q "^measurement $M\$" "$T/m9.txt" || fail "genesis --sigstruct measurement"
+head -c 1000 "$T/se.sig" >"$T/short.sig"
+expect_rc 1 "$NARRATOR" genesis --random --root "$T/net/root" --sigstruct "$T/short.sig" \
+    --out "$T/m10.txt" "$T/id0" "$T/id1" "$T/id2"
+grep -q "not a Gramine .sig" "$T/out" || fail "--sigstruct error message"
+expect_rc 1 "$NARRATOR" genesis --random --root "$T/net/root" --sigstruct "$T/missing.sig" \
+    --out "$T/m10.txt" "$T/id0" "$T/id1" "$T/id2"
 echo "[cli] PASS"
