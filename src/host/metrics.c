@@ -163,8 +163,12 @@ static void status_cb(struct evhttp_request *req, void *arg)
     char gid_hex[2 * NR_GENESIS_ID_BYTES + 1] = "";
     if (nr_se_genesis_id(d->se, gid) == NR_OK)
         sodium_bin2hex(gid_hex, sizeof gid_hex, gid, sizeof gid);
-    evbuffer_add_printf(b, "{\"anchor\":\"%s\",\"genesis\":\"%s\",\"total_failure\":%s,",
-                        d->anchored ? "anchored" : "unanchored", gid_hex,
+    char sys_hex[2 * NR_SYSTEM_ID_BYTES + 1];
+    sodium_bin2hex(sys_hex, sizeof sys_hex, d->system_id, sizeof d->system_id);
+    evbuffer_add_printf(b,
+                        "{\"system_id\":\"%s\",\"anchor\":\"%s\",\"genesis\":\"%s\","
+                        "\"total_failure\":%s,",
+                        sys_hex, d->anchored ? "anchored" : "unanchored", gid_hex,
                         s->total_failure ? "true" : "false");
     evbuffer_add_printf(
         b,
