@@ -479,6 +479,9 @@ int nr_cmd_up(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     unsigned node = 0;
     int ch;
+    /* options that only shape a new network, as given (warned about on an existing one) */
+    const char *shaping[8];
+    unsigned n_shaping = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:WFCc:k:s:", longopts, NULL)) != -1) {
         int bad = 0;
@@ -499,6 +502,13 @@ int nr_cmd_up(int argc, char **argv)
         case 'k': o.chain_key = optarg; break;
         case 's': o.system_id = optarg; break;
         default: bad = 1; break;
+        }
+        if (strchr("npmCcks", ch) && n_shaping < sizeof shaping / sizeof shaping[0]) {
+            const struct option *lo = longopts;
+            while (lo->name && lo->val != ch) {
+                lo++;
+            }
+            shaping[n_shaping++] = lo->name ? lo->name : "?";
         }
         if (bad) {
             return nr_cli_usage("up");
@@ -542,6 +552,15 @@ int nr_cmd_up(int argc, char **argv)
             fprintf(stderr, "narrator: --fresh: %s still has running members ('narrator down')\n",
                     netdir);
             return NR_CLI_EXIT_FAIL;
+        }
+        if (n_shaping > 0) {
+            fprintf(stderr, "narrator: warning: the network in %s exists and has running members:"
+                            " ignoring", netdir);
+            for (unsigned k = 0; k < n_shaping; k++) {
+                fprintf(stderr, " --%s", shaping[k]);
+            }
+            fprintf(stderr, " (they apply only when a network is created: 'narrator down', "
+                            "then 'narrator up --fresh ...')\n");
         }
         o.n = have; /* running network: start the members that are not running (rejoin) */
     } else {

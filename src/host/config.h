@@ -112,6 +112,9 @@ struct nr_host_config {
     struct nr_host_peer peers[NR_MAX_MEMBERS];
     unsigned n_peers;
     struct nr_host_chain chain;
+    /* Where it came from, for messages about the files it names: "FILE:LINE: Membership: ..." */
+    char source[NR_CFG_PATH_MAX];
+    int membership_line;
 };
 
 /* Parse `len` bytes of INI text; `name` is used in error messages. On error returns
