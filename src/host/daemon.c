@@ -424,7 +424,7 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
     }
     rc = nr_membership_load(m, d->cfg.membership_path, merr, sizeof merr);
     if (rc != NR_OK)
-        FAIL("%s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
+        FAIL("membership: %s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
              merr[0] ? merr : nr_strerror(rc));
     /* Policy: the configured attestation root, and SEs running exactly our code. */
     memset(&d->policy, 0, sizeof d->policy);
@@ -433,7 +433,7 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
     d->policy.n_allowed = 1;
     rc = nr_membership_verify(m, d->cfg.tee_backend, &d->policy, merr, sizeof merr);
     if (rc != NR_OK)
-        FAIL("%s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
+        FAIL("membership: %s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
              merr[0] ? merr : nr_strerror(rc));
     if (m->n < 1 || m->n > NR_MAX_MEMBERS)
         FAIL("membership: bad member count %u", m->n);
