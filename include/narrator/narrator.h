@@ -68,7 +68,10 @@ struct nr_client_options {
  * attested local handshake (the SE must have the measurement of se_code_identity on this
  * platform) and binds the record: its key is BLAKE2b-256(AE measurement || name), so an AE
  * only ever reaches records of its own measurement. Errors: NR_EINVAL, NR_EUNREACHABLE (no
- * SE listening), NR_ETIMEDOUT, NR_EHANDSHAKE / NR_EATTEST (the peer is not our SE). */
+ * SE listening), NR_ETIMEDOUT, NR_EHANDSHAKE (the SE refused the handshake: another system
+ * id; or the socket closed during it), NR_EATTEST (a local report does not verify: the AE's
+ * at the SE — another platform, or an SE of another measurement than se_code_identity — or
+ * the SE's at the AE), NR_EMEASUREMENT (the SE's report names another measurement). */
 NR_API int nr_open(struct nr_client **out, const struct nr_client_options *opt,
                    const char *record_name) NR_MUST_CHECK;
 NR_API void nr_close(struct nr_client *c);

@@ -125,7 +125,8 @@ void nr_cli_sleep_ms(unsigned ms);
 struct nr_cli_node_status {
     int running;          /* process alive */
     int reachable;        /* status endpoint answered */
-    char state[16];       /* "JOINING" / "ACTIVE" / "HALTED" / "?" */
+    int foreign;          /* ... for another network's system id (state "FOREIGN") */
+    char state[16];       /* "JOINING" / "ACTIVE" / "HALTED" / "FOREIGN" / "DOWN" / "?" */
     char detail[512];     /* the status document, one line */
 };
 int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status *st);

@@ -62,6 +62,22 @@ int nr_cli_anvil_available(char *why, size_t why_cap)
         snprintf(why, why_cap,
                  "anvil not found under %s/node_modules (run scripts/deps.sh, i.e. npm ci)",
                  nr_cli_repo_root());
+        return 0;
+    }
+    /* The devnet deploys the registry contract: built only if node_modules existed when the
+     * build was configured. */
+    const char *bin = getenv("NARRATOR_REGISTRY_BIN"); /* as scripts/devnet.sh */
+    if (bin && *bin) {
+        snprintf(pat, sizeof pat, "%s", bin);
+    } else {
+        snprintf(pat, sizeof pat, "%s/contracts/NarratorRegistry.bin", nr_cli_build_dir());
+    }
+    if (access(pat, R_OK) != 0) {
+        snprintf(why, why_cap,
+                 "the registry contract was not built (%s missing: the build was configured "
+                 "before scripts/deps.sh installed node_modules; run ./scripts/build.sh again)",
+                 pat);
+        return 0;
     }
     return found;
 }

@@ -153,7 +153,20 @@ int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status
         return rc;
     }
     st->reachable = 1;
-    char v[64];
+    char v[2 * NR_SYSTEM_ID_BYTES + 8], want[2 * NR_SYSTEM_ID_BYTES + 8], path[NR_CLI_PATH_MAX + 16];
+    /* The address may be served by a daemon of another network (ports reused): only a daemon
+     * of this network's system id, with this node's index, reports for this node. */
+    snprintf(path, sizeof path, "%s/system_id", netdir);
+    if (nr_cli_read_text(path, want, sizeof want) == NR_OK &&
+        json_field(body, "system_id", v, sizeof v) == NR_OK && strcmp(v, want) != 0) {
+        st->foreign = 1;
+        snprintf(st->state, sizeof st->state, "FOREIGN");
+        snprintf(st->detail, sizeof st->detail,
+                 "status address %s is served by a daemon of another network (system %.16s...), "
+                 "not by this node",
+                 cfg.metrics.text, v);
+        return NR_EEXIST;
+    }
     snprintf(st->state, sizeof st->state, "?");
     if (json_field(body, "state", v, sizeof v) == NR_OK) {
         size_t k = 0;

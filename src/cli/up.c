@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@
 
 #include "cli/chaininit.h"
 #include "cli/cli.h"
+#include "host/config.h"
 #include "tee/tee.h"
 
 #define UP_DEFAULT_TIMEOUT_MS 30000u
@@ -168,6 +171,75 @@ static int open_chain(const char *netdir, const struct up_opts *o, struct nr_cli
     return nr_cli_chain_open(out, ini, key);
 }
 #endif
+
+/* 1 if a TCP listener holds `addr`: a bind probe with SO_REUSEADDR, as narratord binds (a
+ * port in TIME_WAIT after an earlier network is free for it). */
+static int addr_in_use(const struct nr_host_addr *addr)
+{
+    int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return 0; /* cannot tell: narratord will report it */
+    }
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int busy = bind(fd, (const struct sockaddr *)&addr->sa, addr->len) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return busy;
+}
+
+static int check_addr(unsigned i, const char *what, const struct nr_host_addr *addr)
+{
+    if (!addr_in_use(addr)) {
+        return NR_OK;
+    }
+    fprintf(stderr,
+            "narrator: node %u: %s address %s is in use (another network or program listens "
+            "there)\n",
+            i, what, addr->text);
+    return NR_EEXIST;
+}
+
+/* Every address a new network of o->n nodes would listen on must be free: checked before
+ * anything is created or sent to a chain. */
+static int check_new_ports(const struct up_opts *o)
+{
+    int rc = NR_OK;
+    unsigned mbase = o->metrics_port ? o->metrics_port : o->base_port + 100u;
+    for (unsigned i = 0; i < o->n; i++) {
+        struct nr_host_addr a;
+        char text[32];
+        snprintf(text, sizeof text, "127.0.0.1:%u", o->base_port + i);
+        if (nr_host_addr_parse(&a, text) == NR_OK && check_addr(i, "peer", &a) != NR_OK) {
+            rc = NR_EEXIST;
+        }
+        snprintf(text, sizeof text, "127.0.0.1:%u", mbase + i);
+        if (nr_host_addr_parse(&a, text) == NR_OK && check_addr(i, "metrics", &a) != NR_OK) {
+            rc = NR_EEXIST;
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "narrator: nothing was created; choose free ports with --base-port P "
+                        "(peers P.., metrics P+100.. or --metrics-port)\n");
+    }
+    return rc;
+}
+
+/* The addresses of an existing network's node i (from its se.ini) must be free to start it. */
+static int check_node_ports(const char *netdir, unsigned i)
+{
+    static struct nr_host_config cfg; /* large; the CLI is single-threaded */
+    struct nr_cli_node p;
+    char err[NR_CFG_ERR_MAX];
+    int rc = nr_cli_node_paths(&p, netdir, i);
+    if (rc || nr_host_config_load(&cfg, p.config, err, sizeof err) != NR_OK) {
+        return rc; /* narratord reports a bad config itself */
+    }
+    rc = check_addr(i, "peer", &cfg.listen);
+    if (cfg.has_metrics && check_addr(i, "metrics", &cfg.metrics) != NR_OK) {
+        rc = NR_EEXIST;
+    }
+    return rc;
+}
 
 /* Create everything for a new network in netdir (absolute). */
 static int create_network(const char *netdir, const struct up_opts *o)
@@ -407,6 +479,9 @@ int nr_cmd_up(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     unsigned node = 0;
     int ch;
+    /* options that only shape a new network, as given (warned about on an existing one) */
+    const char *shaping[8];
+    unsigned n_shaping = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "n:d:p:m:N:t:WFCc:k:s:", longopts, NULL)) != -1) {
         int bad = 0;
@@ -427,6 +502,13 @@ int nr_cmd_up(int argc, char **argv)
         case 'k': o.chain_key = optarg; break;
         case 's': o.system_id = optarg; break;
         default: bad = 1; break;
+        }
+        if (strchr("npmCcks", ch) && n_shaping < sizeof shaping / sizeof shaping[0]) {
+            const struct option *lo = longopts;
+            while (lo->name && lo->val != ch) {
+                lo++;
+            }
+            shaping[n_shaping++] = lo->name ? lo->name : "?";
         }
         if (bad) {
             return nr_cli_usage("up");
@@ -471,10 +553,22 @@ int nr_cmd_up(int argc, char **argv)
                     netdir);
             return NR_CLI_EXIT_FAIL;
         }
+        if (n_shaping > 0) {
+            fprintf(stderr, "narrator: warning: the network in %s exists and has running members:"
+                            " ignoring", netdir);
+            for (unsigned k = 0; k < n_shaping; k++) {
+                fprintf(stderr, " --%s", shaping[k]);
+            }
+            fprintf(stderr, " (they apply only when a network is created: 'narrator down', "
+                            "then 'narrator up --fresh ...')\n");
+        }
         o.n = have; /* running network: start the members that are not running (rejoin) */
     } else {
         if (o.only_node >= 0) {
             fprintf(stderr, "narrator: no network under %s\n", netdir);
+            return NR_CLI_EXIT_FAIL;
+        }
+        if (check_new_ports(&o) != NR_OK) {
             return NR_CLI_EXIT_FAIL;
         }
         printf("creating a %u-node network in %s\n", o.n, netdir);
@@ -504,6 +598,10 @@ int nr_cmd_up(int argc, char **argv)
             printf("node %u: already running (pid %d)\n", i, (int)old);
             continue;
         }
+        if (rc == NR_OK && check_node_ports(netdir, i) != NR_OK) {
+            fprintf(stderr, "narrator: node %u not started: free its addresses first\n", i);
+            return NR_CLI_EXIT_FAIL;
+        }
         rc = rc ? rc : start_node(netdir, i, &pids[i]);
         if (rc) {
             return nr_cli_fail("start narratord", rc);
@@ -521,7 +619,8 @@ int nr_cmd_up(int argc, char **argv)
             if (o.only_node >= 0 && (unsigned)o.only_node != i) {
                 continue;
             }
-            (void)nr_cli_node_status(netdir, i, &st[i]);
+            /* Only a live daemon started for this network counts: the process first, then
+             * its answer (which names this network's system id, else it is FOREIGN). */
             if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
                 struct nr_cli_node p;
                 fprintf(stderr, "narrator: node %u exited during start; its log says:\n", i);
@@ -530,7 +629,12 @@ int nr_cmd_up(int argc, char **argv)
                 }
                 return NR_CLI_EXIT_FAIL;
             }
-            all = all && strcmp(st[i].state, "ACTIVE") == 0;
+            (void)nr_cli_node_status(netdir, i, &st[i]);
+            if (st[i].foreign) {
+                fprintf(stderr, "narrator: node %u: %s\n", i, st[i].detail);
+                return NR_CLI_EXIT_FAIL;
+            }
+            all = all && st[i].running && strcmp(st[i].state, "ACTIVE") == 0;
         }
         if (all) {
             break;

@@ -25,6 +25,7 @@
 #include "chan/chan.h"
 #include "client/client_internal.h"
 #include "common/code_identity.h"
+#include "common/local_refusal.h"
 #include "core/wire.h"
 #include "tee/dcap.h"
 #include "tee/tee.h"
@@ -390,10 +391,16 @@ static int handshake(struct nr_session *s, uint64_t deadline_ms)
         }
         rc = next_frame(s, &in, &in_len, 1, deadline_ms);
         if (rc < 0) {
-            return rc == NR_ETOOBIG ? NR_EHANDSHAKE : rc;
+            /* closed in the handshake: the SE refused us (an SE that says why, below, is
+             * more precise) */
+            return rc == NR_ETOOBIG || rc == NR_ECLOSED ? NR_EHANDSHAKE : rc;
         }
         if (in_len > NR_CHAN_HS_MAX_BYTES) {
             return NR_EHANDSHAKE;
+        }
+        rc = nr_local_refusal_decode(in, in_len);
+        if (rc) {
+            return rc;
         }
         out_len = 0;
         rc = nr_chan_hs_recv(s->chan, in, in_len, out, sizeof out, &out_len);

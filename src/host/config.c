@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include <sodium.h>
@@ -755,6 +756,7 @@ static void validate(struct parser *p)
     /* Not given: on in DISK durability (required there), off in MEMORY durability (the
      * snapshot is only a hint there: a restarted SE rejoins from f+1 peers; sealing every
      * committed record for it costs a seal, a getrandom and an LMDB write per record). */
+    c->membership_line = p->node_key_line[NK_MEMBERSHIP];
     if (!p->node_key_line[NK_SNAPSHOT])
         c->snapshot = c->durability == NR_DURABILITY_DISK;
     if (!c->snapshot && c->durability == NR_DURABILITY_DISK) {
@@ -839,6 +841,7 @@ int nr_host_config_parse(struct nr_host_config *cfg, const char *name, const cha
         return NR_ENOMEM;
     memset(cfg, 0, sizeof *cfg);
     memcpy(cfg->tee_backend, "sim", 4);
+    snprintf(cfg->source, sizeof cfg->source, "%s", name ? name : "");
     cfg->durability = NR_DURABILITY_MEMORY;
     cfg->log_level = NR_LOG_INFO;
     cfg->max_records = NR_CFG_DEFAULT_MAX_RECORDS;
@@ -902,6 +905,14 @@ int nr_host_config_load(struct nr_host_config *cfg, const char *path, char *err,
             snprintf(err, err_cap, "%s:0: (file): cannot open: %s", path, strerror(errno));
         return NR_ECONFIG;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s:0: (file): is a directory, not a configuration file",
+                     path);
+        fclose(f);
+        return NR_ECONFIG;
+    }
     buf = malloc(NR_CFG_FILE_MAX + 1u);
     if (!buf) {
         fclose(f);
@@ -910,7 +921,7 @@ int nr_host_config_load(struct nr_host_config *cfg, const char *path, char *err,
     n = fread(buf, 1, NR_CFG_FILE_MAX + 1u, f);
     if (ferror(f)) {
         if (err && err_cap)
-            snprintf(err, err_cap, "%s:0: (file): read error", path);
+            snprintf(err, err_cap, "%s:0: (file): read error: %s", path, strerror(errno));
         rc = NR_ECONFIG;
     } else {
         rc = nr_host_config_parse(cfg, path, buf, n, err, err_cap);

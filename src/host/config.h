@@ -147,6 +147,9 @@ struct nr_host_config {
     unsigned n_peers;
     struct nr_host_chain chain;
     struct nr_host_sgx sgx;
+    /* Where it came from, for messages about the files it names: "FILE:LINE: Membership: ..." */
+    char source[NR_CFG_PATH_MAX];
+    int membership_line;
 };
 
 /* Parse `len` bytes of INI text; `name` is used in error messages. On error returns

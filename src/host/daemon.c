@@ -424,7 +424,8 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
     }
     rc = nr_membership_load(m, d->cfg.membership_path, merr, sizeof merr);
     if (rc != NR_OK)
-        FAIL("membership: %s", merr[0] ? merr : nr_strerror(rc));
+        FAIL("membership: %s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
+             merr[0] ? merr : nr_strerror(rc));
     /* Policy: the configured attestation root, and SEs running exactly our code. */
     memset(&d->policy, 0, sizeof d->policy);
     memcpy(d->policy.root_pub, d->cfg.attestation_root, sizeof d->policy.root_pub);
@@ -433,7 +434,8 @@ static int load_membership(struct nr_daemon *d, char *err, size_t err_cap)
     nr_host_collateral_policies(&d->cfg, &d->collateral, &d->policy, &d->ae_policy);
     rc = nr_membership_verify(m, d->cfg.tee_backend, &d->policy, merr, sizeof merr);
     if (rc != NR_OK)
-        FAIL("membership: %s", merr[0] ? merr : nr_strerror(rc));
+        FAIL("membership: %s:%d: Membership: %s", d->cfg.source, d->cfg.membership_line,
+             merr[0] ? merr : nr_strerror(rc));
     if (m->n < 1 || m->n > NR_MAX_MEMBERS)
         FAIL("membership: bad member count %u", m->n);
     if (d->cfg.index >= m->n)

@@ -31,6 +31,7 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "common/local_refusal.h"
 #include "host/frame.h"
 #include "host/log.h"
 
@@ -429,6 +430,13 @@ static void handle_hs(struct nr_lconn *c, const uint8_t *msg, size_t len)
         nr_log_limited(&ls->rl_local, nr_now_ms(), NR_LOG_WARN,
                        "local handshake failed (client %llu): %s", (unsigned long long)c->id,
                        nr_strerror(rc));
+        /* Tell the AE why (best effort, nothing else is queued on a refused handshake). */
+        uint8_t refusal[NR_FRAME_HDR_BYTES + NR_LOCAL_REFUSAL_BYTES];
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        nr_put_u32(refusal, NR_LOCAL_REFUSAL_BYTES);
+        nr_local_refusal_encode(refusal + NR_FRAME_HDR_BYTES, rc);
+        if (fd >= 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            (void)send(fd, refusal, sizeof refusal, MSG_NOSIGNAL | MSG_DONTWAIT);
         lconn_close(c, "handshake failed");
         return;
     }

@@ -68,7 +68,8 @@ int main(int argc, char **argv)
          * (a higher index) needs a [Peer] section. (Attestation is checked at start.) */
         static struct nr_membership m;
         if (nr_membership_load(&m, cfg.membership_path, err, sizeof err) != NR_OK) {
-            fprintf(stderr, "narratord: %s\n", err);
+            fprintf(stderr, "narratord: %s:%d: Membership: %s\n", config, cfg.membership_line,
+                    err);
             return NR_EXIT_STARTUP;
         }
         if (cfg.index >= m.n) {

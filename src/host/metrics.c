@@ -1,6 +1,6 @@
 /* Metrics endpoint (evhttp): GET /metrics in Prometheus text format (core nr_se_stats plus
- * transport and store counters), GET /status as one JSON object. Read-only; anything else is
- * 404 / 405. */
+ * transport and store counters), GET /status as one JSON object; HEAD on both. Read-only;
+ * anything else is 404 / 405. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +26,17 @@ const char *nr_se_state_name(enum nr_se_state s)
     return "unknown";
 }
 
+/* GET and HEAD are served (evhttp sends no body for HEAD); anything else is 405. */
+static int method_ok(struct evhttp_request *req)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+        return 1;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+    evhttp_send_error(req, 405, "Method Not Allowed");
+    return 0;
+}
+
 static void metric(struct evbuffer *b, const char *name, const char *type, const char *help,
                    uint64_t v)
 {
@@ -43,10 +54,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     const struct nr_daemon_stats *h = &d->stats;
     nr_inc_t view[NR_MAX_MEMBERS];
 
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        evhttp_send_error(req, 405, "Method Not Allowed");
+    if (!method_ok(req))
         return;
-    }
     b = evbuffer_new();
     if (!b) {
         evhttp_send_error(req, 500, "Internal Error");
@@ -149,10 +158,8 @@ static void status_cb(struct evhttp_request *req, void *arg)
     const struct nr_se_stats *s = nr_se_stats(d->se);
     nr_inc_t view[NR_MAX_MEMBERS];
 
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        evhttp_send_error(req, 405, "Method Not Allowed");
+    if (!method_ok(req))
         return;
-    }
     b = evbuffer_new();
     if (!b) {
         evhttp_send_error(req, 500, "Internal Error");
@@ -163,8 +170,12 @@ static void status_cb(struct evhttp_request *req, void *arg)
     char gid_hex[2 * NR_GENESIS_ID_BYTES + 1] = "";
     if (nr_se_genesis_id(d->se, gid) == NR_OK)
         sodium_bin2hex(gid_hex, sizeof gid_hex, gid, sizeof gid);
-    evbuffer_add_printf(b, "{\"anchor\":\"%s\",\"genesis\":\"%s\",\"total_failure\":%s,",
-                        d->anchored ? "anchored" : "unanchored", gid_hex,
+    char sys_hex[2 * NR_SYSTEM_ID_BYTES + 1];
+    sodium_bin2hex(sys_hex, sizeof sys_hex, d->system_id, sizeof d->system_id);
+    evbuffer_add_printf(b,
+                        "{\"system_id\":\"%s\",\"anchor\":\"%s\",\"genesis\":\"%s\","
+                        "\"total_failure\":%s,",
+                        sys_hex, d->anchored ? "anchored" : "unanchored", gid_hex,
                         s->total_failure ? "true" : "false");
     evbuffer_add_printf(
         b,

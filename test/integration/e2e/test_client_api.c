@@ -79,16 +79,27 @@ static void test_open_errors(void **state)
     snprintf(sock, sizeof sock, "%s/no-such.sock", g_tmp);
     assert_int_equal(nr_open(&c, &o, name), NR_EUNREACHABLE);
 
-    /* expecting another SE measurement: the SE's local report does not verify */
+    /* expecting another SE measurement: our report targets that enclave, so the SE cannot
+     * verify it and says so */
     options(&o, 0, 0, sock, plat);
     o.se_code_identity = "not-narrator-se/1";
-    assert_int_not_equal(nr_open(&c, &o, name), NR_OK);
+    assert_int_equal(nr_open(&c, &o, name), NR_EATTEST);
     assert_null(c);
 
-    /* an AE on platform 1 talking to the SE of platform 0: local attestation fails */
+    /* an AE on platform 1 talking to the SE of platform 0: the SE cannot verify its local
+     * report and says so (it used to read as NR_ECLOSED) */
     options(&o, 0, 1, sock, plat);
-    assert_int_not_equal(nr_open(&c, &o, name), NR_OK);
+    assert_int_equal(nr_open(&c, &o, name), NR_EATTEST);
     assert_null(c);
+
+    /* another system id: the SE refuses the handshake (also used to be NR_ECLOSED) */
+    options(&o, 0, 0, sock, plat);
+    o.system_id[0] ^= 0x01;
+    assert_int_equal(nr_open(&c, &o, name), NR_EHANDSHAKE);
+    assert_null(c);
+    struct nr_session *sess = NULL;
+    assert_int_equal(nr_session_open(&sess, &o), NR_EHANDSHAKE);
+    assert_null(sess);
 }
 
 static void test_update_read_conflict(void **state)
