@@ -16,7 +16,7 @@ static int member_down(const struct sim_world *w, uint16_t m)
 {
     int t = w->top[m];
     return t < 0 || !w->inst[t].alive || w->inst[t].halted ||
-           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE || w->inst[t].inc == w->poisoned[m];
+           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE || sim_poisoned(w, t);
 }
 
 unsigned sim_down_count(const struct sim_world *w)
@@ -208,7 +208,7 @@ void sim_fault_event(struct sim_world *w)
         w->clones++;
         if (inc >= w->poisoned[m])
             w->poisoned[m] = inc;
-        sim_spawn_inc(w, m, inc, 1);
+        sim_spawn_inc(w, m, inc, 1); /* both now count as down (sim_poisoned, F8) */
         break;
     }
     case 12: { /* the host starts blank instances from identities alone (issue: resurrection) */

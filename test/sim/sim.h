@@ -254,6 +254,8 @@ int sim_genesis(struct sim_world *w);
 int sim_live_phase(struct sim_world *w);
 int sim_run_random(struct sim_world *w);
 enum nr_se_state sim_state(const struct sim_world *w, int id);
+/* The instance still carries an incarnation the host gave to another instance too. */
+int sim_poisoned(const struct sim_world *w, int id);
 
 /* net.c: links and held messages (the rest of the network is net.h) */
 int sim_release(struct sim_world *w, int from, int to, int type); /* returns count */

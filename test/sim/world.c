@@ -223,6 +223,17 @@ static void cb_active(void *ctx)
     sim_trace(w, "ACTIVE %s inc %" PRIx64, in->label, in->inc);
 }
 
+int sim_poisoned(const struct sim_world *w, int id)
+{
+    /* an incarnation two instances ever held (a collision, or two colliding instances that
+     * re-incarnated alike: the low bits are kept) is refused by every member that hears both */
+    const struct sim_inst *in = &w->inst[id];
+    for (int j = 0; j < w->ninst; j++)
+        if (j != id && w->inst[j].member == in->member && w->inst[j].inc == in->inc)
+            return 1;
+    return 0;
+}
+
 enum nr_se_state sim_state(const struct sim_world *w, int id)
 {
     const struct sim_inst *in = &w->inst[id];
@@ -952,7 +963,7 @@ int sim_live_phase(struct sim_world *w)
         for (int i = 0; i < w->ninst; i++)
             if (i != t && w->inst[i].alive && w->inst[i].member == m)
                 sim_kill(w, i);
-        if (t < 0 || !w->inst[t].alive || w->inst[t].halted || w->inst[t].inc == w->poisoned[m]) {
+        if (t < 0 || !w->inst[t].alive || w->inst[t].halted || sim_poisoned(w, t)) {
             if (t >= 0)
                 sim_kill(w, t);
             if (sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1) < 0)
