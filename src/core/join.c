@@ -4,6 +4,8 @@
 
 void se_send_join_req(struct nr_se *se, uint16_t to)
 {
+    if (se->now_ms < se->join_hold_until_ms)
+        return; /* backing off after repeated re-incarnations (§5.5); the retry timer sends */
     uint8_t *p = se_hdr(se, NR_MSG_JOIN_REQ, 0, NR_JOIN_REQ_BODY_BYTES);
     p = nr_put_u8(p, se->network_existed ? 1 : 0);
     se->jp[to].last_req_ms = se->now_ms;
@@ -70,6 +72,16 @@ void se_reincarnate(struct nr_se *se)
     se->view[se->cfg.self] = se->seen[se->cfg.self] = se->inc;
     memset(se->jp, 0, sizeof(se->jp));
     memset(se->jvotes, 0, sizeof(se->jvotes));
+    /* Two JOINING instances of one member that reach different peers supersede each other in
+     * turn (simulator findings F3, F7). From the second re-incarnation on, back off
+     * exponentially (up to 8 retry intervals), with a per-instance offset from the random
+     * nonce so that clones fall out of step. Only delays: safety does not depend on timing. */
+    se->reincarnations++;
+    if (se->reincarnations >= 2) {
+        uint32_t k = se->reincarnations - 2u;
+        uint64_t base = se->cfg.join_retry_ms ? se->cfg.join_retry_ms : 1u;
+        se->join_hold_until_ms = se->now_ms + (base << (k < 3u ? k : 3u)) + se->nonce % base;
+    }
     se_log(se, NR_LOG_WARN, "join: a newer incarnation of this member exists; rejoining as %016llx",
           (unsigned long long)se->inc);
     for (uint16_t j = 0; j < se->cfg.n; j++)

@@ -154,6 +154,8 @@ struct nr_se {
     uint64_t join_round_ms;
     uint32_t tf_strikes;
     int network_existed;
+    uint32_t reincarnations;     /* while JOINING (back-off, §5.5) */
+    uint64_t join_hold_until_ms; /* no JOIN_REQ before this */
 
     /* genesis (genesis.c): the network this instance serves (ACTIVE) or joins (target) */
     int has_genesis;
