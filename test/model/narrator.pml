@@ -1,13 +1,24 @@
 /*
- * Narrator: Promela model of update, read and join with SE restarts and clones.
+ * Narrator: Promela model of anchored genesis, update, read and join with SE restarts,
+ * clones and blank instances.
  *
  * One AE record owned by member 0 (its sequencer), replicated on n = 2f+1 members.
- * Member 0 has K0 incarnations, members 1..NR have K each, the others one; any of them
- * may run at the same time as the others (a restart that does not kill the old instance
- * is a clone). The
- * first incarnation of every member starts ACTIVE with the full view (genesis is
- * abstracted); every later incarnation starts whenever the scheduler picks it, joins, and
- * may later be superseded. Killing an instance is the scheduler never picking it again.
+ * Member 0 has K0 instances (incarnations), members 1..NR have K each, the others one; any
+ * of them may run at the same time as the others (a restart that does not kill the old
+ * instance is a clone). Every instance starts blank (the member's identity only: no state,
+ * no hint, JOINING) whenever the scheduler picks it, possibly never; killing an instance is
+ * the scheduler never picking it again.
+ *
+ * Genesis (docs/protocol.md section 6.2): a chain variable holds the one genesis record of
+ * the system (0: none; else the id of a founders set, one instance per member), written once
+ * by a post step while it is 0 (first proposal wins, never rolled back). A JOINING instance
+ * that reads the record becomes ACTIVE by genesis if the record names it, with the founders
+ * as its view; any other instance takes the record as its target and joins (f+1 ACCEPT
+ * replies of that genesis). Every message carries the sender's genesis id (ACTIVE: its
+ * genesis; JOINING: its target, 0 if none); an ACTIVE receiver drops messages of another
+ * id, a JOINING receiver with a target drops messages naming another nonzero id.
+ * With -D GENESIS_DONE the run starts after the genesis of the first instances instead
+ * (record = the first incarnation of every member, all of them ACTIVE with the full view).
  *
  * Network: every message ever sent stays in a bounded pool (a sorted set of encoded
  * messages) and may be delivered to its destination any number of times, in any order, or
@@ -22,14 +33,23 @@
  *   ORD  commit order agrees with (stamp, version) order: a version proposed by a later
  *        incarnation of the owner is >= every version committed by an earlier one
  *   I3   a replica never sees two digests for one version with the same stamp
+ *   S4   every ACTIVE instance serves the genesis on the chain (checked when it becomes
+ *        ACTIVE, at every commit and at every read return; -D NOCHECK_S4 leaves it out, so
+ *        that a mutation is shown to break S1 or S2 as well)
  *
- * Parameters (-D on the spin command line): N (3 or 5), K0, K, NR, VMAX, RMAX, M.
+ * Parameters (-D on the spin command line): N (3 or 5), K0, K, NR, VMAX, RMAX, M,
+ * GENESIS_DONE, NOCHECK_S4.
  * Mutations (each disables one rule; spin must then find a counterexample):
  *   MUT_NO_JOIN_FILTER      join quorum counts replies of superseded incarnations
  *   MUT_ACCEPT_SUPERSEDED   replicas accept messages from superseded incarnations of a peer,
  *                           and an instance that learns it is superseded keeps running
  *   MUT_NO_MERGE            a joiner does not merge the records of its join replies
  *   MUT_NO_WRITEBACK        a read returns an unconfirmed record without writing it back
+ *   MUT_GENESIS_UNANCHORED  an instance that holds the chain's record as its target but whose
+ *                           JOIN_REQs every other member answered JOINING goes ACTIVE by a
+ *                           genesis of its own (itself and those answerers), ignoring the chain
+ *   MUT_NO_GENESIS_CHECK    messages of another genesis are not dropped (so blank instances'
+ *                           first JOIN_REQs, sent before they know a target, now count)
  */
 
 #ifndef N
@@ -58,6 +78,15 @@
 #define F ((N - 1) / 2)
 #define NI (K0 + NR * K + (N - 1 - NR))
 
+/* genesis ids: a founders set (one incarnation f_j per member) has id
+ *   1 + sum_j (f_j - 1) * W(j),  W(0) = 1, W(j) = K0 * K^(j-1) for 1 <= j <= NR
+ * (members above NR have one instance); 0 means none. There are NG ids. */
+#define CNT(m) ((m) == 0 -> K0 : ((m) <= NR -> K : 1))
+#define POWK(e) ((e) <= 0 -> 1 : ((e) == 1 -> K : ((e) == 2 -> K * K : K * K * K)))
+#define W(m) ((m) == 0 -> 1 : ((m) <= NR -> K0 * POWK((m) - 1) : 1))
+#define NG (K0 * POWK(NR))
+#define FOUNDER(g, m) ((m) <= NR -> (((g) - 1) / W(m)) % CNT(m) + 1 : 1)
+
 /* instance id <-> (member, incarnation). Member 0 has incarnations 1..K0, members 1..NR
  * have 1..K, members NR+1..N-1 only 1 (they never restart). */
 #define MEM(i) ((i) < K0 -> 0 : ((i) < K0 + NR * K -> 1 + ((i) - K0) / K : NR + 1 + ((i) - K0 - NR * K)))
@@ -82,7 +111,8 @@
 
 /* message encoding (one int):
  *   bits 0-2 type, 3-6 src instance, 7-10 dst (instance; member for JREQ),
- *   11-12 stamp, 13-14 version, 15-16 digest, 17-18 read id, 19.. sender's view (2 bits each) */
+ *   11-12 stamp, 13-14 version, 15-16 digest, 17-18 read id, 19.. sender's view (2 bits
+ *   each), then the sender's genesis id (GB bits) */
 #define T_JREQ 1
 #define T_JACC 2
 #define T_JSTALE 3
@@ -99,6 +129,13 @@
 #define MDIG(x) (((x) >> 15) & 3)
 #define MRID(x) (((x) >> 17) & 3)
 #define MVIEW(x, j) (((x) >> (19 + 2 * (j))) & 3)
+#if N > 3
+#define GB 2 /* 19 + 10 + 2 = 31 bits: NG <= 3 */
+#else
+#define GB 4 /* NG <= 15 */
+#endif
+#define GSH (19 + 2 * N)
+#define MGID(x) (((x) >> GSH) & ((1 << GB) - 1))
 
 #define V(i, j) view[(i) * N + (j)]
 #define SEEN(i, j) seen[(i) * N + (j)]
@@ -120,7 +157,13 @@ byte rnd[K0];
 byte pv[K0];
 byte nrd[K0];
 byte rlo[K0];
+byte gid[NI];     /* ACTIVE: the genesis it serves; JOINING: its target (0: none yet) */
+byte chain;       /* the genesis record on chain (0: none); written once */
 int pool[M];
+#ifdef MUT_GENESIS_UNANCHORED
+byte jans[NI * N]; /* incarnation of the latest JOINING answerer of each member (0: none) */
+#define JANS(i, j) jans[(i) * N + (j)]
+#endif
 
 /* ---- history variables for the checks ---- */
 byte cd[VMAX + 1];     /* committed digest per version (0: none) */
@@ -137,7 +180,8 @@ hidden byte hi, hj, hk, hx, hc, hs, hv, hd, hmask, hok, hdst, hinc;
 
 /* build message from instance `src` into tmsg (view of src attached) */
 inline mk(t, src, dst, s, v, d, r) {
-    tmsg = t | (src << 3) | (dst << 7) | (s << 11) | (v << 13) | (d << 15) | (r << 17);
+    tmsg = t | (src << 3) | (dst << 7) | (s << 11) | (v << 13) | (d << 15) | (r << 17) |
+           (gid[src] << GSH);
     hj = 0;
     do
     :: hj < N -> tmsg = tmsg | (V(src, hj) << (19 + 2 * hj)); hj++
@@ -188,6 +232,18 @@ inline send() {
 #define REPLY_TO(x, i) (MDST(x) == (i) && (MTYPE(x) == T_ACK || MTYPE(x) == T_FREP || \
                         MTYPE(x) == T_JACC || MTYPE(x) == T_JSTALE))
 
+#ifdef MUT_GENESIS_UNANCHORED
+inline clearjans(i) {
+    hj = 0;
+    do
+    :: hj < N -> JANS(i, hj) = 0; hj++
+    :: else -> break
+    od
+}
+#else
+#define clearjans(i) skip
+#endif
+
 /* halt instance i: drop its state, every message addressed to it and its join requests */
 inline halt(i) {
     TR(i); printf("halts (superseded)\n");
@@ -197,7 +253,8 @@ inline halt(i) {
     :: hj < N -> V(i, hj) = 0; SEEN(i, hj) = 0; VOTE(i, hj) = 0; hj++
     :: else -> break
     od;
-    rs[i] = 0; rv[i] = 0; rd[i] = 0;
+    rs[i] = 0; rv[i] = 0; rd[i] = 0; gid[i] = 0;
+    clearjans(i);
     if
     :: MEM(i) == 0 -> ost[i] = 0; rnd[i] = 0; pv[i] = 0; nrd[i] = 0; rlo[i] = 0
     :: else -> skip
@@ -254,21 +311,36 @@ inline learn(i, x) {
  * can never be counted (its round is over, or a vote of that instance is already held) is
  * not put in the pool. */
 #define NEWVOTE(i, x) (VOTE(i, MEM(MSRC(x))) == 0 || INC(MSRC(VOTE(i, MEM(MSRC(x))))) < INC(MSRC(x)))
-#define USEFUL(i, x) ( \
+/* Genesis check (protocol section 2 step 2), before anything is learnt from a message: an
+ * ACTIVE receiver takes only messages of its own genesis, a JOINING one with a target only
+ * messages naming no genesis or its target, a JOINING one without a target any message. */
+#ifdef MUT_NO_GENESIS_CHECK
+#define GOK(i, x) 1
+#else
+#define GOK(i, x) (st[i] == S_ACTIVE -> MGID(x) == gid[i] : \
+                   (gid[i] == 0 || MGID(x) == 0 || MGID(x) == gid[i]))
+#endif
+/* An ACCEPT counts only for a joiner that knows its target (before, the chain has not been
+ * read and nothing counts); JOINING answers are not messages of the model (see the post
+ * step and, under MUT_GENESIS_UNANCHORED, the answer step), so a JOIN_REQ is acted on only
+ * by ACTIVE receivers. */
+#define USEFUL(i, x) (GOK(i, x) && ( \
     (MTYPE(x) == T_JREQ && st[i] == S_ACTIVE) || \
-    (MTYPE(x) == T_JACC && st[i] == S_JOINING && NEWVOTE(i, x)) || \
+    (MTYPE(x) == T_JACC && st[i] == S_JOINING && gid[i] != 0 && MGID(x) != 0 && NEWVOTE(i, x)) || \
     (MTYPE(x) == T_JSTALE && st[i] == S_JOINING) || \
     ((MTYPE(x) == T_PREP || MTYPE(x) == T_FETCH) && st[i] == S_ACTIVE && ACCEPTS(i, MSRC(x))) || \
     (MTYPE(x) == T_ACK && st[i] == S_ACTIVE && MEM(i) == 0 && \
      (rnd[i] == R_WRITE || rnd[i] == R_WBACK) && MVER(x) == pv[i] && \
      ACCEPTS(i, MSRC(x)) && NEWVOTE(i, x)) || \
     (MTYPE(x) == T_FREP && st[i] == S_ACTIVE && MEM(i) == 0 && rnd[i] == R_FETCH && \
-     MRID(x) == nrd[i] && ACCEPTS(i, MSRC(x)) && NEWVOTE(i, x)))
+     MRID(x) == nrd[i] && ACCEPTS(i, MSRC(x)) && NEWVOTE(i, x))))
 
-/* send a reply (to instance MDST(tmsg)) only if it can still be counted */
+/* send a reply (to instance MDST(tmsg)) only if it can still be counted: now, or, for an
+ * ACCEPT to a joiner that has no target yet, once it has read the chain */
 inline reply() {
     if
     :: USEFUL(MDST(tmsg), tmsg) -> send()
+    :: MTYPE(tmsg) == T_JACC && st[MDST(tmsg)] == S_JOINING && gid[MDST(tmsg)] == 0 -> send()
     :: else -> skip
     fi
 }
@@ -371,9 +443,17 @@ inline sendfetch(i) {
     od
 }
 
+/* S4: an ACTIVE instance serves the genesis on chain */
+#ifndef NOCHECK_S4
+#define S4(i) assert(gid[i] == chain)
+#else
+#define S4(i) skip
+#endif
+
 /* a read completes at owner instance i: S1 */
 inline readret(i) {
     TR(i); printf("read returns v%d d%d\n", rv[i], rd[i]);
+    S4(i);
     assert(rv[i] >= rlo[i]);                   /* S1: no rollback */
     assert(rv[i] == 0 || cd[rv[i]] == rd[i]);  /* S1: the committed digest */
     if
@@ -387,7 +467,8 @@ inline readret(i) {
 /* a commit round completes at owner instance i */
 inline commit(i) {
     hv = pv[i]; hd = rd[i];
-    TR(i); printf("COMMITS v%d digest d%d\n", hv, hd);
+    TR(i); printf("COMMITS v%d digest d%d (genesis %d)\n", hv, hd, gid[i]);
+    S4(i);
     assert(cd[hv] == 0 || cd[hv] == hd);       /* S2: no fork */
     cd[hv] = hd;
     hs = INC(i) + 1;
@@ -474,15 +555,109 @@ inline joindone(i) {
     :: else -> break
     od;
     clearvotes(i);
+    clearjans(i);
     st[i] = S_ACTIVE;
-    TR(i); printf("joined with replies from members mask %d, record (stamp %d, v%d, d%d), view", hmask, rs[i], rv[i], rd[i]);
+    TR(i); printf("joined genesis %d with replies from members mask %d, record (stamp %d, v%d, d%d), view", gid[i], hmask, rs[i], rv[i], rd[i]);
     hs = 0;
     do
     :: hs < N -> printf(" %d", V(i, hs)); hs++
     :: else -> break
     od;
-    printf("\n")
+    printf("\n");
+    S4(i)
 }
+
+/* ---- genesis (protocol section 6.2) ---- */
+
+/* JOIN_REQ, naming the sender's genesis (its target), to every other member */
+inline sendjreq(i) {
+    hv = 0;
+    do
+    :: hv < N ->
+        if
+        :: hv != MEM(i) -> mk(T_JREQ, i, hv, 0, 0, 0, 0); send()
+        :: else -> skip
+        fi;
+        hv++
+    :: else -> break
+    od;
+    hv = 0
+}
+
+/* i becomes ACTIVE by genesis g: no records, view = the founders */
+inline founder(i, g) {
+    gid[i] = g;
+    hs = 0;
+    do
+    :: hs < N ->
+        V(i, hs) = FOUNDER(gid[i], hs);
+        if
+        :: V(i, hs) > SEEN(i, hs) -> SEEN(i, hs) = V(i, hs)
+        :: else -> skip
+        fi;
+        hs++
+    :: else -> break
+    od;
+    clearvotes(i);
+    clearjans(i);
+    st[i] = S_ACTIVE;
+    TR(i); printf("ACTIVE by genesis %d (founders", gid[i]);
+    hs = 0;
+    do
+    :: hs < N -> printf(" SE%d.%d", hs, V(i, hs)); hs++
+    :: else -> break
+    od;
+    printf(")\n");
+    S4(i)
+}
+
+/* JOINING instance i reads the record on chain: a named founder becomes ACTIVE, any other
+ * instance takes it as its target and asks to join it */
+inline readchain(i) {
+    if
+    :: FOUNDER(chain, MEM(i)) == INC(i) -> founder(i, chain)
+    :: else ->
+        gid[i] = chain;
+        TR(i); printf("reads chain: genesis %d, not a founder: joins it, sends JOIN_REQ\n", chain);
+        sendjreq(i)
+    fi
+}
+
+/* Post step: a proposal founders = (a JOINING instance, the JOINING answerer of every other
+ * member) is a candidate; the first one posted is the record. Before the record exists no
+ * instance is ACTIVE, a JOINING instance answers every JOIN_REQ with JOINING, and none
+ * halts (JOINING views name their own incarnation only), so a founders set can be proposed
+ * exactly when all its instances have started: every such set may be posted. */
+#define STARTED(g, m) ((m) >= N || st[ID(m, FOUNDER(g, m))] != S_IDLE)
+#define POSTABLE(g) ((g) <= NG && STARTED(g, 0) && STARTED(g, 1) && STARTED(g, 2) && \
+                     STARTED(g, 3) && STARTED(g, 4))
+#define P(g) :: d_step { chain == 0 && POSTABLE(g) -> chain = g; \
+    printf("chain: genesis %d recorded (founders", g); \
+    hs = 0; \
+    do \
+    :: hs < N -> printf(" SE%d.%d", hs, FOUNDER(g, hs)); hs++ \
+    :: else -> break \
+    od; \
+    printf(")\n"); hs = 0 }
+
+proctype Chain() {
+    do
+    P(1) P(2) P(3) P(4) P(5) P(6) P(7) P(8) P(9) P(10) P(11) P(12)
+    :: chain != 0 -> break
+    od
+}
+
+#ifdef MUT_GENESIS_UNANCHORED
+/* JOINING instance a answers a JOIN_REQ of JOINING instance i (both take the other's genesis
+ * id: none, or the same target) */
+#define ANSOK(i, a) (MEM(a) != MEM(i) && st[a] == S_JOINING && JANS(i, MEM(a)) == 0 && \
+                     (gid[i] == 0 || gid[a] == 0 || gid[i] == gid[a]))
+#define AN(k) :: (k) < NI && st[id] == S_JOINING && gid[id] != 0 && ANSOK(id, k) -> hk = k
+#define AN4(b) AN(b) AN(b + 1) AN(b + 2) AN(b + 3)
+#define ALLANS(i) ((MEM(i) == 0 || JANS(i, 0) != 0) && (MEM(i) == 1 || JANS(i, 1) != 0) && \
+                   (MEM(i) == 2 || JANS(i, 2) != 0) && \
+                   (N <= 3 || ((MEM(i) == 3 || JANS(i, 3) != 0) && (MEM(i) == 4 || JANS(i, 4) != 0))))
+#endif
 
 /* deliver message x to instance i (JOINING or ACTIVE) */
 inline handle(i, x) {
@@ -513,7 +688,7 @@ inline handle(i, x) {
             :: else ->
                 mk(T_JSTALE, i, MSRC(x), 0, 0, 0, 0); reply()
             fi
-        :: else -> skip /* a JOINING member answers JOINING: no admission (genesis abstracted) */
+        :: else -> skip /* a JOINING member answers JOINING: no admission (see USEFUL) */
         fi
     :: st[i] != S_HALTED && MTYPE(x) == T_JACC ->
         if
@@ -598,25 +773,69 @@ inline handle(i, x) {
 
 proctype Inst(byte id) {
     do
+    /* a blank instance starts: JOINING, no state, no target */
     :: d_step {
         st[id] == S_IDLE ->
         st[id] = S_JOINING;
-        TR(id); printf("starts, sends JOIN_REQ\n");
+        TR(id); printf("starts blank\n");
         SEEN(id, MEM(id)) = INC(id); V(id, MEM(id)) = INC(id);
-        hv = 0;
-        do
-        :: hv < N ->
+#if defined(MUT_NO_GENESIS_CHECK)
+        /* its first JOIN_REQs name no genesis; only MUT_NO_GENESIS_CHECK lets an ACTIVE
+         * member act on them */
+        sendjreq(id)
+#elif !defined(MUT_GENESIS_UNANCHORED)
+        /* without a target it can do nothing but wait for the chain (and be a founder of a
+         * proposal): if the record exists already, reading it now or later is the same */
+        if
+        :: chain != 0 -> readchain(id)
+        :: else -> skip
+        fi
+#endif
+       }
+    /* it reads the chain's record */
+    :: d_step { st[id] == S_JOINING && gid[id] == 0 && chain != 0 -> readchain(id) }
+#ifdef MUT_GENESIS_UNANCHORED
+    /* a JOINING answer reaches it (JOIN_REQ and JOINING reply); only the first answer of
+     * each member to an instance that knows its target is modelled, which is enough for the
+     * mutation to be caught */
+    :: atomic {
+        if
+        AN4(0) AN4(4)
+#if NI > 8
+        AN4(8) AN4(12)
+#endif
+        fi;
+        d_step {
+            JANS(id, MEM(hk)) = INC(hk);
             if
-            :: hv != MEM(id) -> mk(T_JREQ, id, hv, 0, 0, 0, 0); send()
+            :: INC(hk) > SEEN(id, MEM(hk)) -> SEEN(id, MEM(hk)) = INC(hk)
             :: else -> skip
             fi;
-            hv++
+            TR(id); printf("JOIN_REQ answered JOINING by "); TR(hk); printf("\n");
+            hk = 0
+        }
+       }
+    /* MUTATION: with the chain's record as its target (so not named in it), it goes ACTIVE by
+     * a genesis of its own: itself and its JOINING answerers */
+    :: d_step {
+        st[id] == S_JOINING && gid[id] != 0 && gid[id] == chain && ALLANS(id) ->
+        hc = 1; hx = 1; hs = 0;
+        do
+        :: hs < N ->
+            hv = (hs == MEM(id) -> INC(id) : JANS(id, hs));
+            hc = hc + (hv - 1) * hx;
+            hx = hx * CNT(hs);
+            hs++
         :: else -> break
         od;
-        hv = 0
+        TR(id); printf("NOT anchored (mutation): genesis of its own\n");
+        founder(id, hc);
+        hc = 0; hx = 0; hv = 0
        }
+#endif
+    /* a message is delivered (the options are exactly the deliverable messages, so that
+     * an instance never commits to a delivery that cannot happen) */
     :: atomic {
-        (st[id] == S_JOINING || st[id] == S_ACTIVE) ->
         if
         R4(0) R4(4) R4(8) R4(12) R4(16) R4(20)
 #if M > 24
@@ -663,11 +882,15 @@ proctype Inst(byte id) {
 
 init {
     atomic {
+        assert(NI <= 16 && NG < (1 << GB) && NG <= 12);
+#ifdef GENESIS_DONE
+        /* the record names the first incarnation of every member (id 1), all ACTIVE */
+        chain = 1;
         hi = 0;
         do
         :: hi < N ->
             hk = ID(hi, 1);
-            st[hk] = S_ACTIVE;
+            st[hk] = S_ACTIVE; gid[hk] = 1;
             hj = 0;
             do
             :: hj < N -> V(hk, hj) = 1; SEEN(hk, hj) = 1; hj++
@@ -676,6 +899,9 @@ init {
             hi++
         :: else -> break
         od;
+#else
+        run Chain();
+#endif
         hi = 0;
         do
         :: hi < NI -> run Inst(hi); hi++

@@ -9,7 +9,7 @@
 #   -a ARG       extra pan run-time argument (e.g. -a -w28)
 #   -e EXPECT    "ok" (default): the search must complete with 0 errors;
 #                "violation:P[,P...]": spin must report a violation of one of the named
-#                properties S1, S2, ORD, I3, POOL (the trail is then replayed and its event
+#                properties S1, S2, ORD, I3, S4, POOL (the trail is then replayed and its event
 #                trace printed)
 #   -w WORKDIR   where pan is built (default: ${TMPDIR:-/tmp}/narrator-spin)
 #   -m MB        pan memory limit (-DMEMLIM, default 4096)
@@ -113,6 +113,7 @@ prop() {
     *minprop* | *maxcv*) echo ORD ;;
     *'!=rd['*) echo I3 ;;
     *'pool['*) echo POOL ;;
+    *'==chain'*) echo S4 ;;
     *) echo UNKNOWN ;;
     esac
 }
@@ -141,7 +142,7 @@ grep -m1 'assertion violated' pan.log | sed 's/^/  pan: /'
 if [ "$errors" != 0 ] && [ "$errors" != "?" ] && [ -f model.pml.trail ] && [ "$quiet" = 0 ]; then
     echo "  counterexample (events of the trail):"
     # shellcheck disable=SC2086
-    spin $defs -t model.pml 2>&1 | grep -E '^ *(SE[0-9]|spin: text of failed)' | sed -E 's/^ +//; s/ +/ /g; s/^/    /'
+    spin $defs -t model.pml 2>&1 | grep -E '^ *(SE[0-9]|chain:|spin: text of failed)' | sed -E 's/^ +//; s/ +/ /g; s/^/    /'
 fi
 echo "RESULT $name $outcome errors=$errors states=${states:-?} transitions=${trans:-?}" \
     "depth=${depth:-?} mem_mb=${mem:-?} time_s=$secs (expected: $expect)"
