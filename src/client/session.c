@@ -310,6 +310,17 @@ static void slot_release(struct nr_session *s, struct nr_slot *slot)
     s->outstanding--;
 }
 
+/* Send everything queued, then read replies until `slot` is done (one timeout for both). */
+static int flush_and_wait(struct nr_session *s, const struct nr_slot *slot)
+{
+    uint64_t deadline = deadline_of(s);
+    int rc = flush(s, deadline);
+    while (rc == NR_OK && !slot->done) {
+        rc = pump(s, 1, deadline);
+    }
+    return rc;
+}
+
 /* Queue, send and wait for one synchronous request; *out gets the reply. */
 int nr_session_roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r,
                          uint8_t op, struct nr_slot *out)
@@ -319,11 +330,7 @@ int nr_session_roundtrip(struct nr_session *s, struct nr_client_msg *m, struct n
     if (rc) {
         return rc;
     }
-    uint64_t deadline = deadline_of(s);
-    rc = flush(s, deadline);
-    while (rc == NR_OK && !slot->done) {
-        rc = pump(s, 1, deadline);
-    }
+    rc = flush_and_wait(s, slot);
     if (rc) {
         return nr_session_fail(s, rc);
     }
@@ -614,11 +621,7 @@ int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record
     if (rc) {
         return rc;
     }
-    uint64_t deadline = deadline_of(s);
-    rc = flush(s, deadline);
-    while (rc == NR_OK && !slot->done) {
-        rc = pump(s, 1, deadline);
-    }
+    rc = flush_and_wait(s, slot);
     if (rc) {
         return nr_session_fail(s, rc); /* r stays in the broken session's slot: freed with it */
     }
