@@ -13,7 +13,7 @@
  * Session mode (--records R): every client is one session (nr_session_open, one channel)
  * with R records; each writer record keeps `window` updates outstanding, each reader record
  * one read; every client has its own thread (nr_session_wait collects completions of all
- * its records; requests and replies travel many to a channel record).
+ * its records; requests and replies travel many to a channel frame).
  *
  * Closed loop (default): each client issues its next request when a reply comes back.
  * Open loop (--rate R): requests are scheduled at a fixed total arrival rate R/s, split evenly

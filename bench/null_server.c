@@ -37,7 +37,7 @@
 #include "narrator/errors.h"
 #include "tee/tee.h"
 
-#define FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD) /* any frame fits */
+#define FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_FRAME_OVERHEAD) /* any frame fits */
 #define IN_CAP (256u * 1024u)
 #define MAX_EVENTS 64
 #define TABLE_BITS 16u
@@ -54,7 +54,7 @@ struct conn {
     struct nr_chan *chan;
     struct rec **handles; /* record handle -> record, grown on demand (index < n_handles) */
     uint32_t n_handles;
-    uint8_t batch[NR_CLIENT_BATCH_MAX]; /* replies coalesced into one channel record */
+    uint8_t batch[NR_CLIENT_BATCH_MAX]; /* replies coalesced into one channel frame */
     size_t batch_len;
     uint8_t in[IN_CAP];
     size_t in_len;
@@ -138,13 +138,13 @@ static int queue_frame(struct conn *c, const uint8_t *msg, size_t len)
     return 0;
 }
 
-/* Seal the coalesced replies as one channel record and queue it. */
+/* Seal the coalesced replies as one channel frame and queue it. */
 static int flush_batch(struct conn *c)
 {
     if (c->batch_len == 0) {
         return 0;
     }
-    static uint8_t rec[NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD];
+    static uint8_t rec[NR_CLIENT_BATCH_MAX + NR_CHAN_FRAME_OVERHEAD];
     size_t rec_len = 0;
     if (nr_chan_seal(c->chan, c->batch, c->batch_len, rec, sizeof rec, &rec_len) != NR_OK) {
         return -1;
@@ -222,7 +222,7 @@ static int on_frame(struct server *s, struct conn *c, const uint8_t *f, size_t l
     if (nr_chan_open(c->chan, f, len, pt, sizeof pt, &pt_len) != NR_OK) {
         return -1;
     }
-    /* a channel record carries one or more client messages (wire.h); a connection may bind
+    /* a channel frame carries one or more client messages (wire.h); a connection may bind
      * many record handles (sessions) */
     struct nr_cur cur;
     nr_cur_init(&cur, pt, pt_len);

@@ -8,7 +8,7 @@
 //   node scripts/gen-evidence-vectors.js [build/contracts/NarratorRegistry.bin] [out.json]
 //
 // Independent of the C code on purpose: slots and the genesis id are computed here in
-// JavaScript, so the vector also checks the C helpers (nr_registry_slot_*, nr_registry_genesis_id).
+// JavaScript, so the vector also checks the C helpers (nr_registry_slot_*, nr_genesis_packed_id).
 'use strict';
 const fs = require('fs');
 const net = require('net');

@@ -90,7 +90,7 @@ NR_API int nr_read(struct nr_client *c, uint64_t *version,
 
 /* Pipelined variant for high-throughput callers: submit without waiting, then collect
  * replies in order. At most `window` outstanding (see nr_client_options): submit returns
- * NR_EFULL beyond it. Submitted updates are queued and sent together (one channel record)
+ * NR_EFULL beyond it. Submitted updates are queued and sent together (one channel frame)
  * by the next nr_update_wait() (or once 64 KiB are queued). The SE queues the writes of one record
  * and commits them in order, so versions v+1, v+2, ... may all be in flight. nr_update_wait()
  * returns the oldest one's outcome (NR_ENOTFOUND if none is outstanding). nr_update() and nr_read()
@@ -102,7 +102,7 @@ NR_API int nr_update_wait(struct nr_client *c, uint64_t *committed) NR_MUST_CHEC
 /* ---- Sessions: many records, many requests in flight, over one channel ----
  * A session is one attested channel to the local SE (as nr_open, without a record). It
  * opens any number of records (up to 65536) and pipelines updates and reads across all of
- * them: requests are queued in the session and sent together (one channel record, one
+ * them: requests are queued in the session and sent together (one channel frame, one
  * write) by nr_session_flush() or nr_session_wait(), or when 64 KiB of requests are
  * queued; the SE answers in batches likewise. Per record the SE still commits one update
  * at a time, in submission order: versions v+1, v+2, ... of one record may all be in flight.

@@ -1,4 +1,4 @@
-/* Authenticated channels (see chan.h): handshakes and record protection, sans-I/O.
+/* Authenticated channels (see chan.h): handshakes and frame protection, sans-I/O.
  *
  * Every handshake message starts with a 4-byte header:
  *   u8 version (NR_CHAN_VERSION = 1), u8 type (below), u16 reserved (0, little-endian)
@@ -31,10 +31,10 @@
  *   Because the system id is in h0, a peer of another system fails (at M1 explicitly, and in
  *   every signature and report data).
  *   Keys: K = BLAKE2b-512(key = h5, D("narrator-chan-keys") || X25519(eph) || eph_I || eph_R);
- *   K[0..32) protects initiator->responder records, K[32..64) responder->initiator.
+ *   K[0..32) protects initiator->responder frames, K[32..64) responder->initiator.
  *   The initiator is ready after sending M3, the responder after accepting M3. Binding the
  *   full transcript (both identities) into the keys rules out unknown-key-share: a party that
- *   swapped an identity would derive other keys, and its first record fails (NR_EAUTH).
+ *   swapped an identity would derive other keys, and its first frame fails (NR_EAUTH).
  *
  * ---- LOCAL (AE -> SE on the same platform), two messages -----------------------------------
  *   h0 = H(D("narrator-chan-v1") || u8 kind (2) || system_id[32])
@@ -86,11 +86,11 @@
  *   (both ephemerals for quote_A), so a message of an earlier handshake is refused
  *   (NR_EATTEST: report data) by either side.
  *
- * ---- Records ---------------------------------------------------------------------------------
+ * ---- Frames ----------------------------------------------------------------------------------
  *   u64 counter (little-endian) || ChaCha20-Poly1305-IETF ciphertext || tag[16]
  *   nonce = 4 zero bytes || u64 counter (LE); AD = the 8 counter bytes. Counters start at 0 in
- *   each direction. A record is authenticated first (NR_EAUTH), then its counter must equal
- *   the next expected one (NR_EREPLAY for replays and reordering). A failed record changes
+ *   each direction. A frame is authenticated first (NR_EAUTH), then its counter must equal
+ *   the next expected one (NR_EREPLAY for replays and reordering). A failed frame changes
  *   nothing. */
 #include "chan/chan.h"
 
@@ -125,8 +125,8 @@
 _Static_assert(PEER_REPLY_FIXED + NR_EVIDENCE_MAX_BYTES <= NR_CHAN_HS_MAX_BYTES, "M2 fits");
 _Static_assert(LOCAL_HELLO_BYTES <= NR_CHAN_HS_MAX_BYTES, "local M1 fits");
 _Static_assert(LOCAL_QREPLY_FIXED + NR_EVIDENCE_MAX_BYTES <= NR_CHAN_HS_MAX_BYTES, "QREPLY fits");
-_Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES + 8u == NR_CHAN_RECORD_OVERHEAD,
-               "record overhead");
+_Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES + 8u == NR_CHAN_FRAME_OVERHEAD,
+               "frame overhead");
 
 enum st { ST_INIT, ST_WAIT_M1, ST_WAIT_M2, ST_WAIT_M3, ST_READY, ST_FAILED };
 
@@ -789,7 +789,7 @@ int nr_chan_hs_recv(struct nr_chan *ch, const uint8_t *in, size_t len, uint8_t *
     return NR_OK;
 }
 
-/* ---- records ---- */
+/* ---- frames ---- */
 
 int nr_chan_seal(struct nr_chan *ch, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
                  size_t *out_len)
@@ -800,7 +800,7 @@ int nr_chan_seal(struct nr_chan *ch, const uint8_t *pt, size_t len, uint8_t *out
     *out_len = 0;
     if (ch->state != ST_READY)
         return NR_EHANDSHAKE;
-    if (len > SIZE_MAX - NR_CHAN_RECORD_OVERHEAD || cap < len + NR_CHAN_RECORD_OVERHEAD)
+    if (len > SIZE_MAX - NR_CHAN_FRAME_OVERHEAD || cap < len + NR_CHAN_FRAME_OVERHEAD)
         return NR_EFULL;
     if (ch->send_ctr == UINT64_MAX)
         return NR_EFULL; /* never reuse a nonce: the connection must be rebuilt */
@@ -814,26 +814,26 @@ int nr_chan_seal(struct nr_chan *ch, const uint8_t *pt, size_t len, uint8_t *out
     return NR_OK;
 }
 
-int nr_chan_open(struct nr_chan *ch, const uint8_t *rec, size_t len, uint8_t *pt, size_t cap,
+int nr_chan_open(struct nr_chan *ch, const uint8_t *frame, size_t len, uint8_t *pt, size_t cap,
                  size_t *pt_len)
 {
     uint8_t nonce[NONCE_BYTES] = {0};
-    if (!ch || !pt_len || (!rec && len) || (!pt && cap))
+    if (!ch || !pt_len || (!frame && len) || (!pt && cap))
         return NR_EINVAL;
     *pt_len = 0;
     if (ch->state != ST_READY)
         return NR_EHANDSHAKE;
-    if (len < NR_CHAN_RECORD_OVERHEAD)
+    if (len < NR_CHAN_FRAME_OVERHEAD)
         return NR_ETRUNCATED;
-    size_t plen = len - NR_CHAN_RECORD_OVERHEAD;
+    size_t plen = len - NR_CHAN_FRAME_OVERHEAD;
     if (cap < plen)
         return NR_EFULL;
-    memcpy(nonce + 4, rec, 8);
+    memcpy(nonce + 4, frame, 8);
     unsigned long long mlen = 0;
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, &mlen, NULL, rec + 8, len - 8, rec, 8, nonce,
-                                                  ch->k_recv) != 0)
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, &mlen, NULL, frame + 8, len - 8, frame, 8,
+                                                  nonce, ch->k_recv) != 0)
         return NR_EAUTH;
-    if (get_u64le(rec) != ch->recv_ctr) {
+    if (get_u64le(frame) != ch->recv_ctr) {
         sodium_memzero(pt, (size_t)mlen);
         return NR_EREPLAY; /* authentic, but replayed or out of order */
     }

@@ -1,5 +1,5 @@
-/* Authenticated channels, sans-I/O: handshake and record protection only. The host moves the
- * bytes (framing: u32 little-endian length prefix per handshake message and per record).
+/* Authenticated channels, sans-I/O: handshake and frame protection only. The host moves the
+ * bytes (framing: u32 little-endian length prefix per handshake message and per frame).
  *
  * SE <-> SE (NR_CHAN_PEER): mutual attestation binding each side's Ed25519 identity key,
  *   ephemeral X25519 key agreement, transcript signed by the identity key, fresh attestation
@@ -12,10 +12,10 @@
  *   both sides send a fresh DCAP quote instead, verified against `policy`, and each requires
  *   the other to be on its own platform (chan.c has the messages).
  *
- * Records: XChaCha20-Poly1305 (or ChaCha20-Poly1305-IETF) with a per-direction key from the
- * handshake and an explicit u64 counter; a record is accepted only if its counter is exactly
+ * Frames: XChaCha20-Poly1305 (or ChaCha20-Poly1305-IETF) with a per-direction key from the
+ * handshake and an explicit u64 counter; a frame is accepted only if its counter is exactly
  * the next expected one, so replays and reordering are rejected (NR_EREPLAY), tampering too
- * (NR_EAUTH). Record layout: u64 counter || ciphertext || 16-byte tag. */
+ * (NR_EAUTH). Frame layout: u64 counter || ciphertext || 16-byte tag. */
 #ifndef NR_CHAN_H
 #define NR_CHAN_H
 
@@ -27,7 +27,7 @@
 
 #define NR_IDENTITY_PUB_BYTES 32u /* Ed25519 public key */
 #define NR_IDENTITY_SK_BYTES 64u  /* Ed25519 secret key (libsodium layout) */
-#define NR_CHAN_RECORD_OVERHEAD (8u + 16u)
+#define NR_CHAN_FRAME_OVERHEAD (8u + 16u)
 #define NR_CHAN_HS_MAX_BYTES 8448u /* any handshake message fits (a DCAP quote as evidence) */
 
 enum nr_chan_kind { NR_CHAN_PEER = 1, NR_CHAN_LOCAL = 2 };
@@ -81,10 +81,10 @@ uint16_t nr_chan_peer_member(const struct nr_chan *ch);   /* PEER */
 void nr_chan_peer_measurement(const struct nr_chan *ch,  /* LOCAL: the AE's measurement */
                               uint8_t out[NR_MEASUREMENT_BYTES]);
 
-/* Protect / verify one record. out needs len + NR_CHAN_RECORD_OVERHEAD bytes. */
+/* Protect / verify one frame. out needs len + NR_CHAN_FRAME_OVERHEAD bytes. */
 int nr_chan_seal(struct nr_chan *ch, const uint8_t *pt, size_t len, uint8_t *out, size_t cap,
                  size_t *out_len) __attribute__((warn_unused_result));
-int nr_chan_open(struct nr_chan *ch, const uint8_t *rec, size_t len, uint8_t *pt, size_t cap,
+int nr_chan_open(struct nr_chan *ch, const uint8_t *frame, size_t len, uint8_t *pt, size_t cap,
                  size_t *pt_len) __attribute__((warn_unused_result));
 
 #endif

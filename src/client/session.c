@@ -1,9 +1,9 @@
 /* libnarrator transport: the AE's attested local channel to its SE over a Unix socket.
  *
- * Framing on the socket: every handshake message and every channel record is preceded by
+ * Framing on the socket: every handshake message and every channel frame is preceded by
  * its length as a u32 little-endian. A session queues client messages (wire.h) and sends
- * everything queued as ONE channel record in ONE send (length prefix included); it reads
- * whatever the socket holds (many frames per recv) and decodes every reply of each record.
+ * everything queued as ONE channel frame in ONE send (length prefix included); it reads
+ * whatever the socket holds (many frames per recv) and decodes every reply of each frame.
  * Each request carries a fresh req_id and gets exactly one C_REPLY, found by req_id in the
  * session's slot table (req_id & mask). Every wait is bounded by the timeout; a timeout or
  * any transport or protocol error breaks the session (later calls fail with NR_ECLOSED):
@@ -84,7 +84,7 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ms)
     return NR_OK;
 }
 
-#define NR_FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD)
+#define NR_FRAME_MAX (NR_CLIENT_BATCH_MAX + NR_CHAN_FRAME_OVERHEAD)
 #define NR_SBUF_BYTES (4u + NR_FRAME_MAX)
 
 static int send_frame(int fd, const uint8_t *msg, size_t len, uint64_t deadline_ms)
@@ -165,7 +165,7 @@ int nr_session_fail(struct nr_session *s, int rc)
     return rc;
 }
 
-/* Seal everything queued as one record and send it with its length in one send. */
+/* Seal everything queued as one frame and send it with its length in one send. */
 static int flush(struct nr_session *s, uint64_t deadline_ms)
 {
     size_t rec_len = 0;
@@ -226,11 +226,11 @@ static int submit(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *
     return NR_OK;
 }
 
-/* Open one record frame and complete every reply in it. */
-static int on_record(struct nr_session *s, const uint8_t *rec, size_t len)
+/* Open one channel frame and complete every reply in it. */
+static int on_frame(struct nr_session *s, const uint8_t *frame, size_t len)
 {
     size_t pt_len = 0;
-    int rc = nr_chan_open(s->chan, rec, len, s->pt, NR_CLIENT_BATCH_MAX, &pt_len);
+    int rc = nr_chan_open(s->chan, frame, len, s->pt, NR_CLIENT_BATCH_MAX, &pt_len);
     if (rc) {
         return rc;
     }
@@ -292,7 +292,7 @@ static int pump(struct nr_session *s, int block, uint64_t deadline_ms)
         if (rc <= 0) {
             return rc;
         }
-        rc = on_record(s, f, n);
+        rc = on_frame(s, f, n);
         if (rc) {
             return rc;
         }
@@ -310,6 +310,17 @@ static void slot_release(struct nr_session *s, struct nr_slot *slot)
     s->outstanding--;
 }
 
+/* Send everything queued, then read replies until `slot` is done (one timeout for both). */
+static int flush_and_wait(struct nr_session *s, const struct nr_slot *slot)
+{
+    uint64_t deadline = deadline_of(s);
+    int rc = flush(s, deadline);
+    while (rc == NR_OK && !slot->done) {
+        rc = pump(s, 1, deadline);
+    }
+    return rc;
+}
+
 /* Queue, send and wait for one synchronous request; *out gets the reply. */
 int nr_session_roundtrip(struct nr_session *s, struct nr_client_msg *m, struct nr_rec *r,
                          uint8_t op, struct nr_slot *out)
@@ -319,11 +330,7 @@ int nr_session_roundtrip(struct nr_session *s, struct nr_client_msg *m, struct n
     if (rc) {
         return rc;
     }
-    uint64_t deadline = deadline_of(s);
-    rc = flush(s, deadline);
-    while (rc == NR_OK && !slot->done) {
-        rc = pump(s, 1, deadline);
-    }
+    rc = flush_and_wait(s, slot);
     if (rc) {
         return nr_session_fail(s, rc);
     }
@@ -614,11 +621,7 @@ int nr_record_open(struct nr_rec **out, struct nr_session *s, const char *record
     if (rc) {
         return rc;
     }
-    uint64_t deadline = deadline_of(s);
-    rc = flush(s, deadline);
-    while (rc == NR_OK && !slot->done) {
-        rc = pump(s, 1, deadline);
-    }
+    rc = flush_and_wait(s, slot);
     if (rc) {
         return nr_session_fail(s, rc); /* r stays in the broken session's slot: freed with it */
     }

@@ -3,7 +3,7 @@
 
 #include "narrator/errors.h"
 
-static int hex_value(char c)
+int nr_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -19,7 +19,7 @@ int nr_hex_decode(uint8_t *out, size_t len, const char *s, size_t s_len)
     if (s_len != 2u * len)
         return NR_EMALFORMED;
     for (size_t i = 0; i < len; i++) {
-        int hi = hex_value(s[2u * i]), lo = hex_value(s[2u * i + 1u]);
+        int hi = nr_hex_digit(s[2u * i]), lo = nr_hex_digit(s[2u * i + 1u]);
         if (hi < 0 || lo < 0)
             return NR_EMALFORMED;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/genesis.h"
 #include "narrator/errors.h"
 #include "narrator/sizes.h"
 
@@ -40,37 +41,14 @@ static inline uint32_t nr_incarnation_epoch(nr_inc_t inc)
 
 /* Genesis (docs/protocol.md §6). A network is born once per (system id, epoch): n founding
  * SE instances, each named by its incarnation and its 64-bit instance nonce, form it with no
- * state. Its genesis id is
- *   keccak256("narrator-genesis-v1" || system_id || be32(epoch) || be32(n) || words[8])
- * where words[] packs the founders (founder j: 16 bytes at byte 16*(j%2) of word j/2,
- * big-endian incarnation then big-endian nonce; unused bytes zero) -- exactly what the registry
- * contract checks in recordGenesis(). Every SE<->SE message carries the sender's genesis id;
- * an instance inherits one only by being a named founder of an anchored record or through a
- * completed join quorum of members of that genesis. */
-#define NR_GENESIS_WORDS 8u
-#define NR_GENESIS_WORD_BYTES 32u
+ * state. The record (struct nr_genesis), the founders' packing and the genesis id are those of
+ * the registry contract, in src/common/genesis.h (nr_genesis_pack, nr_genesis_unpack,
+ * nr_genesis_compute_id). Every SE<->SE message carries the sender's genesis id; an instance
+ * inherits one only by being a named founder of an anchored record or through a completed
+ * join quorum of members of that genesis. */
 #define NR_CHAIN_EPOCH_FIRST 1u /* the epoch a system's first genesis opens */
-
-struct nr_founder {
-    nr_inc_t inc;
-    uint64_t nonce;
-};
-
-struct nr_genesis {
-    uint8_t id[NR_GENESIS_ID_BYTES];
-    uint8_t system_id[NR_SYSTEM_ID_BYTES];
-    uint32_t epoch;
-    uint16_t n;
-    struct nr_founder founders[NR_MAX_MEMBERS];
-};
-
-/* Pack the founders into the on-chain words; unpack n founders from them. */
-void nr_genesis_pack(uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES],
-                     const struct nr_genesis *g);
-void nr_genesis_unpack(struct nr_genesis *g,
-                       const uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES], uint16_t n);
-/* The genesis id of g (system_id, epoch, n, founders); does not read or write g->id. */
-void nr_genesis_compute_id(uint8_t out[NR_GENESIS_ID_BYTES], const struct nr_genesis *g);
+_Static_assert(NR_MAX_MEMBERS == NR_GENESIS_MAX_FOUNDERS, "a genesis names every member");
+_Static_assert(sizeof(nr_inc_t) == sizeof(((struct nr_founder *)0)->inc), "founder incarnation");
 
 /* One replicated record: (version, digest) of one AE record, stamped with the incarnation of
  * the owner SE that proposed it. version 0 means "no record". */

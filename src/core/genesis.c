@@ -1,5 +1,6 @@
-/* Genesis (docs/protocol.md §6): the genesis id, proposals, the anchor, and the receipt rule
- * that keeps the messages of one network apart from those of any other.
+/* Genesis (docs/protocol.md §6): proposals, the anchor, and the receipt rule that keeps the
+ * messages of one network apart from those of any other (the record's encoding and its id:
+ * src/common/genesis.c).
  *
  * A genesis is never decided from inputs the host controls (sealed hints, or the answers of
  * instances it chose to start): in anchored mode only a record on chain, checked here, makes
@@ -9,69 +10,6 @@
 #include "core/se_internal.h"
 
 #include <stdio.h>
-
-#include "eth/eth.h"
-
-static const char GENESIS_TAG[] = "narrator-genesis-v1"; /* 19 bytes, no NUL on the wire */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-void nr_genesis_pack(uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES],
-                     const struct nr_genesis *g)
-{
-    memset(words, 0, NR_GENESIS_WORDS * NR_GENESIS_WORD_BYTES);
-    for (uint16_t j = 0; j < g->n && j < NR_MAX_MEMBERS; j++) {
-        uint8_t *p = &words[j / 2u][16u * (j % 2u)];
-        put_be64(p, g->founders[j].inc);
-        put_be64(p + 8, g->founders[j].nonce);
-    }
-}
-
-void nr_genesis_unpack(struct nr_genesis *g,
-                       const uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES], uint16_t n)
-{
-    memset(g->founders, 0, sizeof(g->founders));
-    g->n = n;
-    for (uint16_t j = 0; j < n && j < NR_MAX_MEMBERS; j++) {
-        const uint8_t *p = &words[j / 2u][16u * (j % 2u)];
-        g->founders[j].inc = get_be64(p);
-        g->founders[j].nonce = get_be64(p + 8);
-    }
-}
-
-void nr_genesis_compute_id(uint8_t out[NR_GENESIS_ID_BYTES], const struct nr_genesis *g)
-{
-    uint8_t buf[sizeof(GENESIS_TAG) - 1u + NR_SYSTEM_ID_BYTES + 4u + 4u +
-                NR_GENESIS_WORDS * NR_GENESIS_WORD_BYTES];
-    uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES];
-    uint8_t *p = buf;
-
-    memcpy(p, GENESIS_TAG, sizeof(GENESIS_TAG) - 1u);
-    p += sizeof(GENESIS_TAG) - 1u;
-    memcpy(p, g->system_id, NR_SYSTEM_ID_BYTES);
-    p += NR_SYSTEM_ID_BYTES;
-    for (int i = 3; i >= 0; i--)
-        *p++ = (uint8_t)(g->epoch >> (8 * i));
-    for (int i = 3; i >= 0; i--)
-        *p++ = (uint8_t)((uint32_t)g->n >> (8 * i));
-    nr_genesis_pack(words, g);
-    memcpy(p, words, sizeof(words));
-    nr_keccak256(out, buf, sizeof(buf));
-}
 
 static int is_zero(const uint8_t *p, size_t len)
 {

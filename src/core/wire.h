@@ -35,10 +35,10 @@
  *               count * rec{u16 owner, key[32], u64 version, digest[32], u64 stamp}
  *
  * AE <-> SE (local channel), client wire version NR_CLIENT_WIRE_VERSION (2).
- * One channel record carries ONE OR MORE client messages back to back (a batch of at most
- * NR_CLIENT_BATCH_MAX plaintext bytes); the receiver decodes messages until the record is
- * consumed; an empty record, a message that overruns the record or any malformed message
- * rejects the whole record (the connection is dropped).
+ * One channel frame carries ONE OR MORE client messages back to back (a batch of at most
+ * NR_CLIENT_BATCH_MAX plaintext bytes); the receiver decodes messages until the frame is
+ * consumed; an empty frame, a message that overruns the frame or any malformed message
+ * rejects the whole frame (the connection is dropped).
  * Header NR_CLIENT_HDR_BYTES = 20:
  *   u8 version (NR_CLIENT_WIRE_VERSION), u8 type, u16 reserved(0), u32 body_len,
  *   u64 req_id, u32 record

@@ -18,7 +18,7 @@
  *   register-se --system ID --tee-platform DIR --identity-file FILE
  *               registerMember from the SE's own account: platform id from the TEE, identity
  *               key, evidence hash = keccak256(attestation evidence for this system)
- *   (--tee-backend sim and --code-identity narrator-se/1 by default)
+ *   (--tee-backend sim and --code-identity NR_SE_CODE_IDENTITY by default)
  *
  * ID is 0x + 64 hex digits, or any other text, which stands for keccak256(text). The key file
  * holds one secp256k1 private key in hex (0x optional). Every transaction prints one line
@@ -31,6 +31,7 @@
 
 #include <sodium.h>
 
+#include "common/code_identity.h"
 #include "eth/registry.h"
 #ifdef NR_CHAIN_WITH_TEE
 #include "eth/chain_se.h"
@@ -68,7 +69,7 @@ static void usage(void)
             "  address | chain-id\n"
             "  se-key      --tee-platform DIR --identity-file FILE\n"
             "  register-se --system ID --tee-platform DIR --identity-file FILE\n"
-            "              [--tee-backend sim] [--code-identity narrator-se/1]\n");
+            "              [--tee-backend sim] [--code-identity " NR_SE_CODE_IDENTITY "]\n");
 }
 
 /* Reads a whole (small) file; NUL-terminated, malloc'd. */

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "chan/identity.h"
+#include "common/code_identity.h"
 #include "tee/tee.h"
 
 static void tee_random_cb(void *arg, uint8_t *out, size_t len)
@@ -22,7 +23,7 @@ static int open_identity(const struct nr_chain_se_opts *o, struct nr_tee **tee,
         return NR_EINVAL;
     }
     int rc = nr_tee_open(tee, o->backend ? o->backend : "sim", o->platform_dir,
-                         o->code_identity ? o->code_identity : "narrator-se/1");
+                         o->code_identity ? o->code_identity : NR_SE_CODE_IDENTITY);
     if (rc != NR_OK) {
         snprintf(err, err_cap, "TEE on platform %s", o->platform_dir);
         return rc;

@@ -11,7 +11,7 @@ struct nr_chain_se_opts {
     const char *backend;       /* TEE backend, "sim" */
     const char *platform_dir;  /* the SE's platform */
     const char *identity_file; /* its sealed identity (narrator keygen) */
-    const char *code_identity; /* "narrator-se/1" */
+    const char *code_identity; /* NULL: NR_SE_CODE_IDENTITY */
 };
 
 /* se-key: give the identity an Ethereum key generated inside the TEE (nr_eth_keygen fed by

@@ -191,14 +191,14 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
     out->block_number = r.block_number;
     memcpy(out->block_hash, r.block_hash, 32);
     if (out->genesis.recorded) {
-        struct nr_genesis_founder f[NR_GENESIS_MAX_FOUNDERS];
+        struct nr_founder f[NR_GENESIS_MAX_FOUNDERS];
         uint8_t id[32];
         if (!out->system.exists || !out->system.finalized ||
             out->system.n > NR_GENESIS_MAX_FOUNDERS ||
             nr_genesis_founders_unpack(f, out->system.n, out->genesis.founders) != NR_OK)
             return fail(err, err_cap, NR_ECHAIN,
                         "evidence: a genesis is recorded for a system that cannot have one");
-        nr_registry_genesis_id(id, system_id, epoch, out->system.n, out->genesis.founders);
+        nr_genesis_packed_id(id, system_id, epoch, out->system.n, out->genesis.founders);
         if (memcmp(id, out->genesis.id, 32) != 0)
             return fail(err, err_cap, NR_ECHAIN,
                         "evidence: the recorded genesis id does not match its founders");

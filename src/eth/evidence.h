@@ -93,7 +93,7 @@ struct nr_evidence_genesis {
 
 /* nr_evidence_verify, then: the storage proofs must be exactly the slots of
  * nr_evidence_genesis_slots (NR_EPROOF otherwise), and their values are decoded into the
- * system and genesis records. A recorded genesis whose id is not nr_registry_genesis_id of its founders
+ * system and genesis records. A recorded genesis whose id is not nr_genesis_packed_id of its founders
  * and the system's n, or whose founders past n are not zero, is NR_ECHAIN (the contract
  * refuses such records; this is the enclave's own check). */
 int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidence *ev,

@@ -377,11 +377,11 @@ int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *r
                                const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
 {
     /* bytes32[8] is static: its eight words are encoded in place, like eight bytes32. */
-    struct nr_abi_arg a[3 + NR_GENESIS_FOUNDER_WORDS];
+    struct nr_abi_arg a[3 + NR_GENESIS_WORDS];
     arg_b32(&a[0], system_id);
     arg_u64(&a[1], epoch);
     arg_b32(&a[2], genesis_id);
-    for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS; i++)
+    for (unsigned i = 0; i < NR_GENESIS_WORDS; i++)
         arg_b32(&a[3 + i], founders + 32 * i);
     int r = call_tx(reg, rc, sk, "recordGenesis", NR_REGISTRY_SIG_RECORD_GENESIS, a,
                     sizeof a / sizeof a[0]);
@@ -508,14 +508,14 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
     int rc = view_call(reg, &d, &len, "getGenesis", NR_REGISTRY_SIG_GET_GENESIS, a, 2, block_tag);
     if (rc != NR_OK)
         return rc;
-    if (len != (3 + NR_GENESIS_FOUNDER_WORDS) * 32)
+    if (len != (3 + NR_GENESIS_WORDS) * 32)
         rc = NR_EMALFORMED;
     else if ((rc = nr_abi_word(d, len, 0, out->id)) ||
              (rc = nr_abi_u64(d, len, 1, &out->block_number)) ||
              (rc = nr_abi_address(d, len, 2, out->poster))) {
         /* rc set */
     } else {
-        for (unsigned i = 0; i < NR_GENESIS_FOUNDER_WORDS && rc == NR_OK; i++)
+        for (unsigned i = 0; i < NR_GENESIS_WORDS && rc == NR_OK; i++)
             rc = nr_abi_word(d, len, 3 + i, out->founders + 32 * i);
     }
     free(d);

@@ -114,7 +114,7 @@ int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *o
     __attribute__((warn_unused_result));
 
 /* recordGenesis(systemId, epoch, genesisId, founders) from sk's account (a member's). The
- * genesis id must be nr_registry_genesis_id(system_id, epoch, n, founders). A genesis that another member
+ * genesis id must be nr_genesis_packed_id(system_id, epoch, n, founders). A genesis that another member
  * recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT with
  * its reason. */
 int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,

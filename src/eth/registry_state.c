@@ -27,54 +27,6 @@ static int all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-int nr_genesis_founders_pack(uint8_t out[NR_GENESIS_FOUNDERS_BYTES],
-                             const struct nr_genesis_founder *founders, size_t n)
-{
-    memset(out, 0, NR_GENESIS_FOUNDERS_BYTES);
-    if (n > NR_GENESIS_MAX_FOUNDERS)
-        return NR_EINVAL;
-    for (size_t j = 0; j < n; j++) {
-        uint8_t *p = out + j * NR_GENESIS_FOUNDER_BYTES; /* = word j/2, offset 16*(j%2) */
-        put_be64(p, founders[j].incarnation);
-        put_be64(p + 8, founders[j].nonce);
-    }
-    return NR_OK;
-}
-
-int nr_genesis_founders_unpack(struct nr_genesis_founder *out, size_t n,
-                               const uint8_t in[NR_GENESIS_FOUNDERS_BYTES])
-{
-    if (n > NR_GENESIS_MAX_FOUNDERS)
-        return NR_EINVAL;
-    size_t used = n * NR_GENESIS_FOUNDER_BYTES;
-    if (!all_zero(in + used, NR_GENESIS_FOUNDERS_BYTES - used))
-        return NR_EMALFORMED;
-    for (size_t j = 0; j < n; j++) {
-        const uint8_t *p = in + j * NR_GENESIS_FOUNDER_BYTES;
-        out[j].incarnation = get_be(p, 8);
-        out[j].nonce = get_be(p + 8, 8);
-    }
-    return NR_OK;
-}
-
-void nr_registry_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
-                   const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
-{
-    uint8_t buf[sizeof NR_GENESIS_DOMAIN - 1 + 32 + 4 + 4 + NR_GENESIS_FOUNDERS_BYTES];
-    size_t o = 0;
-    memcpy(buf, NR_GENESIS_DOMAIN, sizeof NR_GENESIS_DOMAIN - 1);
-    o += sizeof NR_GENESIS_DOMAIN - 1;
-    memcpy(buf + o, system_id, 32);
-    o += 32;
-    for (int i = 3; i >= 0; i--)
-        buf[o++] = (uint8_t)(epoch >> (8 * i));
-    for (int i = 3; i >= 0; i--)
-        buf[o++] = (uint8_t)(n >> (8 * i));
-    memcpy(buf + o, founders, NR_GENESIS_FOUNDERS_BYTES);
-    o += NR_GENESIS_FOUNDERS_BYTES;
-    nr_keccak256(out, buf, o);
-}
-
 /* keccak256(key . uint256(slot)): the slot of mapping[key] for a mapping at `slot`. */
 static void mapping_slot(uint8_t out[32], const uint8_t key[32], const uint8_t slot[32])
 {

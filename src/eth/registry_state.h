@@ -1,5 +1,5 @@
-/* The NarratorRegistry's records as data: the genesis id, the founders packing, the storage
- * slot of every field the state enclave reads through storage proofs, and the typed records.
+/* The NarratorRegistry's records as data: the storage slot of every field the state enclave
+ * reads through storage proofs, and the typed records (the genesis encoding: genesis.h).
  * Pure functions over caller buffers (keccak only): enclave-safe, shared by the bindings
  * (registry.h) and the chain-evidence verifier (evidence.h).
  *
@@ -21,36 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/genesis.h"
 #include "eth/eth.h"
 #include "narrator/errors.h"
 
 /* ---- genesis ---- */
-#define NR_GENESIS_MAX_FOUNDERS 16u  /* the contract's MAX_GENESIS_FOUNDERS */
-#define NR_GENESIS_FOUNDER_WORDS 8u  /* bytes32[8] */
-#define NR_GENESIS_FOUNDERS_BYTES (NR_GENESIS_FOUNDER_WORDS * 32u)
-#define NR_GENESIS_FOUNDER_BYTES 16u /* one founder: incarnation, nonce */
-#define NR_GENESIS_DOMAIN "narrator-genesis-v1"
-
-/* A founding SE instance: member index j founded the network as this incarnation. */
-struct nr_genesis_founder {
-    uint64_t incarnation;
-    uint64_t nonce;
-};
-
-/* Founder j (0 <= j < n) goes to 16 bytes at byte offset 16 * (j % 2) of word j / 2: big-endian
- * incarnation, then big-endian nonce; every other byte is zero. NR_EINVAL if n > 16. */
-int nr_genesis_founders_pack(uint8_t out[NR_GENESIS_FOUNDERS_BYTES],
-                             const struct nr_genesis_founder *founders, size_t n)
-    __attribute__((warn_unused_result));
-/* The inverse, for n founders; NR_EMALFORMED if a byte past founder n-1 is not zero, NR_EINVAL
- * if n > 16. */
-int nr_genesis_founders_unpack(struct nr_genesis_founder *out, size_t n,
-                               const uint8_t in[NR_GENESIS_FOUNDERS_BYTES])
-    __attribute__((warn_unused_result));
-/* keccak256(abi.encodePacked("narrator-genesis-v1", systemId, uint32(epoch), uint32(n),
- * founders)), exactly as recordGenesis checks it. */
-void nr_registry_genesis_id(uint8_t out[32], const uint8_t system_id[32], uint32_t epoch, uint32_t n,
-                   const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES]);
+/* The genesis id and the founders' packing (keccak256(abi.encodePacked("narrator-genesis-v1",
+ * systemId, uint32(epoch), uint32(n), founders)), exactly as recordGenesis checks it) are in
+ * src/common/genesis.h, shared with the protocol core: nr_genesis_packed_id,
+ * nr_genesis_founders_pack, nr_genesis_founders_unpack. */
 
 /* ---- storage slots ---- */
 #define NR_REGISTRY_SLOT_SYSTEMS 0u

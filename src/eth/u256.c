@@ -2,6 +2,7 @@
  * uses. Every parser here takes untrusted text: errors are return values. */
 #include <string.h>
 
+#include "common/hex.h"
 #include "eth/eth.h"
 
 void nr_u256_from_u64(nr_u256 *out, uint64_t v)
@@ -37,17 +38,6 @@ int nr_u256_to_u64(uint64_t *out, const nr_u256 *v)
     return NR_OK;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int has_0x(const char *s)
 {
     return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -76,7 +66,7 @@ int nr_u256_parse(nr_u256 *out, const char *s)
         if (*s == '\0')
             return NR_EMALFORMED;
         for (; *s; s++) {
-            int n = hex_nibble(*s);
+            int n = nr_hex_digit(*s);
             if (n < 0)
                 return NR_EMALFORMED;
             if (u256_muladd(&v, 16u, (unsigned)n) != NR_OK)
@@ -144,12 +134,9 @@ int nr_eth_hex_decode(uint8_t *out, size_t cap, size_t *out_len, const char *s)
         return NR_EMALFORMED;
     if (n / 2u > cap)
         return NR_ETOOBIG;
-    for (size_t i = 0; i < n / 2u; i++) {
-        int hi = hex_nibble(s[2u * i]), lo = hex_nibble(s[2u * i + 1u]);
-        if (hi < 0 || lo < 0)
-            return NR_EMALFORMED;
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
+    int rc = nr_hex_decode(out, n / 2u, s, n);
+    if (rc != NR_OK)
+        return rc;
     *out_len = n / 2u;
     return NR_OK;
 }

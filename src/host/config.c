@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <strings.h>
 
-#include <sodium.h>
-
+#include "common/hex.h"
 #include "narrator/errors.h"
 
 enum section { SEC_NONE = 0, SEC_NODE, SEC_PEER, SEC_CHAIN, SEC_SGX, SEC_BAD };
@@ -415,15 +414,10 @@ static void node_key(struct parser *p, const char *key, const char *v)
         else
             memcpy(c->tee_backend, v, strlen(v) + 1);
         break;
-    case NK_ATTESTATIONROOT: {
-        size_t bin_len = 0;
-        if (strlen(v) != 2u * sizeof c->attestation_root ||
-            sodium_hex2bin(c->attestation_root, sizeof c->attestation_root, v, strlen(v), NULL,
-                           &bin_len, NULL) != 0 ||
-            bin_len != sizeof c->attestation_root)
+    case NK_ATTESTATIONROOT:
+        if (nr_hex_decode(c->attestation_root, sizeof c->attestation_root, v, strlen(v)) != NR_OK)
             fail(p, p->lineno, key, "bad public key (64 hex digits)");
         break;
-    }
     case NK_DURABILITY:
         if (strcasecmp(v, "memory") == 0)
             c->durability = NR_DURABILITY_MEMORY;
@@ -580,14 +574,11 @@ static void chain_key(struct parser *p, const char *key, const char *v)
         else
             c->chain_id = x;
         break;
-    case CK_CONTRACT: {
-        size_t bin_len = 0;
+    case CK_CONTRACT:
         if (strlen(v) != 42 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X') ||
-            sodium_hex2bin(c->contract, sizeof c->contract, v + 2, 40, NULL, &bin_len, NULL) != 0 ||
-            bin_len != sizeof c->contract)
+            nr_hex_decode(c->contract, sizeof c->contract, v + 2, 40) != NR_OK)
             fail(p, p->lineno, key, "bad address (0x + 40 hex digits)");
         break;
-    }
     case CK_CONFIRMATIONS:
         if (parse_u64(v, NR_CFG_CHAIN_MAX_CONFIRMATIONS, &x) != 0 || x == 0)
             fail(p, p->lineno, key, "bad number (1..%u)", NR_CFG_CHAIN_MAX_CONFIRMATIONS);
@@ -697,8 +688,7 @@ static void sgx_key(struct parser *p, const char *key, const char *v)
         break;
     }
     case SK_AESIGNER:
-        if (strlen(v) != 64 ||
-            sodium_hex2bin(c->ae_signer, sizeof c->ae_signer, v, 64, NULL, NULL, NULL) != 0)
+        if (nr_hex_decode(c->ae_signer, sizeof c->ae_signer, v, strlen(v)) != NR_OK)
             fail(p, p->lineno, key, "expected 64 hex digits (MRSIGNER)");
         else
             c->check_ae_signer = 1;

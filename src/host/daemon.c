@@ -239,8 +239,8 @@ static void log_summary(struct nr_daemon *d, uint64_t now)
             dt ? (double)(s->reads_served - d->last_summary_reads) * 1000.0 / (double)dt : 0.0,
             (unsigned long long)s->msgs_dropped_malformed,
             (unsigned long long)s->msgs_dropped_stale_inc,
-            (unsigned long long)(nr_peer_net_stats(d->peer)->records_unauth +
-                                 nr_local_server_stats(d->local)->records_unauth));
+            (unsigned long long)(nr_peer_net_stats(d->peer)->frames_unauth +
+                                 nr_local_server_stats(d->local)->frames_unauth));
     d->last_summary_ms = now;
     d->last_summary_writes = s->writes_committed;
     d->last_summary_reads = s->reads_served;

@@ -50,20 +50,20 @@ int nr_frame_write(struct evbuffer *out, const uint8_t *data, size_t len)
 int nr_frame_write_sealed(struct evbuffer *out, struct nr_chan *ch, const uint8_t *pt, size_t len)
 {
     struct evbuffer_iovec iov;
-    size_t need = NR_FRAME_HDR_BYTES + len + NR_CHAN_RECORD_OVERHEAD, rec_len = 0;
+    size_t need = NR_FRAME_HDR_BYTES + len + NR_CHAN_FRAME_OVERHEAD, sealed_len = 0;
     int rc;
 
     if (evbuffer_reserve_space(out, (ev_ssize_t)need, &iov, 1) < 1 || iov.iov_len < need)
         return NR_ENOMEM;
     uint8_t *p = iov.iov_base;
-    rc = nr_chan_seal(ch, pt, len, p + NR_FRAME_HDR_BYTES, need - NR_FRAME_HDR_BYTES, &rec_len);
+    rc = nr_chan_seal(ch, pt, len, p + NR_FRAME_HDR_BYTES, need - NR_FRAME_HDR_BYTES, &sealed_len);
     if (rc != NR_OK) {
         iov.iov_len = 0;
         evbuffer_commit_space(out, &iov, 1);
         return rc;
     }
-    nr_put_u32(p, (uint32_t)rec_len);
-    iov.iov_len = NR_FRAME_HDR_BYTES + rec_len;
+    nr_put_u32(p, (uint32_t)sealed_len);
+    iov.iov_len = NR_FRAME_HDR_BYTES + sealed_len;
     if (evbuffer_commit_space(out, &iov, 1) != 0)
         return NR_ENOMEM;
     return NR_OK;

@@ -1,8 +1,8 @@
 /* Local AE transport: a Unix socket (mode 0600), u32-LE length-prefixed frames, the
  * NR_CHAN_LOCAL handshake (the AE proves its measurement with a local report; under gramine
  * both sides send DCAP quotes, src/chan/chan.c), then channel
- * records each carrying one or more client messages (wire.h nr_client_msg, a batch of at most
- * NR_CLIENT_BATCH_MAX bytes). Every message of a record is handled in order; a record with a
+ * frames each carrying one or more client messages (wire.h nr_client_msg, a batch of at most
+ * NR_CLIENT_BATCH_MAX bytes). Every message of a frame is handled in order; a frame with a
  * malformed message drops the connection (messages before it were handled).
  *
  * C_OPEN binds a record handle picked by the AE (1..NR_CLIENT_MAX_RECORDS, not yet bound) to
@@ -10,8 +10,8 @@
  * measurement. C_UPDATE / C_READ name a handle and
  * go to the core with the connection's client handle; the core's reply is routed back by
  * that handle (a reply for a connection that has gone is dropped and counted). Replies
- * produced in one loop iteration for one connection are coalesced into one channel record
- * and one frame (sealed at the end-of-iteration push). C_STATUS is answered at once:
+ * produced in one loop iteration for one connection are coalesced into one channel frame
+ * (sealed at the end-of-iteration push). C_STATUS is answered at once:
  *   C_REPLY status = NR_OK, version = enum nr_se_state,
  *   digest = u64 incarnation || u64 writes_committed || u64 reads_served || u64 records
  *   (all little-endian), and the genesis id of the network once the SE has one. */
@@ -36,9 +36,9 @@
 #include "host/log.h"
 
 #define NR_LOCAL_FRAME_MAX                                                                         \
-    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD                          \
+    (NR_CHAN_HS_MAX_BYTES > NR_CLIENT_BATCH_MAX + NR_CHAN_FRAME_OVERHEAD                           \
          ? NR_CHAN_HS_MAX_BYTES                                                                    \
-         : NR_CLIENT_BATCH_MAX + NR_CHAN_RECORD_OVERHEAD)
+         : NR_CLIENT_BATCH_MAX + NR_CHAN_FRAME_OVERHEAD)
 #define NR_LOCAL_OUTBUF_LIMIT (16u * 1024u * 1024u) /* stop reading a client beyond this */
 #define NR_CLIENT_BUCKETS 4096u
 
@@ -56,7 +56,7 @@ struct nr_lconn {
     uint8_t (*keys)[NR_KEY_BYTES];
     uint8_t *bound;
     uint32_t n_keys, cap_keys;
-    /* Replies of this loop iteration, coalesced: sealed as one channel record at the push. */
+    /* Replies of this loop iteration, coalesced: sealed as one channel frame at the push. */
     uint8_t *obuf;
     size_t olen, ocap; /* ocap grows by doubling up to NR_CLIENT_BATCH_MAX */
     uint8_t measurement[NR_MEASUREMENT_BYTES];
@@ -163,7 +163,7 @@ static void mark_dirty(struct nr_local_server *ls, struct nr_lconn *c)
     ls->dirty[ls->n_dirty++] = c;
 }
 
-/* Seal the coalesced replies as one record into the output buffer. */
+/* Seal the coalesced replies as one frame into the output buffer. */
 static int flush_replies(struct nr_lconn *c)
 {
     int rc;
@@ -379,7 +379,7 @@ static void handle_msg(struct nr_lconn *c, const struct nr_client_msg *m, uint64
     }
 }
 
-static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
+static void handle_frame(struct nr_lconn *c, const uint8_t *frame, size_t len)
 {
     struct nr_local_server *ls = c->ls;
     uint8_t pt[NR_CLIENT_BATCH_MAX];
@@ -389,18 +389,18 @@ static void handle_record(struct nr_lconn *c, const uint8_t *rec, size_t len)
     uint64_t now = nr_now_ms();
     int rc;
 
-    rc = nr_chan_open(c->ch, rec, len, pt, sizeof pt, &pt_len);
+    rc = nr_chan_open(c->ch, frame, len, pt, sizeof pt, &pt_len);
     if (rc != NR_OK) {
-        ls->stats.records_unauth++;
+        ls->stats.frames_unauth++;
         nr_log_limited(&ls->rl_local, now, NR_LOG_WARN,
-                       "client %llu: record rejected (%s): connection dropped",
+                       "client %llu: frame rejected (%s): connection dropped",
                        (unsigned long long)c->id, nr_errname(rc));
-        lconn_close(c, "bad record");
+        lconn_close(c, "bad frame");
         return;
     }
     nr_cur_init(&cur, pt, pt_len);
     if (pt_len == 0)
-        cur.err = NR_ETRUNCATED; /* an empty record carries no message: malformed */
+        cur.err = NR_ETRUNCATED; /* an empty frame carries no message: malformed */
     do {
         rc = nr_client_msg_next(&m, &cur);
         if (rc != NR_OK) {
@@ -474,7 +474,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
             break;
         }
         if (c->ready)
-            handle_record(c, frame, len);
+            handle_frame(c, frame, len);
         else
             handle_hs(c, frame, len);
         if (!c->closing)

@@ -59,7 +59,7 @@ struct nr_local_stats {
     uint64_t handshake_failures;
     uint64_t frames_oversize;
     uint64_t refused_pending;
-    uint64_t records_unauth;
+    uint64_t frames_unauth;
     uint64_t malformed;
     uint64_t client_opens;
     uint64_t client_writes;

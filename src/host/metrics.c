@@ -107,8 +107,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("peer_frames_oversize_total", "peer frames over the size cap", ps->frames_oversize);
     C("peer_refused_pending_total", "peer connections refused: too many pending handshakes",
       ps->refused_pending);
-    C("peer_records_unauth_total", "peer records failing authentication or replay check",
-      ps->records_unauth);
+    C("peer_frames_unauth_total", "peer frames failing authentication or replay check",
+      ps->frames_unauth);
     C("peer_wrong_direction_total", "peer connections refused (lower index dials)",
       ps->wrong_direction);
     C("peer_msgs_in_total", "peer messages received", ps->msgs_in);
@@ -125,8 +125,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     C("local_frames_oversize_total", "local frames over the size cap", ls->frames_oversize);
     C("local_refused_pending_total", "local connections refused: too many pending handshakes",
       ls->refused_pending);
-    C("local_records_unauth_total", "local records failing authentication",
-      ls->records_unauth);
+    C("local_frames_unauth_total", "local frames failing authentication",
+      ls->frames_unauth);
     C("local_malformed_total", "malformed client messages", ls->malformed);
     C("client_writes_total", "client write requests", ls->client_writes);
     C("client_reads_total", "client read requests", ls->client_reads);

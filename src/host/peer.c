@@ -1,5 +1,5 @@
 /* Peer transport: one TCP connection per pair of SEs, u32-LE length-prefixed frames, the
- * NR_CHAN_PEER handshake, then channel records each carrying one core message.
+ * NR_CHAN_PEER handshake, then channel frames each carrying one core message.
  *
  * Direction: the member with the lower index dials, the higher one accepts. An accepted
  * connection whose authenticated member has a higher index than ours is refused (it should
@@ -297,17 +297,17 @@ static void on_ready(struct nr_pconn *c)
     pn->ops.on_connected(pn->ops.ctx, m);
 }
 
-static void handle_record(struct nr_pconn *c, const uint8_t *rec, size_t len)
+static void handle_frame(struct nr_pconn *c, const uint8_t *frame, size_t len)
 {
     struct nr_peer_net *pn = c->pn;
     size_t pt_len = 0;
     int rc;
 
-    rc = nr_chan_open(c->ch, rec, len, pn->rx, NR_PEER_MSG_MAX, &pt_len);
+    rc = nr_chan_open(c->ch, frame, len, pn->rx, NR_PEER_MSG_MAX, &pt_len);
     if (rc != NR_OK) {
-        pn->stats.records_unauth++;
+        pn->stats.frames_unauth++;
         nr_log_limited(&pn->rl_peer, nr_now_ms(), NR_LOG_WARN,
-                       "peer %d: record rejected (%s): connection dropped", c->member,
+                       "peer %d: frame rejected (%s): connection dropped", c->member,
                        nr_errname(rc));
         pconn_close(c, nr_strerror(rc));
         return;
@@ -372,7 +372,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
             break;
         }
         if (c->ready)
-            handle_record(c, frame, len);
+            handle_frame(c, frame, len);
         else
             handle_hs(c, frame, len);
         if (!c->closing)
@@ -569,7 +569,7 @@ int nr_peer_net_new(struct nr_peer_net **out, const struct nr_peer_net_config *c
     }
     pn->outbuf_limit =
         NR_PEER_OUTBUF_BASE +
-        (size_t)cfg->max_records * (NR_JOIN_REC_BYTES + NR_CHAN_RECORD_OVERHEAD / 16u + 1u);
+        (size_t)cfg->max_records * (NR_JOIN_REC_BYTES + NR_CHAN_FRAME_OVERHEAD / 16u + 1u);
     pn->rx = malloc(NR_PEER_MSG_MAX);
     if (!pn->rx) {
         snprintf(err, err_cap, "out of memory");

@@ -17,7 +17,7 @@
 
 /* Largest core message, and the largest peer frame (a sealed core message). */
 #define NR_PEER_MSG_MAX (NR_PEER_HDR_BYTES(NR_MAX_MEMBERS) + NR_MAX_BODY)
-#define NR_PEER_FRAME_MAX (NR_PEER_MSG_MAX + NR_CHAN_RECORD_OVERHEAD)
+#define NR_PEER_FRAME_MAX (NR_PEER_MSG_MAX + NR_CHAN_FRAME_OVERHEAD)
 
 struct nr_peer_net;
 
@@ -57,7 +57,7 @@ struct nr_peer_stats {
     uint64_t handshake_failures;
     uint64_t frames_oversize;
     uint64_t refused_pending; /* accepts refused: too many pending handshakes */
-    uint64_t records_unauth;  /* records failing channel authentication / replay */
+    uint64_t frames_unauth;   /* frames failing channel authentication / replay */
     uint64_t wrong_direction; /* authenticated peers that should have been dialled */
     uint64_t msgs_in;
     uint64_t msgs_out;

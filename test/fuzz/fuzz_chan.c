@@ -176,7 +176,7 @@ static void feed(struct nr_chan *ch, struct frames *f)
         } else {
             rc = nr_chan_open(ch, in, len, pt, sizeof pt, &olen);
             check_rc(rc);
-            if (rc == NR_OK && olen + NR_CHAN_RECORD_OVERHEAD != len)
+            if (rc == NR_OK && olen + NR_CHAN_FRAME_OVERHEAD != len)
                 abort();
         }
     }

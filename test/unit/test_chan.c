@@ -164,7 +164,7 @@ static void check_records(struct nr_chan *a, struct nr_chan *b)
         int n = snprintf(msg, sizeof msg, "message %d", i);
         assert_int_equal(nr_chan_seal(a, (const uint8_t *)msg, (size_t)n, rec, sizeof rec, &rlen),
                          NR_OK);
-        assert_int_equal(rlen, (size_t)n + NR_CHAN_RECORD_OVERHEAD);
+        assert_int_equal(rlen, (size_t)n + NR_CHAN_FRAME_OVERHEAD);
         assert_int_equal(nr_chan_open(b, rec, rlen, pt, sizeof pt, &plen), NR_OK);
         assert_int_equal(plen, (size_t)n);
         assert_memory_equal(pt, msg, plen);
@@ -237,7 +237,7 @@ static void test_records(void **state)
     }
     /* Truncated / too short / no room. */
     assert_int_equal(nr_chan_open(b, r2, l2 - 1, pt, sizeof pt, &plen), NR_EAUTH);
-    assert_int_equal(nr_chan_open(b, r2, NR_CHAN_RECORD_OVERHEAD - 1, pt, sizeof pt, &plen),
+    assert_int_equal(nr_chan_open(b, r2, NR_CHAN_FRAME_OVERHEAD - 1, pt, sizeof pt, &plen),
                      NR_ETRUNCATED);
     assert_int_equal(nr_chan_open(b, r2, l2, pt, 2, &plen), NR_EFULL);
     /* Failures changed nothing: the stream continues in order. */

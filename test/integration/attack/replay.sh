@@ -4,17 +4,17 @@
 # Node 0's [Peer] Endpoint for node 1 points at attack_proxy, which relays the connection
 # frame by frame and records every frame. Under load in both directions (AEs beside node 0
 # and beside node 1), the host then:
-#   dup       re-sends a recorded record to node 1 on the live connection (a replay)
+#   dup       re-sends a recorded frame to node 1 on the live connection (a replay)
 #   dup-s2c   the same towards node 0
-#   flip      flips one bit of the next record to node 1 (tampering)
-#   old       injects a record recorded on an earlier connection (older channel keys)
-#   impersonate  answers node 0's next dial with a recorded handshake REPLY + records
+#   flip      flips one bit of the next frame to node 1 (tampering)
+#   old       injects a frame captured on an earlier connection (older channel keys)
+#   impersonate  answers node 0's next dial with a recorded handshake REPLY + frames
 #   replay    opens fresh connections to node 1 and sends a whole recorded dialer stream
-#             (HELLO, FINISH, records)
+#             (HELLO, FINISH, frames)
 # Then the same against the AE<->SE local channel (a relay on a Unix socket in front of node
-# 0's AE socket): replayed and tampered AE records, a replayed SE reply (the AE library must
+# 0's AE socket): replayed and tampered AE frames, a replayed SE reply (the AE library must
 # reject it), whole recorded AE sessions replayed into fresh connections.
-# Each time the receiving side must reject (NR_EREPLAY / NR_EAUTH on records, a failed
+# Each time the receiving side must reject (NR_EREPLAY / NR_EAUTH on frames, a failed
 # handshake on fresh connections), drop the connection, log it and count it; the dialer
 # reconnects, nothing crashes, updates keep committing, and the checker finds zero S1/S2
 # violations at the end.
@@ -59,20 +59,20 @@ record_attack() {
     all_alive
 }
 
-log "replay of a recorded record to node 1 on the live connection"
-record_attack dup 1 narrator_peer_records_unauth_total "record rejected (NR_EREPLAY)"
-log "replay of a recorded record to node 0 on the live connection"
-record_attack dup-s2c 0 narrator_peer_records_unauth_total "record rejected (NR_EREPLAY)"
-log "tampering: one bit of a record to node 1"
-record_attack flip 1 narrator_peer_records_unauth_total "record rejected (NR_EAUTH)"
-log "a record of the first connection (earlier channel keys) injected into the live connection"
-record_attack old 1 narrator_peer_records_unauth_total "record rejected"
+log "replay of a recorded frame to node 1 on the live connection"
+record_attack dup 1 narrator_peer_frames_unauth_total "frame rejected (NR_EREPLAY)"
+log "replay of a recorded frame to node 0 on the live connection"
+record_attack dup-s2c 0 narrator_peer_frames_unauth_total "frame rejected (NR_EREPLAY)"
+log "tampering: one bit of a frame to node 1"
+record_attack flip 1 narrator_peer_frames_unauth_total "frame rejected (NR_EAUTH)"
+log "a frame of the first connection (earlier channel keys) injected into the live connection"
+record_attack old 1 narrator_peer_frames_unauth_total "frame rejected"
 
 log "impersonation: node 0's next dial is answered with the first connection's recorded frames"
 hs0=$(nmetric 0 narrator_peer_handshake_failures_total)
 proxy_ctl impersonate
 case "$CTL_ANSWER" in *armed*) ;; *) fail "proxy: $CTL_ANSWER" ;; esac
-record_attack dup 1 narrator_peer_records_unauth_total "record rejected" # drops the live one
+record_attack dup 1 narrator_peer_frames_unauth_total "frame rejected" # drops the live one
 grep -q "impersonating the acceptor" "$T_DIR/proxy.out" || fail "the proxy did not impersonate"
 wait_metric_above 0 narrator_peer_handshake_failures_total "${hs0:-0}"
 log "node 0 refused the replayed handshake: handshake_failures $(nmetric 0 narrator_peer_handshake_failures_total)"
@@ -101,10 +101,10 @@ wait_until 5 "local relay listening" test -S "$T_DIR/ae-relay.sock"
 LOADER_SOCKET="$T_DIR/ae-relay.sock" start_loader l 0 l- 8 # one connection per record
 LOADERS=(a b l)
 wait_acks l 300 30 "AEs through the local relay"
-log "replay of a recorded AE record (a WRITE or READ) to node 0 on the live connection"
-record_attack dup 0 narrator_local_records_unauth_total "client [0-9]*: record rejected (NR_EREPLAY)"
-log "tampering: one bit of an AE record"
-record_attack flip 0 narrator_local_records_unauth_total "client [0-9]*: record rejected (NR_EAUTH)"
+log "replay of a recorded AE frame (a WRITE or READ) to node 0 on the live connection"
+record_attack dup 0 narrator_local_frames_unauth_total "client [0-9]*: frame rejected (NR_EREPLAY)"
+log "tampering: one bit of an AE frame"
+record_attack flip 0 narrator_local_frames_unauth_total "client [0-9]*: frame rejected (NR_EAUTH)"
 log "replay of a recorded SE reply to the AE on the live connection"
 errs_before=$(grep -c "NR_EREPLAY" "$T_DIR/loader-l.err" || true)
 proxy_ctl dup-s2c
@@ -116,7 +116,7 @@ log "the AE rejected it: $(grep NR_EREPLAY "$T_DIR/loader-l.err" | tail -n 1)"
 wait_acks l 200 30 "after the replayed reply"
 log "fresh connections to node 0's socket replaying whole recorded AE sessions"
 ref=$(sed -n 's/^conn \([0-9]*\): reference connection$/\1/p' "$T_DIR/proxy$PX.out")
-unauth0=$(nmetric 0 narrator_local_records_unauth_total)
+unauth0=$(nmetric 0 narrator_local_frames_unauth_total)
 hsf0=$(nmetric 0 narrator_local_handshake_failures_total)
 for c in "$ref" $((ref + 1)); do
     out=$("$ATTACK_PROXY" replay --target "$NET/node0/se.sock" --from "$CAP/local/conn$c.c2s" \
@@ -124,8 +124,8 @@ for c in "$ref" $((ref + 1)); do
     log "$out"
 done
 wait_until 10 "node 0 counts the replayed AE sessions" eval \
-    '[ $(( $(nmetric 0 narrator_local_records_unauth_total) + $(nmetric 0 narrator_local_handshake_failures_total) )) -ge '"$((unauth0 + hsf0 + 2))"' ]'
-log "node 0: local_records_unauth $(nmetric 0 narrator_local_records_unauth_total) (was $unauth0)," \
+    '[ $(( $(nmetric 0 narrator_local_frames_unauth_total) + $(nmetric 0 narrator_local_handshake_failures_total) )) -ge '"$((unauth0 + hsf0 + 2))"' ]'
+log "node 0: local_frames_unauth $(nmetric 0 narrator_local_frames_unauth_total) (was $unauth0)," \
     "local_handshake_failures $(nmetric 0 narrator_local_handshake_failures_total) (was $hsf0)"
 wait_acks l 200 30 "after the replayed AE sessions"
 all_alive
@@ -139,7 +139,7 @@ check_loaders b
 check_loaders l
 for n in 0 1 2; do
     [ "$(nmetric "$n" narrator_se_state)" = 2 ] || fail "node $n is not ACTIVE at the end"
-    log "node $n: records_unauth $(nmetric "$n" narrator_peer_records_unauth_total)," \
+    log "node $n: frames_unauth $(nmetric "$n" narrator_peer_frames_unauth_total)," \
         "handshake_failures $(nmetric "$n" narrator_peer_handshake_failures_total)," \
         "connects $(nmetric "$n" narrator_peer_connects_total)," \
         "msgs_dropped_malformed $(nmetric "$n" narrator_msgs_dropped_malformed_total)"
