@@ -42,17 +42,12 @@
 
 #include "tee/dcap.h"
 #include "tee/file.h"
+#include "tee/seal.h"
 #include "tee/tee_backend.h"
 
-#define GR_MAGIC_SEAL "NRSG"
 #define GR_VERSION 1u
-#define GR_SEAL_HDR 8u
-#define GR_SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define GR_PATH_MAX 512u
 
-_Static_assert(GR_SEAL_HDR + GR_SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES ==
-                   NR_SIM_SEAL_OVERHEAD,
-               "seal layout");
 _Static_assert(NR_DCAP_QUOTE_MAX_BYTES <= NR_EVIDENCE_MAX_BYTES, "a quote fits the evidence");
 
 static const char seal_domain[] = "narrator-sgx-seal";
@@ -67,17 +62,6 @@ struct nr_tee_gramine {
     uint8_t platform_id[NR_PLATFORM_ID_BYTES];
 };
 
-static void hash_dom(uint8_t out[32], const uint8_t *key, size_t key_len, const char *domain,
-                     const uint8_t *data, size_t len)
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, key_len, 32);
-    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
-    if (len)
-        crypto_generichash_update(&st, data, len);
-    crypto_generichash_final(&st, out, 32);
-    sodium_memzero(&st, sizeof st);
-}
 
 /* Pseudo-files are written with one write() of the whole value, as Gramine expects. */
 static int pf_write(const struct nr_tee_gramine *g, const char *name, const uint8_t *data,
@@ -111,7 +95,7 @@ static int pf_read(const struct nr_tee_gramine *g, const char *name, uint8_t *ou
 static void platform_id_of_ppid(uint8_t out[NR_PLATFORM_ID_BYTES],
                                 const uint8_t ppid[NR_DCAP_PPID_BYTES])
 {
-    hash_dom(out, NULL, 0, plat_domain, ppid, NR_DCAP_PPID_BYTES);
+    nr_tee_hash_dom(out, NULL, 0, plat_domain, ppid, NR_DCAP_PPID_BYTES);
 }
 
 int nr_gramine_open(struct nr_tee_gramine **out, const char *dir)
@@ -195,72 +179,24 @@ void nr_gramine_platform_id(const struct nr_tee_gramine *g, uint8_t out[NR_PLATF
     memcpy(out, g->platform_id, NR_PLATFORM_ID_BYTES);
 }
 
-/* ---- sealing ---- */
+/* ---- sealing (blob format: seal.h; the root is the MRENCLAVE sealing key) ---- */
 
-static void seal_header(uint8_t hdr[GR_SEAL_HDR])
-{
-    memcpy(hdr, GR_MAGIC_SEAL, 4);
-    hdr[4] = (uint8_t)GR_VERSION;
-    hdr[5] = 0;
-    hdr[6] = 0;
-    hdr[7] = 0;
-}
-
-static void seal_key_ad(const struct nr_tee_gramine *g, const uint8_t *ad, size_t ad_len,
-                        uint8_t key[32], uint8_t full_ad[GR_SEAL_HDR + 64])
-{
-    hash_dom(key, g->seal_root, sizeof g->seal_root, seal_domain, g->measurement,
-             NR_MEASUREMENT_BYTES);
-    seal_header(full_ad);
-    memcpy(full_ad + GR_SEAL_HDR, g->measurement, NR_MEASUREMENT_BYTES);
-    hash_dom(full_ad + GR_SEAL_HDR + 32, NULL, 0, seal_ad_domain, ad, ad ? ad_len : 0);
-}
+static const struct nr_seal_format gramine_seal = {
+    .magic = {'N', 'R', 'S', 'G'}, .version = GR_VERSION,
+    .key_domain = seal_domain, .ad_domain = seal_ad_domain};
 
 int nr_gramine_seal(struct nr_tee_gramine *g, const uint8_t *pt, size_t len, const uint8_t *ad,
                     size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    uint8_t key[32], full_ad[GR_SEAL_HDR + 64];
-    *out_len = 0;
-    if (len > SIZE_MAX - NR_SIM_SEAL_OVERHEAD || cap < len + NR_SIM_SEAL_OVERHEAD)
-        return NR_EFULL;
-    seal_key_ad(g, ad, ad_len, key, full_ad);
-    seal_header(out);
-    randombytes_buf(out + GR_SEAL_HDR, GR_SEAL_NONCE);
-    unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + GR_SEAL_HDR + GR_SEAL_NONCE, &clen, pt, len,
-                                               full_ad, sizeof full_ad, NULL, out + GR_SEAL_HDR,
-                                               key);
-    sodium_memzero(key, sizeof key);
-    *out_len = GR_SEAL_HDR + GR_SEAL_NONCE + (size_t)clen;
-    return NR_OK;
+    return nr_tee_seal_blob(&gramine_seal, g->seal_root, sizeof g->seal_root, g->measurement,
+                            pt, len, ad, ad_len, out, cap, out_len);
 }
 
 int nr_gramine_unseal(struct nr_tee_gramine *g, const uint8_t *blob, size_t len,
                       const uint8_t *ad, size_t ad_len, uint8_t *pt, size_t cap, size_t *pt_len)
 {
-    uint8_t key[32], full_ad[GR_SEAL_HDR + 64], hdr[GR_SEAL_HDR];
-    *pt_len = 0;
-    if (len < NR_SIM_SEAL_OVERHEAD)
-        return NR_EUNSEAL;
-    seal_header(hdr);
-    if (memcmp(blob, hdr, GR_SEAL_HDR) != 0)
-        return NR_EUNSEAL;
-    size_t plen = len - NR_SIM_SEAL_OVERHEAD;
-    if (cap < plen)
-        return NR_EFULL;
-    seal_key_ad(g, ad, ad_len, key, full_ad);
-    unsigned long long mlen = 0;
-    int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
-        pt, &mlen, NULL, blob + GR_SEAL_HDR + GR_SEAL_NONCE, len - GR_SEAL_HDR - GR_SEAL_NONCE,
-        full_ad, sizeof full_ad, blob + GR_SEAL_HDR, key);
-    sodium_memzero(key, sizeof key);
-    if (bad) {
-        if (plen)
-            sodium_memzero(pt, plen);
-        return NR_EUNSEAL;
-    }
-    *pt_len = (size_t)mlen;
-    return NR_OK;
+    return nr_tee_unseal_blob(&gramine_seal, g->seal_root, sizeof g->seal_root, g->measurement,
+                              blob, len, ad, ad_len, pt, cap, pt_len);
 }
 
 /* ---- attestation ---- */

@@ -41,9 +41,9 @@
 #include <sodium.h>
 
 #include "tee/file.h"
+#include "tee/seal.h"
 
 #define SIM_MAGIC_EVIDENCE "NREV"
-#define SIM_MAGIC_SEAL "NRSL"
 #define SIM_VERSION 1u
 #define SIM_SECRET_BYTES 32u
 #define SIM_CERT_BYTES crypto_sign_BYTES
@@ -52,8 +52,6 @@
 #define SIM_EV_MEAS_OFF (SIM_EV_CERT_OFF + SIM_CERT_BYTES)
 #define SIM_EV_RD_OFF (SIM_EV_MEAS_OFF + NR_MEASUREMENT_BYTES)
 #define SIM_EV_SIG_OFF (SIM_EV_RD_OFF + NR_REPORT_DATA_BYTES)
-#define SIM_SEAL_HDR 8u
-#define SIM_SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SIM_REP_TARGET_OFF 0u
 #define SIM_REP_SENDER_OFF 32u
 #define SIM_REP_RD_OFF 64u
@@ -61,10 +59,6 @@
 
 _Static_assert(SIM_EV_SIG_OFF + crypto_sign_BYTES == NR_SIM_EVIDENCE_BYTES, "evidence layout");
 _Static_assert(NR_SIM_EVIDENCE_BYTES <= NR_EVIDENCE_MAX_BYTES, "evidence fits");
-_Static_assert(SIM_SEAL_HDR + SIM_SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES ==
-                   NR_SIM_SEAL_OVERHEAD,
-               "seal layout");
-_Static_assert(NR_SIM_SEAL_OVERHEAD <= NR_SEAL_OVERHEAD, "seal overhead bound");
 _Static_assert(SIM_REP_MAC_OFF + 32u == NR_LOCAL_REPORT_BYTES, "report layout");
 
 static const char cert_domain[] = "narrator-sim-cert"; /* signed with its NUL */
@@ -107,18 +101,6 @@ static int ensure_dir(const char *dir)
     return NR_OK;
 }
 
-/* BLAKE2b-256 over domain (with its NUL) || data, optionally keyed. */
-static void hash_dom(uint8_t out[32], const uint8_t *key, size_t key_len, const char *domain,
-                     const uint8_t *data, size_t len)
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, key_len, 32);
-    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
-    if (len)
-        crypto_generichash_update(&st, data, len);
-    crypto_generichash_final(&st, out, 32);
-    sodium_memzero(&st, sizeof st);
-}
 
 static void cert_message(uint8_t msg[sizeof cert_domain + crypto_sign_PUBLICKEYBYTES],
                          const uint8_t pub[crypto_sign_PUBLICKEYBYTES])
@@ -130,7 +112,7 @@ static void cert_message(uint8_t msg[sizeof cert_domain + crypto_sign_PUBLICKEYB
 static void platform_id_of(uint8_t out[NR_PLATFORM_ID_BYTES],
                            const uint8_t pub[crypto_sign_PUBLICKEYBYTES])
 {
-    hash_dom(out, NULL, 0, plat_domain, pub, crypto_sign_PUBLICKEYBYTES);
+    nr_tee_hash_dom(out, NULL, 0, plat_domain, pub, crypto_sign_PUBLICKEYBYTES);
 }
 
 /* ---- provisioning ---- */
@@ -227,7 +209,7 @@ void nr_sim_measure(const char *backend, const char *code_identity,
         memset(out, 0, NR_MEASUREMENT_BYTES); /* no such backend: an all-zero measurement */
         return;
     }
-    hash_dom(out, NULL, 0, meas_domain, (const uint8_t *)code_identity, strlen(code_identity));
+    nr_tee_hash_dom(out, NULL, 0, meas_domain, (const uint8_t *)code_identity, strlen(code_identity));
 }
 
 int nr_sim_open(struct nr_tee_sim **out, const char *backend, const char *platform_dir,
@@ -295,76 +277,28 @@ void nr_sim_random(struct nr_tee_sim *tee, uint8_t *out, size_t len)
     randombytes_buf(out, len);
 }
 
-/* ---- sealing ---- */
+/* ---- sealing (blob format: seal.h) ---- */
 
-static void seal_header(uint8_t hdr[SIM_SEAL_HDR])
-{
-    memcpy(hdr, SIM_MAGIC_SEAL, 4);
-    hdr[4] = (uint8_t)SIM_VERSION;
-    hdr[5] = 0;
-    hdr[6] = 0;
-    hdr[7] = 0;
-}
-
-static void seal_key_ad(const struct nr_tee_sim *tee, const uint8_t *ad, size_t ad_len,
-                        uint8_t key[32], uint8_t full_ad[SIM_SEAL_HDR + 64])
-{
-    hash_dom(key, tee->secret, sizeof tee->secret, seal_domain, tee->measurement,
-             NR_MEASUREMENT_BYTES);
-    seal_header(full_ad);
-    memcpy(full_ad + SIM_SEAL_HDR, tee->measurement, NR_MEASUREMENT_BYTES);
-    hash_dom(full_ad + SIM_SEAL_HDR + 32, NULL, 0, seal_ad_domain, ad, ad ? ad_len : 0);
-}
+static const struct nr_seal_format sim_seal = {
+    .magic = {'N', 'R', 'S', 'L'}, .version = SIM_VERSION,
+    .key_domain = seal_domain, .ad_domain = seal_ad_domain};
 
 int nr_sim_seal(struct nr_tee_sim *tee, const uint8_t *pt, size_t len, const uint8_t *ad,
                 size_t ad_len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    uint8_t key[32], full_ad[SIM_SEAL_HDR + 64];
     if (!tee || !out || !out_len || (!pt && len) || (!ad && ad_len))
         return NR_EINVAL;
-    *out_len = 0;
-    if (len > SIZE_MAX - NR_SIM_SEAL_OVERHEAD || cap < len + NR_SIM_SEAL_OVERHEAD)
-        return NR_EFULL;
-    seal_key_ad(tee, ad, ad_len, key, full_ad);
-    seal_header(out);
-    randombytes_buf(out + SIM_SEAL_HDR, SIM_SEAL_NONCE);
-    unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + SIM_SEAL_HDR + SIM_SEAL_NONCE, &clen, pt, len,
-                                               full_ad, sizeof full_ad, NULL, out + SIM_SEAL_HDR,
-                                               key);
-    sodium_memzero(key, sizeof key);
-    *out_len = SIM_SEAL_HDR + SIM_SEAL_NONCE + (size_t)clen;
-    return NR_OK;
+    return nr_tee_seal_blob(&sim_seal, tee->secret, sizeof tee->secret, tee->measurement, pt,
+                            len, ad, ad_len, out, cap, out_len);
 }
 
 int nr_sim_unseal(struct nr_tee_sim *tee, const uint8_t *blob, size_t len, const uint8_t *ad,
                   size_t ad_len, uint8_t *pt, size_t cap, size_t *pt_len)
 {
-    uint8_t key[32], full_ad[SIM_SEAL_HDR + 64], hdr[SIM_SEAL_HDR];
     if (!tee || !pt_len || (!blob && len) || (!ad && ad_len) || (!pt && cap))
         return NR_EINVAL;
-    *pt_len = 0;
-    if (len < NR_SIM_SEAL_OVERHEAD)
-        return NR_EUNSEAL;
-    seal_header(hdr);
-    if (memcmp(blob, hdr, SIM_SEAL_HDR) != 0)
-        return NR_EUNSEAL; /* wrong magic or version: not one of our blobs */
-    size_t plen = len - NR_SIM_SEAL_OVERHEAD;
-    if (cap < plen)
-        return NR_EFULL;
-    seal_key_ad(tee, ad, ad_len, key, full_ad);
-    unsigned long long mlen = 0;
-    int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
-        pt, &mlen, NULL, blob + SIM_SEAL_HDR + SIM_SEAL_NONCE, len - SIM_SEAL_HDR - SIM_SEAL_NONCE,
-        full_ad, sizeof full_ad, blob + SIM_SEAL_HDR, key);
-    sodium_memzero(key, sizeof key);
-    if (bad) {
-        if (plen)
-            sodium_memzero(pt, plen);
-        return NR_EUNSEAL;
-    }
-    *pt_len = (size_t)mlen;
-    return NR_OK;
+    return nr_tee_unseal_blob(&sim_seal, tee->secret, sizeof tee->secret, tee->measurement,
+                              blob, len, ad, ad_len, pt, cap, pt_len);
 }
 
 /* ---- remote attestation ---- */
@@ -460,9 +394,9 @@ int nr_sim_verify_evidence(const char *backend, const struct nr_attest_policy *p
 static void report_mac(const struct nr_tee_sim *tee, const uint8_t *report, uint8_t mac[32])
 {
     uint8_t key[32];
-    hash_dom(key, tee->secret, sizeof tee->secret, rep_key_domain, report + SIM_REP_TARGET_OFF,
+    nr_tee_hash_dom(key, tee->secret, sizeof tee->secret, rep_key_domain, report + SIM_REP_TARGET_OFF,
              NR_MEASUREMENT_BYTES);
-    hash_dom(mac, key, sizeof key, rep_domain, report, SIM_REP_MAC_OFF);
+    nr_tee_hash_dom(mac, key, sizeof key, rep_domain, report, SIM_REP_MAC_OFF);
     sodium_memzero(key, sizeof key);
 }
 
