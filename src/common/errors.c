@@ -29,3 +29,23 @@ const char *nr_errname(int err)
         return "NR_E?";
     }
 }
+
+#include <stdio.h>
+
+#include "common/errf.h"
+
+int nr_verrf(char *err, size_t cap, int rc, const char *fmt, va_list ap)
+{
+    if (err != NULL && cap > 0)
+        vsnprintf(err, cap, fmt, ap);
+    return rc;
+}
+
+int nr_errf(char *err, size_t cap, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rc = nr_verrf(err, cap, rc, fmt, ap);
+    va_end(ap);
+    return rc;
+}

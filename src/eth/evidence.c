@@ -6,18 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-    if (err != NULL && cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#include "common/errf.h"
+
 
 int nr_evidence_header(uint8_t hash[32], uint64_t *number, uint8_t state_root[32],
                        const uint8_t *rlp, size_t len)
@@ -62,10 +52,10 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         err[0] = '\0';
     size_t m = ev->n_headers;
     if (m == 0 || m > NR_EVIDENCE_MAX_HEADERS || policy->agree == 0 || policy->agree > m)
-        return fail(err, err_cap, NR_EINVAL, "evidence: %zu headers, %u must agree", m,
+        return nr_errf(err, err_cap, NR_EINVAL, "evidence: %zu headers, %u must agree", m,
                     policy->agree);
     if (ev->n_storage > NR_EVIDENCE_MAX_SLOTS)
-        return fail(err, err_cap, NR_EINVAL, "evidence: %zu storage proofs (at most %u)",
+        return nr_errf(err, err_cap, NR_EINVAL, "evidence: %zu storage proofs (at most %u)",
                     ev->n_storage, NR_EVIDENCE_MAX_SLOTS);
 
     /* 1. k of m headers: the same block at height H. */
@@ -86,7 +76,7 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         for (size_t j = 0; j < m; j++)
             same += ok[j] && memcmp(hash[i], hash[j], 32) == 0;
         if (same >= policy->agree && chosen >= 0 && memcmp(hash[i], hash[chosen], 32) != 0)
-            return fail(err, err_cap, NR_EDISAGREE,
+            return nr_errf(err, err_cap, NR_EDISAGREE,
                         "evidence: headers %d and %zu are two different blocks at height %" PRIu64
                         ", each with %u agreeing endpoints",
                         chosen, i, ev->height, policy->agree);
@@ -102,7 +92,7 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         unsigned valid = 0;
         for (size_t i = 0; i < m; i++)
             valid += (unsigned)ok[i];
-        return fail(err, err_cap, NR_EDISAGREE,
+        return nr_errf(err, err_cap, NR_EDISAGREE,
                     "evidence: fewer than %u of %zu headers are the same block at height %" PRIu64
                     " (%u are headers of that height)",
                     policy->agree, m, ev->height, valid);
@@ -114,7 +104,7 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
 
     /* 2. never below the sealed highest height. */
     if (ev->height < policy->min_height)
-        return fail(err, err_cap, NR_ESTALE,
+        return nr_errf(err, err_cap, NR_ESTALE,
                     "evidence: height %" PRIu64 " is below the highest verified height %" PRIu64,
                     ev->height, policy->min_height);
 
@@ -124,12 +114,12 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
     int rc = nr_mpt_account(&acc, &found, out->state_root, policy->registry, ev->account_proof,
                             ev->n_account_nodes);
     if (rc != NR_OK)
-        return fail(err, err_cap, NR_EPROOF,
+        return nr_errf(err, err_cap, NR_EPROOF,
                     "evidence: the registry's account proof does not verify against the state "
                     "root of block %" PRIu64,
                     ev->height);
     if (!found)
-        return fail(err, err_cap, NR_EPROOF,
+        return nr_errf(err, err_cap, NR_EPROOF,
                     "evidence: the registry account does not exist at block %" PRIu64,
                     ev->height);
     memcpy(out->storage_root, acc.storage_root, 32);
@@ -141,7 +131,7 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         rc = nr_mpt_storage(out->value[j], &found, out->storage_root, s->slot, s->nodes,
                             s->n_nodes);
         if (rc != NR_OK)
-            return fail(err, err_cap, NR_EPROOF,
+            return nr_errf(err, err_cap, NR_EPROOF,
                         "evidence: storage proof %zu does not verify against the registry's "
                         "storage root",
                         j);
@@ -173,11 +163,11 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
     uint8_t want[NR_EVIDENCE_GENESIS_SLOTS][32];
     nr_evidence_genesis_slots(want, system_id, epoch);
     if (r.n_slots != NR_EVIDENCE_GENESIS_SLOTS)
-        return fail(err, err_cap, NR_EPROOF, "evidence: %zu storage proofs, the genesis needs %u",
+        return nr_errf(err, err_cap, NR_EPROOF, "evidence: %zu storage proofs, the genesis needs %u",
                     r.n_slots, NR_EVIDENCE_GENESIS_SLOTS);
     for (size_t j = 0; j < NR_EVIDENCE_GENESIS_SLOTS; j++)
         if (memcmp(r.slot[j], want[j], 32) != 0)
-            return fail(err, err_cap, NR_EPROOF,
+            return nr_errf(err, err_cap, NR_EPROOF,
                         "evidence: storage proof %zu is for another slot than the genesis needs",
                         j);
     uint8_t v[NR_EVIDENCE_GENESIS_SLOTS * 32]; /* the words, in nr_evidence_genesis_slots order */
@@ -186,7 +176,7 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
     if (nr_registry_system_from_words(&out->system, v, v + 32 * NR_REGISTRY_SYSTEM_FIELDS) != NR_OK ||
         nr_registry_genesis_from_words(&out->genesis, v + 32 * (NR_REGISTRY_SYSTEM_FIELDS + 1)) !=
             NR_OK)
-        return fail(err, err_cap, NR_ECHAIN,
+        return nr_errf(err, err_cap, NR_ECHAIN,
                     "evidence: registry storage holds words the contract never writes");
     out->block_number = r.block_number;
     memcpy(out->block_hash, r.block_hash, 32);
@@ -196,11 +186,11 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
         if (!out->system.exists || !out->system.finalized ||
             out->system.n > NR_GENESIS_MAX_FOUNDERS ||
             nr_genesis_founders_unpack(f, out->system.n, out->genesis.founders) != NR_OK)
-            return fail(err, err_cap, NR_ECHAIN,
+            return nr_errf(err, err_cap, NR_ECHAIN,
                         "evidence: a genesis is recorded for a system that cannot have one");
         nr_genesis_packed_id(id, system_id, epoch, out->system.n, out->genesis.founders);
         if (memcmp(id, out->genesis.id, 32) != 0)
-            return fail(err, err_cap, NR_ECHAIN,
+            return nr_errf(err, err_cap, NR_ECHAIN,
                         "evidence: the recorded genesis id does not match its founders");
     }
     return NR_OK;

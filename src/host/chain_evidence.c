@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "chan/identity.h"
+#include "common/errf.h"
 #include "eth/registry.h"
 #include "host/log.h"
 #include "tee/file.h"
@@ -19,18 +20,6 @@
 #define EV_RPC_CONNECT_TIMEOUT_MS 2000u
 #define HEIGHT_BYTES 8u
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-    if (err != NULL && cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static void rpc_config(struct nr_rpc_config *rc, const struct nr_host_chain *cfg, const char *url)
 {
@@ -87,7 +76,7 @@ int nr_host_chain_fetch_genesis(struct nr_evidence_genesis *out, const struct nr
     unsigned m = cfg->n_rpc_urls;
     unsigned k = cfg->agree ? cfg->agree : m;
     if (m == 0 || m > NR_CFG_CHAIN_MAX_ENDPOINTS || k > m)
-        return fail(err, err_cap, NR_ECONFIG, "chain: %u endpoints configured, %u must agree", m,
+        return nr_errf(err, err_cap, NR_ECONFIG, "chain: %u endpoints configured, %u must agree", m,
                     k);
     struct fetch *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -123,13 +112,13 @@ int nr_host_chain_fetch_genesis(struct nr_evidence_genesis *out, const struct nr
     }
     if (up < k) {
         describe_headers(text, sizeof text, f, cfg);
-        rc = fail(err, err_cap, last_rc, "chain: %u of %u endpoints answer, %u must agree: %s", up,
+        rc = nr_errf(err, err_cap, last_rc, "chain: %u of %u endpoints answer, %u must agree: %s", up,
                   m, k, text);
         goto out;
     }
     unsigned conf = cfg->confirmations ? cfg->confirmations : 1u;
     if (low + 1u < conf) {
-        rc = fail(err, err_cap, NR_ECHAIN, "chain: head %" PRIu64 " has fewer than %u blocks", low,
+        rc = nr_errf(err, err_cap, NR_ECHAIN, "chain: head %" PRIu64 " has fewer than %u blocks", low,
                   conf);
         goto out;
     }
@@ -168,7 +157,7 @@ int nr_host_chain_fetch_genesis(struct nr_evidence_genesis *out, const struct nr
         }
     }
     if (proof_from < 0) {
-        rc = fail(err, err_cap, last_rc,
+        rc = nr_errf(err, err_cap, last_rc,
                   "chain: no endpoint served eth_getProof for the registry at block %" PRIu64,
                   height);
         goto out;
@@ -198,13 +187,13 @@ int nr_host_chain_fetch_genesis(struct nr_evidence_genesis *out, const struct nr
     rc = nr_evidence_genesis(out, &ev, &pol, system_id, epoch, why, sizeof why);
     if (rc == NR_EDISAGREE) {
         describe_headers(text, sizeof text, f, cfg);
-        rc = fail(err, err_cap, rc, "chain: endpoints disagree at block %" PRIu64 " (%u must "
+        rc = nr_errf(err, err_cap, rc, "chain: endpoints disagree at block %" PRIu64 " (%u must "
                   "agree): %s", height, k, text);
     } else if (rc == NR_EPROOF) {
-        rc = fail(err, err_cap, rc, "chain: endpoint %d (%s) served a bad proof: %s", proof_from,
+        rc = nr_errf(err, err_cap, rc, "chain: endpoint %d (%s) served a bad proof: %s", proof_from,
                   cfg->rpc_urls[proof_from], why);
     } else if (rc != NR_OK) {
-        rc = fail(err, err_cap, rc, "chain: %s", why);
+        rc = nr_errf(err, err_cap, rc, "chain: %s", why);
     } else {
         for (unsigned i = 0; i < m; i++)
             if (f->header[i] == NULL || memcmp(f->hash[i], out->block_hash, 32) != 0) {
@@ -235,14 +224,14 @@ int nr_host_chain_height_load(uint64_t *height, struct nr_tee *tee, const char *
     *height = 0;
     char path[4096];
     if (nr_path_join(path, sizeof path, data_dir, NR_HOST_CHAIN_HEIGHT_FILE) != NR_OK)
-        return fail(err, err_cap, NR_ETOOBIG, "chain: data directory path too long");
+        return nr_errf(err, err_cap, NR_ETOOBIG, "chain: data directory path too long");
     uint8_t blob[HEIGHT_BYTES + NR_SEAL_OVERHEAD + 1];
     size_t len = 0;
     int rc = nr_file_read(path, blob, sizeof blob, &len);
     if (rc == NR_ENOTFOUND)
         return NR_OK;
     if (rc != NR_OK)
-        return fail(err, err_cap, rc == NR_ETOOBIG ? NR_EMALFORMED : rc,
+        return nr_errf(err, err_cap, rc == NR_ETOOBIG ? NR_EMALFORMED : rc,
                     "chain: %s: cannot read the sealed highest height (%s)", path,
                     nr_strerror(rc));
     uint8_t ad[64], pt[HEIGHT_BYTES + 1];
@@ -250,10 +239,10 @@ int nr_host_chain_height_load(uint64_t *height, struct nr_tee *tee, const char *
     height_ad(ad, &ad_len, cfg);
     rc = nr_tee_unseal(tee, blob, len, ad, ad_len, pt, sizeof pt, &pt_len);
     if (rc != NR_OK)
-        return fail(err, err_cap, NR_EUNSEAL, "chain: %s does not unseal (%s)", path,
+        return nr_errf(err, err_cap, NR_EUNSEAL, "chain: %s does not unseal (%s)", path,
                     nr_strerror(rc));
     if (pt_len != HEIGHT_BYTES)
-        return fail(err, err_cap, NR_EMALFORMED, "chain: %s holds %zu bytes, not %u", path,
+        return nr_errf(err, err_cap, NR_EMALFORMED, "chain: %s holds %zu bytes, not %u", path,
                     pt_len, HEIGHT_BYTES);
     uint64_t h = 0;
     for (unsigned i = 0; i < HEIGHT_BYTES; i++)
@@ -268,7 +257,7 @@ int nr_host_chain_height_store(struct nr_tee *tee, const char *data_dir,
 {
     char path[4096];
     if (nr_path_join(path, sizeof path, data_dir, NR_HOST_CHAIN_HEIGHT_FILE) != NR_OK)
-        return fail(err, err_cap, NR_ETOOBIG, "chain: data directory path too long");
+        return nr_errf(err, err_cap, NR_ETOOBIG, "chain: data directory path too long");
     uint8_t pt[HEIGHT_BYTES], ad[64], blob[HEIGHT_BYTES + NR_SEAL_OVERHEAD];
     size_t ad_len = 0, blob_len = 0;
     for (unsigned i = 0; i < HEIGHT_BYTES; i++)
@@ -278,7 +267,7 @@ int nr_host_chain_height_store(struct nr_tee *tee, const char *data_dir,
     if (rc == NR_OK)
         rc = nr_file_write_atomic(path, blob, blob_len);
     if (rc != NR_OK)
-        return fail(err, err_cap, rc, "chain: cannot seal the highest height into %s (%s)", path,
+        return nr_errf(err, err_cap, rc, "chain: cannot seal the highest height into %s (%s)", path,
                     nr_strerror(rc));
     return NR_OK;
 }
@@ -314,11 +303,11 @@ int nr_host_chain_post_genesis(struct nr_eth_receipt *rc_out, const struct nr_ho
     memset(&r, 0, sizeof r);
     int rc = nr_identity_load(tee, identity_file, &id);
     if (rc != NR_OK) {
-        fail(err, err_cap, rc, "chain: identity %s: %s", identity_file, nr_strerror(rc));
+        nr_errf(err, err_cap, rc, "chain: identity %s: %s", identity_file, nr_strerror(rc));
         goto out;
     }
     if (!id.has_eth) {
-        rc = fail(err, err_cap, NR_ENOTFOUND, "chain: identity %s has no Ethereum key",
+        rc = nr_errf(err, err_cap, NR_ENOTFOUND, "chain: identity %s has no Ethereum key",
                   identity_file);
         goto out;
     }
@@ -336,7 +325,7 @@ int nr_host_chain_post_genesis(struct nr_eth_receipt *rc_out, const struct nr_ho
             rc = nr_registry_record_genesis(reg, &r, id.eth_sk, system_id, epoch, genesis_id,
                                             founders);
         if (rc != NR_OK)
-            fail(err, err_cap, rc, "chain: recordGenesis via endpoint %u (%s): %s", i,
+            nr_errf(err, err_cap, rc, "chain: recordGenesis via endpoint %u (%s): %s", i,
                  cfg->rpc_urls[i], reg ? nr_registry_errmsg(reg) : nr_strerror(rc));
         nr_registry_close(reg);
         /* Only a transport failure moves on to the next endpoint. */

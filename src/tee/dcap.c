@@ -25,6 +25,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/errf.h"
+
 #define QUOTE_VERSION 3u
 #define ATT_KEY_ECDSA_P256 2u
 #define TEE_TYPE_SGX 0u
@@ -46,12 +48,10 @@ static int errf(char *err, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int errf(char *err, size_t cap, int rc, const char *fmt, ...)
 {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rc = nr_verrf(err, cap, rc, fmt, ap);
+    va_end(ap);
     ERR_clear_error(); /* never leave OpenSSL's queue to the next caller */
     return rc;
 }
