@@ -285,12 +285,9 @@ int se_on_prepare(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *
     uint32_t count = 0, stored = 0;
     uint8_t status = 0;
 
-    nr_cur_u64(b, &batch);
-    nr_cur_u32(b, &count);
-    if (b->err)
-        return b->err;
-    if (count > NR_MAX_PREPARE_ENTRIES || (uint64_t)count * NR_PREPARE_ENTRY_BYTES != b->left)
-        return NR_EMALFORMED;
+    int rc = nr_wire_batch_head(b, &batch, &count, NR_MAX_PREPARE_ENTRIES, NR_PREPARE_ENTRY_BYTES);
+    if (rc)
+        return rc;
     for (uint32_t k = 0; k < count; k++) {
         const uint8_t *key, *digest;
         uint64_t version = 0;
@@ -341,12 +338,9 @@ int se_on_fetch(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
     uint64_t req = 0;
     uint32_t count = 0;
 
-    nr_cur_u64(b, &req);
-    nr_cur_u32(b, &count);
-    if (b->err)
-        return b->err;
-    if (count > NR_MAX_FETCH_KEYS || (uint64_t)count * NR_KEY_BYTES != b->left)
-        return NR_EMALFORMED;
+    int rc = nr_wire_batch_head(b, &req, &count, NR_MAX_FETCH_KEYS, NR_KEY_BYTES);
+    if (rc)
+        return rc;
     const uint8_t *keys; /* points into msg, not into se->buf */
     nr_cur_ptr(b, &keys, (size_t)count * NR_KEY_BYTES);
     uint8_t *p = se_hdr(se, NR_MSG_FETCH_REPLY, h->sender_inc, NR_BATCH_HDR_BYTES + count * NR_FETCH_REC_BYTES);
@@ -394,7 +388,7 @@ int se_on_ack(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
     if (b->left || status > ACK_STALE)
         return NR_EMALFORMED;
     if (status == ACK_STALE)
-        return 0; /* the view in the header already told us what we needed (§2.3) */
+        return 0; /* the view in the header already told us what we needed (§2 step 4) */
     struct round *r = find_round(se->prep, se->cfg.max_inflight, batch);
     if (!r) {
         se->stats.msgs_dropped_unexpected++; /* late or duplicate */
@@ -416,12 +410,9 @@ int se_on_fetch_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
     uint64_t req = 0;
     uint32_t count = 0;
 
-    nr_cur_u64(b, &req);
-    nr_cur_u32(b, &count);
-    if (b->err)
-        return b->err;
-    if (count > NR_MAX_FETCH_KEYS || (uint64_t)count * NR_FETCH_REC_BYTES != b->left)
-        return NR_EMALFORMED;
+    int rc = nr_wire_batch_head(b, &req, &count, NR_MAX_FETCH_KEYS, NR_FETCH_REC_BYTES);
+    if (rc)
+        return rc;
     struct round *r = find_round(se->fetch, se->cfg.max_inflight, req);
     if (!r) {
         se->stats.msgs_dropped_unexpected++;

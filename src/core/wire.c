@@ -170,6 +170,18 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
     return 0;
 }
 
+int nr_wire_batch_head(struct nr_cur *b, uint64_t *seq, uint32_t *count, uint32_t max,
+                       size_t item_bytes)
+{
+    nr_cur_u64(b, seq);
+    nr_cur_u32(b, count);
+    if (b->err)
+        return b->err;
+    if (*count > max || (uint64_t)*count * item_bytes != b->left)
+        return NR_EMALFORMED;
+    return 0;
+}
+
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m)
 {
     size_t body;

@@ -157,6 +157,12 @@ uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h);
 int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t *msg, size_t len,
                        uint16_t n) __attribute__((warn_unused_result));
 
+/* PREPARE / FETCH / FETCH_REPLY bodies: u64 batch (or req), u32 count, then exactly count
+ * items of item_bytes each (count <= max). The cursor is left at the first item. Returns 0,
+ * the cursor's error, or NR_EMALFORMED. */
+int nr_wire_batch_head(struct nr_cur *b, uint64_t *seq, uint32_t *count, uint32_t max,
+                       size_t item_bytes) __attribute__((warn_unused_result));
+
 /* Client messages. */
 struct nr_client_msg {
     uint8_t type;
