@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/errf.h"
+#include "common/hex.h"
 
 #define QUOTE_VERSION 3u
 #define ATT_KEY_ECDSA_P256 2u
@@ -92,29 +93,10 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
-static int nibble(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Exactly 2n hex digits -> n bytes. */
+/* Exactly 2n hex digits -> n bytes (src/common/hex.h). */
 static int hex_bytes(uint8_t *out, size_t n, const char *hex)
 {
-    if (!hex || strlen(hex) != 2 * n)
-        return NR_EMALFORMED;
-    for (size_t i = 0; i < n; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return NR_EMALFORMED;
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
-    return NR_OK;
+    return hex ? nr_hex_decode(out, n, hex, strlen(hex)) : NR_EMALFORMED;
 }
 
 int nr_dcap_hex32(uint8_t out[32], const char *hex)
