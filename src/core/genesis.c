@@ -29,21 +29,22 @@ static void short_id(char out[17], const uint8_t *id)
     out[16] = 0;
 }
 
-/* The network this instance will join from now on. A different target than before resets
- * the join progress: replies of the other network count for nothing. */
+/* The network this instance will join from now on. A target is set once and never changes:
+ * anchored, only the chain's record sets it (and a second, different record is refused);
+ * unanchored, the sealed hint or the first ACCEPT does, and only while there is none. So the
+ * records a joiner merges all come from replies of its one target. */
 void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES])
 {
     char s[17];
-    if (se->has_genesis && memcmp(se->genesis, id, NR_GENESIS_ID_BYTES) == 0)
+    if (se->has_genesis) {
+        assert(memcmp(se->genesis, id, NR_GENESIS_ID_BYTES) == 0);
         return;
-    int had = se->has_genesis;
+    }
     se->has_genesis = 1;
     memcpy(se->genesis, id, NR_GENESIS_ID_BYTES);
     short_id(s, id);
     se_log(se, NR_LOG_INFO, "join: target genesis %s...", s);
-    if (had) {
-        se_join_restart(se);
-    } else if (se->join_round > 0 && se->cfg.anchored) {
+    if (se->join_round > 0 && se->cfg.anchored) {
         /* started already: the requests sent without a target were dropped by the ACTIVE
          * members; ask again now, naming the genesis */
         for (uint16_t j = 0; j < se->cfg.n; j++)

@@ -123,24 +123,6 @@ static void join_check(struct nr_se *se)
     se_genesis_check(se); /* §6 */
 }
 
-/* The join target changed (genesis.c): start over. Records already merged from replies of
- * another network cannot be told apart any more: halt rather than serve them. */
-void se_join_restart(struct nr_se *se)
-{
-    if (se->n_used) {
-        se_log(se, NR_LOG_ERROR,
-               "join: the target network changed after %u records were merged from replies",
-               se->n_used);
-        se_halt(se, NR_EGENESIS);
-        return;
-    }
-    memset(se->jp, 0, sizeof(se->jp));
-    memset(se->jvotes, 0, sizeof(se->jvotes));
-    for (uint16_t j = 0; j < se->cfg.n; j++)
-        if (j != se->cfg.self)
-            se_send_join_req(se, j);
-}
-
 int se_on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
 {
     uint8_t flags = 0;

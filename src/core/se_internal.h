@@ -237,7 +237,6 @@ int se_on_fetch_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_c
 void se_send_join_req(struct nr_se *se, uint16_t to);
 void se_reincarnate(struct nr_se *se);
 void se_total_failure_check(struct nr_se *se);
-void se_join_restart(struct nr_se *se);
 int se_on_join_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
 int se_on_join_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
 
