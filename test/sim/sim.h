@@ -22,7 +22,7 @@
 #define SIM_RING 64u       /* captured messages kept for replays */
 #define SIM_TRACE_LINES 512u
 #define SIM_TRACE_LINE 224u
-#define SIM_MAX_STEPS 300000u
+#define SIM_MAX_STEPS 500000u
 #define SIM_MAX_PROPOSALS 64u /* per run: more is a storm or a livelock */
 
 /* Exit codes / run outcomes. */
