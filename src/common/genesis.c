@@ -77,10 +77,12 @@ int nr_genesis_founders_unpack(struct nr_founder *out, size_t n,
 
 void nr_genesis_packed_id(uint8_t out[NR_GENESIS_ID_BYTES],
                           const uint8_t system_id[NR_SYSTEM_ID_BYTES], uint32_t epoch, uint32_t n,
-                          const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES])
+                          const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES],
+                          const uint8_t predecessor[NR_GENESIS_ID_BYTES],
+                          const uint8_t state_root[NR_GENESIS_ID_BYTES])
 {
     uint8_t buf[sizeof NR_GENESIS_DOMAIN - 1u + NR_SYSTEM_ID_BYTES + 4u + 4u +
-                NR_GENESIS_FOUNDERS_BYTES];
+                NR_GENESIS_FOUNDERS_BYTES + 2u * NR_GENESIS_ID_BYTES];
     uint8_t *p = buf;
 
     memcpy(p, NR_GENESIS_DOMAIN, sizeof NR_GENESIS_DOMAIN - 1u);
@@ -92,7 +94,15 @@ void nr_genesis_packed_id(uint8_t out[NR_GENESIS_ID_BYTES],
     for (int i = 3; i >= 0; i--)
         *p++ = (uint8_t)(n >> (8 * i));
     memcpy(p, founders, NR_GENESIS_FOUNDERS_BYTES);
-    nr_keccak256(out, buf, sizeof buf);
+    p += NR_GENESIS_FOUNDERS_BYTES;
+    if (epoch > NR_GENESIS_EPOCH_FIRST) {
+        static const uint8_t zero[NR_GENESIS_ID_BYTES];
+        memcpy(p, predecessor ? predecessor : zero, NR_GENESIS_ID_BYTES);
+        p += NR_GENESIS_ID_BYTES;
+        memcpy(p, state_root ? state_root : zero, NR_GENESIS_ID_BYTES);
+        p += NR_GENESIS_ID_BYTES;
+    }
+    nr_keccak256(out, buf, (size_t)(p - buf));
 }
 
 void nr_genesis_pack(uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES],
@@ -113,5 +123,6 @@ void nr_genesis_compute_id(uint8_t out[NR_GENESIS_ID_BYTES], const struct nr_gen
 {
     uint8_t words[NR_GENESIS_WORDS][NR_GENESIS_WORD_BYTES];
     nr_genesis_pack(words, g);
-    nr_genesis_packed_id(out, g->system_id, g->epoch, g->n, (const uint8_t *)words);
+    nr_genesis_packed_id(out, g->system_id, g->epoch, g->n, (const uint8_t *)words,
+                         g->predecessor, g->state_root);
 }

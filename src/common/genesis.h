@@ -2,7 +2,11 @@
  * core and the chain client: the founders packed into the registry's bytes32[8] words, and the
  * genesis id
  *   keccak256("narrator-genesis-v1" || system_id || be32(epoch) || be32(n) || words[8])
- * exactly what NarratorRegistry.recordGenesis checks. Founder j (0 <= j < n) is 16 bytes at
+ * exactly what NarratorRegistry.recordGenesis checks, for a system's first epoch. A later
+ * epoch (reconfiguration, recovery: docs/protocol.md §10) names the genesis it succeeds and the
+ * state root it began from, so its id is
+ *   keccak256("narrator-genesis-v1" || system_id || be32(epoch) || be32(n) || words[8]
+ *             || predecessor[32] || state_root[32])          (epoch > NR_GENESIS_EPOCH_FIRST) Founder j (0 <= j < n) is 16 bytes at
  * byte 16 * (j % 2) of word j / 2: big-endian incarnation, then big-endian nonce; every other
  * byte is zero. Enclave-safe: no I/O, Keccak only. */
 #ifndef NR_COMMON_GENESIS_H
@@ -19,6 +23,7 @@
 #define NR_GENESIS_WORD_BYTES 32u
 #define NR_GENESIS_FOUNDERS_BYTES (NR_GENESIS_WORDS * NR_GENESIS_WORD_BYTES)
 #define NR_GENESIS_FOUNDER_BYTES 16u /* one founder: incarnation, nonce */
+#define NR_GENESIS_EPOCH_FIRST 1u     /* a system's first epoch: no predecessor */
 
 /* A founding SE instance: member j founded the network as this incarnation (nr_inc_t) with
  * this instance nonce. */
@@ -34,6 +39,10 @@ struct nr_genesis {
     uint32_t epoch;
     uint16_t n;
     struct nr_founder founders[NR_GENESIS_MAX_FOUNDERS];
+    /* epoch > NR_GENESIS_EPOCH_FIRST only (zero otherwise): the genesis id of the epoch this
+     * one succeeds, and the root of the state it began from (the handover or recovery state) */
+    uint8_t predecessor[NR_GENESIS_ID_BYTES];
+    uint8_t state_root[NR_GENESIS_ID_BYTES];
 };
 
 /* Pack n founders into out (zeroed first). NR_EINVAL if n > NR_GENESIS_MAX_FOUNDERS. */
@@ -45,10 +54,13 @@ int nr_genesis_founders_pack(uint8_t out[NR_GENESIS_FOUNDERS_BYTES],
 int nr_genesis_founders_unpack(struct nr_founder *out, size_t n,
                                const uint8_t in[NR_GENESIS_FOUNDERS_BYTES])
     __attribute__((warn_unused_result));
-/* The genesis id of n founders already packed. */
+/* The genesis id of n founders already packed. predecessor and state_root are used only when
+ * epoch > NR_GENESIS_EPOCH_FIRST (NULL: zero). */
 void nr_genesis_packed_id(uint8_t out[NR_GENESIS_ID_BYTES],
                           const uint8_t system_id[NR_SYSTEM_ID_BYTES], uint32_t epoch, uint32_t n,
-                          const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES]);
+                          const uint8_t founders[NR_GENESIS_FOUNDERS_BYTES],
+                          const uint8_t predecessor[NR_GENESIS_ID_BYTES],
+                          const uint8_t state_root[NR_GENESIS_ID_BYTES]);
 
 /* The same on a struct nr_genesis (the protocol core's form): pack g's founders (at most
  * NR_GENESIS_MAX_FOUNDERS of g->n); unpack n of them (g->n = n, no check of the unused

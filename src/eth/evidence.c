@@ -8,7 +8,6 @@
 
 #include "common/errf.h"
 
-
 int nr_evidence_header(uint8_t hash[32], uint64_t *number, uint8_t state_root[32],
                        const uint8_t *rlp, size_t len)
 {
@@ -53,10 +52,10 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
     size_t m = ev->n_headers;
     if (m == 0 || m > NR_EVIDENCE_MAX_HEADERS || policy->agree == 0 || policy->agree > m)
         return nr_errf(err, err_cap, NR_EINVAL, "evidence: %zu headers, %u must agree", m,
-                    policy->agree);
+                       policy->agree);
     if (ev->n_storage > NR_EVIDENCE_MAX_SLOTS)
         return nr_errf(err, err_cap, NR_EINVAL, "evidence: %zu storage proofs (at most %u)",
-                    ev->n_storage, NR_EVIDENCE_MAX_SLOTS);
+                       ev->n_storage, NR_EVIDENCE_MAX_SLOTS);
 
     /* 1. k of m headers: the same block at height H. */
     uint8_t hash[NR_EVIDENCE_MAX_HEADERS][32], root[NR_EVIDENCE_MAX_HEADERS][32];
@@ -76,10 +75,11 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         for (size_t j = 0; j < m; j++)
             same += ok[j] && memcmp(hash[i], hash[j], 32) == 0;
         if (same >= policy->agree && chosen >= 0 && memcmp(hash[i], hash[chosen], 32) != 0)
-            return nr_errf(err, err_cap, NR_EDISAGREE,
-                        "evidence: headers %d and %zu are two different blocks at height %" PRIu64
-                        ", each with %u agreeing endpoints",
-                        chosen, i, ev->height, policy->agree);
+            return nr_errf(
+                err, err_cap, NR_EDISAGREE,
+                "evidence: headers %d and %zu are two different blocks at height %" PRIu64
+                ", each with %u agreeing endpoints",
+                chosen, i, ev->height, policy->agree);
         if (same >= policy->agree && chosen < 0) {
             chosen = (int)i;
             best = same;
@@ -92,10 +92,11 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
         unsigned valid = 0;
         for (size_t i = 0; i < m; i++)
             valid += (unsigned)ok[i];
-        return nr_errf(err, err_cap, NR_EDISAGREE,
-                    "evidence: fewer than %u of %zu headers are the same block at height %" PRIu64
-                    " (%u are headers of that height)",
-                    policy->agree, m, ev->height, valid);
+        return nr_errf(
+            err, err_cap, NR_EDISAGREE,
+            "evidence: fewer than %u of %zu headers are the same block at height %" PRIu64
+            " (%u are headers of that height)",
+            policy->agree, m, ev->height, valid);
     }
     out->agreeing = best;
     out->block_number = ev->height;
@@ -105,8 +106,8 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
     /* 2. never below the sealed highest height. */
     if (ev->height < policy->min_height)
         return nr_errf(err, err_cap, NR_ESTALE,
-                    "evidence: height %" PRIu64 " is below the highest verified height %" PRIu64,
-                    ev->height, policy->min_height);
+                       "evidence: height %" PRIu64 " is below the highest verified height %" PRIu64,
+                       ev->height, policy->min_height);
 
     /* 3. the registry account. */
     struct nr_mpt_account acc;
@@ -115,26 +116,26 @@ int nr_evidence_verify(struct nr_evidence_result *out, const struct nr_evidence 
                             ev->n_account_nodes);
     if (rc != NR_OK)
         return nr_errf(err, err_cap, NR_EPROOF,
-                    "evidence: the registry's account proof does not verify against the state "
-                    "root of block %" PRIu64,
-                    ev->height);
+                       "evidence: the registry's account proof does not verify against the state "
+                       "root of block %" PRIu64,
+                       ev->height);
     if (!found)
         return nr_errf(err, err_cap, NR_EPROOF,
-                    "evidence: the registry account does not exist at block %" PRIu64,
-                    ev->height);
+                       "evidence: the registry account does not exist at block %" PRIu64,
+                       ev->height);
     memcpy(out->storage_root, acc.storage_root, 32);
 
     /* 4. the storage words. */
     for (size_t j = 0; j < ev->n_storage; j++) {
         const struct nr_evidence_storage *s = &ev->storage[j];
         memcpy(out->slot[j], s->slot, 32);
-        rc = nr_mpt_storage(out->value[j], &found, out->storage_root, s->slot, s->nodes,
-                            s->n_nodes);
+        rc =
+            nr_mpt_storage(out->value[j], &found, out->storage_root, s->slot, s->nodes, s->n_nodes);
         if (rc != NR_OK)
             return nr_errf(err, err_cap, NR_EPROOF,
-                        "evidence: storage proof %zu does not verify against the registry's "
-                        "storage root",
-                        j);
+                           "evidence: storage proof %zu does not verify against the registry's "
+                           "storage root",
+                           j);
     }
     out->n_slots = ev->n_storage;
     return NR_OK;
@@ -163,21 +164,23 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
     uint8_t want[NR_EVIDENCE_GENESIS_SLOTS][32];
     nr_evidence_genesis_slots(want, system_id, epoch);
     if (r.n_slots != NR_EVIDENCE_GENESIS_SLOTS)
-        return nr_errf(err, err_cap, NR_EPROOF, "evidence: %zu storage proofs, the genesis needs %u",
-                    r.n_slots, NR_EVIDENCE_GENESIS_SLOTS);
+        return nr_errf(err, err_cap, NR_EPROOF,
+                       "evidence: %zu storage proofs, the genesis needs %u", r.n_slots,
+                       NR_EVIDENCE_GENESIS_SLOTS);
     for (size_t j = 0; j < NR_EVIDENCE_GENESIS_SLOTS; j++)
         if (memcmp(r.slot[j], want[j], 32) != 0)
             return nr_errf(err, err_cap, NR_EPROOF,
-                        "evidence: storage proof %zu is for another slot than the genesis needs",
-                        j);
+                           "evidence: storage proof %zu is for another slot than the genesis needs",
+                           j);
     uint8_t v[NR_EVIDENCE_GENESIS_SLOTS * 32]; /* the words, in nr_evidence_genesis_slots order */
     for (size_t j = 0; j < NR_EVIDENCE_GENESIS_SLOTS; j++)
         memcpy(v + 32 * j, r.value[j], 32);
-    if (nr_registry_system_from_words(&out->system, v, v + 32 * NR_REGISTRY_SYSTEM_FIELDS) != NR_OK ||
+    if (nr_registry_system_from_words(&out->system, v, v + 32 * NR_REGISTRY_SYSTEM_FIELDS) !=
+            NR_OK ||
         nr_registry_genesis_from_words(&out->genesis, v + 32 * (NR_REGISTRY_SYSTEM_FIELDS + 1)) !=
             NR_OK)
         return nr_errf(err, err_cap, NR_ECHAIN,
-                    "evidence: registry storage holds words the contract never writes");
+                       "evidence: registry storage holds words the contract never writes");
     out->block_number = r.block_number;
     memcpy(out->block_hash, r.block_hash, 32);
     if (out->genesis.recorded) {
@@ -187,11 +190,12 @@ int nr_evidence_genesis(struct nr_evidence_genesis *out, const struct nr_evidenc
             out->system.n > NR_GENESIS_MAX_FOUNDERS ||
             nr_genesis_founders_unpack(f, out->system.n, out->genesis.founders) != NR_OK)
             return nr_errf(err, err_cap, NR_ECHAIN,
-                        "evidence: a genesis is recorded for a system that cannot have one");
-        nr_genesis_packed_id(id, system_id, epoch, out->system.n, out->genesis.founders);
+                           "evidence: a genesis is recorded for a system that cannot have one");
+        nr_genesis_packed_id(id, system_id, epoch, out->system.n, out->genesis.founders, NULL,
+                             NULL);
         if (memcmp(id, out->genesis.id, 32) != 0)
             return nr_errf(err, err_cap, NR_ECHAIN,
-                        "evidence: the recorded genesis id does not match its founders");
+                           "evidence: the recorded genesis id does not match its founders");
     }
     return NR_OK;
 }

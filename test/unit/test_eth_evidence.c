@@ -123,7 +123,7 @@ static void test_slots_and_id_match_the_contract(void **state)
     }
     uint8_t founders[NR_GENESIS_FOUNDERS_BYTES], id[32];
     nr_test_hex_exact(founders, sizeof founders, nr_test_str(V, "founders_words"));
-    nr_genesis_packed_id(id, L.system_id, 1, 3, founders);
+    nr_genesis_packed_id(id, L.system_id, 1, 3, founders, NULL, NULL);
     assert_memory_equal(id, L.gid, 32);
     /* packing */
     struct nr_founder f[3], back[3];

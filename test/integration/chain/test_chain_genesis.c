@@ -225,7 +225,7 @@ static void test_record_genesis(void **state)
     uint8_t sys[32], founders[NR_GENESIS_FOUNDERS_BYTES], gid[32], bad[32];
     fill(sys, "genesis-system-n3");
     founders_of(founders, 3, 100);
-    nr_genesis_packed_id(gid, sys, 1, 3, founders);
+    nr_genesis_packed_id(gid, sys, 1, 3, founders, NULL, NULL);
     struct nr_eth_receipt r;
     struct nr_tee *tee = NULL;
     struct nr_identity id;
@@ -248,7 +248,7 @@ static void test_record_genesis(void **state)
     expect_revert(nr_registry_record_genesis(reg, &r, id.eth_sk, sys, 1, bad, founders), reg,
                   "genesis id does not match its founders");
     uint8_t gid2[32];
-    nr_genesis_packed_id(gid2, sys, 2, 3, founders);
+    nr_genesis_packed_id(gid2, sys, 2, 3, founders, NULL, NULL);
     expect_revert(nr_registry_record_genesis(reg, &r, id.eth_sk, sys, 2, gid2, founders), reg,
                   "epoch must be 1");
     memset(bad, 0, 32);
@@ -300,7 +300,7 @@ static void test_record_genesis_n5_by_host(void **state)
     fill(sys, "genesis-system-n5");
     make_system(reg, sys, 5, 1);
     founders_of(founders, 5, 7);
-    nr_genesis_packed_id(gid, sys, 1, 5, founders);
+    nr_genesis_packed_id(gid, sys, 1, 5, founders, NULL, NULL);
     struct nr_host_chain hc = host_cfg((const char *const[]){G.a.url}, 1, 1);
     struct nr_tee *tee = NULL;
     assert_int_equal(nr_tee_open(&tee, "sim", G.plat[4], "narrator-se/1"), NR_OK);
@@ -371,7 +371,7 @@ static void test_fetch_two_endpoints_one_chain(void **state)
     uint8_t sys[32], founders[NR_GENESIS_FOUNDERS_BYTES], gid[32];
     fill(sys, "genesis-system-n3");
     founders_of(founders, 3, 100);
-    nr_genesis_packed_id(gid, sys, 1, 3, founders);
+    nr_genesis_packed_id(gid, sys, 1, 3, founders, NULL, NULL);
     char alias[64];
     snprintf(alias, sizeof alias, "http://localhost:%u", G.a.port);
     struct nr_host_chain hc = host_cfg((const char *const[]){G.a.url, alias}, 2, 2);
