@@ -53,6 +53,8 @@ extern "C" {
     X(NR_ENORECORD, 48, "no record")                                                              \
     X(NR_EHALTED, 49, "state enclave halted")                                                     \
     X(NR_EGENESIS, 50, "GENESIS MISMATCH: the state enclave serves another network than this state") \
+    X(NR_EEPOCH, 51, "epoch change: this state enclave handed its state over to the next epoch; retry at the new epoch") \
+    X(NR_EHANDOVER, 52, "handover state refused: it does not match its certified root, epoch or predecessor") \
     /* chain */                                                                                   \
     X(NR_ERPC, 60, "JSON-RPC error")                                                              \
     X(NR_EREVERT, 61, "transaction reverted")                                                     \

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "common/genesis.h"
+#include "common/handover.h"
 #include "narrator/errors.h"
 #include "narrator/sizes.h"
 
@@ -64,6 +65,32 @@ enum nr_se_state {
     NR_SE_JOINING = 1, /* lost memory (or fresh): collecting f+1 join replies */
     NR_SE_ACTIVE = 2,  /* merged; serving */
     NR_SE_HALTED = 3,  /* superseded, total failure, or fatal error: serves nothing */
+    NR_SE_FROZEN = 4,  /* handed its state over to the next epoch (docs/protocol.md §10):
+                        * serves no AE (NR_EEPOCH), stores and acknowledges nothing, admits
+                        * no joiner; only answers the handover rounds of its epoch */
+};
+
+/* The stamp of every record an epoch starts from (its handover state): below every
+ * incarnation (an incarnation's high 32 bits are >= 1), so that any write of the new epoch
+ * supersedes it. */
+#define NR_STAMP_START 1u
+
+/* A completed handover (docs/protocol.md §10): the epoch's state, certified by f+1 members.
+ * The state itself is the collector's record table (nr_se_foreach) once it is FROZEN. */
+struct nr_handover_sig {
+    uint16_t member;
+    nr_inc_t inc;
+    uint8_t sig[NR_SIG_BYTES]; /* Ed25519 over nr_handover_msg(...) by member's identity key */
+};
+struct nr_handover {
+    uint8_t system_id[NR_SYSTEM_ID_BYTES];
+    uint32_t epoch;                         /* the epoch handing over */
+    uint8_t genesis[NR_GENESIS_ID_BYTES];   /* its genesis id (the successor's predecessor) */
+    uint32_t next_epoch;                    /* epoch + 1 */
+    uint8_t root[NR_STATE_ROOT_BYTES];      /* nr_state_root of the state (common/handover.h) */
+    uint64_t count;                         /* records in it */
+    uint16_t nsigs;                         /* >= f+1, distinct members */
+    struct nr_handover_sig sigs[NR_MAX_MEMBERS];
 };
 
 enum nr_durability {
@@ -95,6 +122,10 @@ struct nr_se_stats {
     uint64_t genesis_proposals;       /* genesis records proposed to the anchor */
     uint64_t anchor_refused;          /* anchor records that failed the core's checks */
     uint64_t anchor_height;           /* highest confirmed block of an accepted anchor */
+    uint64_t frozen;                  /* 1 once this instance handed over (FROZEN) */
+    uint64_t handovers_completed;     /* handovers this instance collected and certified */
+    uint64_t start_records;           /* records of the start state it loaded (epoch >= 2) */
+    uint64_t start_dropped;           /* ... of members the new epoch no longer has */
 };
 
 /* Host callbacks. `ctx` is the host's pointer given at creation. */
@@ -128,6 +159,13 @@ struct nr_se_io {
      * incarnation of the same owner with an equal or lower version and another digest: an
      * uncommitted leftover of an older incarnation (docs/protocol.md §3, §9.5). */
     void (*leftover)(void *ctx, const struct nr_record *old, const struct nr_record *by);
+    /* Handover (§10): sign msg with this member's identity key (Ed25519, NR_SIG_BYTES).
+     * Returns 0 on success. NULL: this instance cannot sign a handover (it still freezes). */
+    int (*sign)(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[NR_SIG_BYTES]);
+    /* Optional: the handover this instance collected is complete: f+1 members signed it.
+     * The state is this instance's record table (nr_se_foreach), which no longer changes.
+     * The host writes the state and the certificate out for the next epoch's members. */
+    void (*handover_ready)(void *ctx, const struct nr_handover *h);
 };
 
 struct nr_se_config {
@@ -189,6 +227,34 @@ void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g, uint64_t height,
 /* 1 while the instance waits on the anchor (anchored and JOINING): the host keeps
  * fetching chain evidence. */
 int nr_se_wants_anchor(const struct nr_se *se);
+
+/* ---- epochs (docs/protocol.md §10) ----
+ * Handover: the host (told by governance that the next epoch is opened on chain) asks one
+ * ACTIVE instance to collect the epoch's final state. It becomes FROZEN at once and asks
+ * every peer to freeze and send its records; with f+1 snapshots counted through the view
+ * filters (rule QUORUM, own vote included) it merges them, computes the state root, and asks
+ * the counted members to sign it; f+1 signatures complete it (handover_ready). From the
+ * first freeze on, no update can commit in this epoch any more (§10.3). NR_OK, NR_ENOTREADY
+ * (not ACTIVE), NR_EINVAL (next_epoch is not this epoch + 1). */
+int nr_se_handover(struct nr_se *se, uint32_t next_epoch, uint64_t now_ms)
+    __attribute__((warn_unused_result));
+/* The completed handover this instance collected: NR_OK, or NR_ENOTREADY. */
+int nr_se_handover_result(const struct nr_se *se, struct nr_handover *out);
+
+/* Start state of an epoch >= 2 (before nr_se_start): the handover state, in the PREVIOUS
+ * epoch's member indices, sorted strictly by (owner, key) (the order of the root), with the
+ * predecessor's genesis id and the certified root. owner_map[i] is the new index of old member
+ * i (NR_OWNER_GONE: the member left; its records are dropped and counted: its AEs cannot run
+ * anywhere else, as their sealed state is bound to that platform). The map comes from the
+ * two epochs' verified on-chain memberships (same platform id). The core recomputes the root
+ * and refuses anything else with NR_EHANDOVER: wrong root or count, unsorted or duplicate
+ * records, version 0, an owner >= old_n. Only an instance holding the start state can be a
+ * founder of the epoch's genesis; any other instance of the epoch joins it. */
+#define NR_OWNER_GONE 0xffffu
+int nr_se_load_start(struct nr_se *se, const uint8_t predecessor[NR_GENESIS_ID_BYTES],
+                     const uint8_t root[NR_STATE_ROOT_BYTES], const uint16_t *owner_map,
+                     uint16_t old_n, const struct nr_record *recs, size_t count)
+    __attribute__((warn_unused_result));
 
 /* Timers: call at least every few ms (the core keeps its own deadlines). */
 void nr_se_tick(struct nr_se *se, uint64_t now_ms);

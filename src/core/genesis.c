@@ -64,7 +64,7 @@ int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)
 #ifdef NR_MUTATE_NO_GENESIS_CHECK
     return 1;
 #endif
-    if (se->state == NR_SE_ACTIVE) {
+    if (se->state == NR_SE_ACTIVE || se->state == NR_SE_FROZEN) {
         /* Unanchored: a blank restart (no hint, no target) may ask to join. Anchored: every
          * joiner learnt the genesis from the chain first and names it. */
         ok = memcmp(h->genesis, se->genesis, NR_GENESIS_ID_BYTES) == 0 ||
@@ -85,8 +85,7 @@ int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)
         se_log(se, NR_LOG_WARN,
                "dropped %llu message(s) from an instance of member %u of another network "
                "(genesis %s..., ours %s...)",
-               (unsigned long long)(k + 1u), h->sender, a,
-               se->has_genesis ? b : "none yet");
+               (unsigned long long)(k + 1u), h->sender, a, se->has_genesis ? b : "none yet");
     }
     return 0;
 }
@@ -112,6 +111,8 @@ static void become_founder(struct nr_se *se, const struct nr_genesis *g, const c
 static int named_founder(const struct nr_se *se, const struct nr_genesis *g)
 {
     const struct nr_founder *me = &g->founders[se->cfg.self];
+    if (g->epoch > NR_CHAIN_EPOCH_FIRST && !se->has_start)
+        return 0; /* a founder of a later epoch starts from its handover state (§10.4) */
     return me->inc == se->inc && me->nonce == se->nonce && se->seen[se->cfg.self] == se->inc;
 }
 
@@ -123,8 +124,18 @@ static int make_proposal(struct nr_se *se, struct nr_genesis *g, int ignore_stat
     memcpy(g->system_id, se->cfg.system_id, NR_SYSTEM_ID_BYTES);
     g->epoch = se->cfg.epoch;
     g->n = se->cfg.n;
+    int later = se->cfg.epoch > NR_CHAIN_EPOCH_FIRST;
+    if (later) {
+        /* §10.4: every founder of a later epoch holds its start state */
+        if (!se->has_start)
+            return 0;
+        memcpy(g->predecessor, se->start_pred, NR_GENESIS_ID_BYTES);
+        memcpy(g->state_root, se->start_root, NR_STATE_ROOT_BYTES);
+    }
     for (uint16_t j = 0; j < se->cfg.n; j++) {
         const struct join_peer *jp = &se->jp[j];
+        if (j != se->cfg.self && later && !(jp->status == JP_JOINING && jp->has_start))
+            return 0;
         if (j == se->cfg.self) {
             g->founders[j].inc = se->inc;
             g->founders[j].nonce = se->nonce;
@@ -185,8 +196,7 @@ void se_genesis_check(struct nr_se *se)
     become_founder(se, &g, "UNANCHORED: no member holds state (development only)");
 }
 
-void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g_in, uint64_t height,
-                  uint64_t now_ms)
+void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g_in, uint64_t height, uint64_t now_ms)
 {
     uint8_t id[NR_GENESIS_ID_BYTES];
     char s[17];
@@ -215,6 +225,17 @@ void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g_in, uint64_t heig
         se_log(se, NR_LOG_ERROR,
                "anchor: refused a genesis record that does not match this system (system id, "
                "epoch, n or genesis id)");
+        return;
+    }
+    if (se->has_start && (memcmp(g.predecessor, se->start_pred, NR_GENESIS_ID_BYTES) != 0 ||
+                          memcmp(g.state_root, se->start_root, NR_STATE_ROOT_BYTES) != 0)) {
+        /* §10.4: the epoch's genesis names another predecessor or start state than the
+         * certified handover this instance holds */
+        se->stats.anchor_refused++;
+        se_log(se, NR_LOG_ERROR,
+               "anchor: refused a genesis record of epoch %u that names another predecessor or "
+               "state root than the handover this state enclave holds",
+               g.epoch);
         return;
     }
     if (se->anchor_present && memcmp(se->anchor.id, g.id, NR_GENESIS_ID_BYTES) != 0) {

@@ -48,8 +48,7 @@ static uint32_t fifo_pop(struct nr_se *se, struct fifo *q)
     return i;
 }
 
-void se_reply(struct nr_se *se, const struct op *o, int status, uint64_t v,
-                  const uint8_t *d)
+void se_reply(struct nr_se *se, const struct op *o, int status, uint64_t v, const uint8_t *d)
 {
     static const uint8_t zero[NR_DIGEST_BYTES] = {0};
     if (o->client && se->io.client_reply)
@@ -142,8 +141,7 @@ void se_send_round(struct nr_se *se, struct round *r, uint16_t to)
         send_fetch(se, r, to);
 }
 
-void se_send_ack(struct nr_se *se, uint16_t to, nr_inc_t dest_inc, uint64_t batch,
-                     uint8_t status)
+void se_send_ack(struct nr_se *se, uint16_t to, nr_inc_t dest_inc, uint64_t batch, uint8_t status)
 {
     uint8_t *p = se_hdr(se, NR_MSG_ACK, dest_inc, NR_ACK_BODY_BYTES);
     p = nr_put_u64(p, batch);
@@ -343,7 +341,8 @@ int se_on_fetch(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
         return rc;
     const uint8_t *keys; /* points into msg, not into se->buf */
     nr_cur_ptr(b, &keys, (size_t)count * NR_KEY_BYTES);
-    uint8_t *p = se_hdr(se, NR_MSG_FETCH_REPLY, h->sender_inc, NR_BATCH_HDR_BYTES + count * NR_FETCH_REC_BYTES);
+    uint8_t *p = se_hdr(se, NR_MSG_FETCH_REPLY, h->sender_inc,
+                        NR_BATCH_HDR_BYTES + count * NR_FETCH_REC_BYTES);
     p = nr_put_u64(p, req);
     p = nr_put_u32(p, count);
     for (uint32_t k = 0; k < count; k++) {
@@ -397,7 +396,7 @@ int se_on_ack(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b)
     if (status != 0) {
         se->stats.votes_discarded++;
         se_log(se, NR_LOG_ERROR, "member %u refused batch %llu (%s)", h->sender,
-              (unsigned long long)batch, status == 1 ? "conflict: fork attempt" : "full");
+               (unsigned long long)batch, status == 1 ? "conflict: fork attempt" : "full");
         return 0;
     }
     record_vote(r, h);
@@ -457,19 +456,24 @@ void se_retransmit(struct nr_se *se, struct round *rs)
         for (uint16_t j = 0; j < se->cfg.n; j++) {
             if (j == se->cfg.self)
                 continue;
-            if (!se_vote_counts(se, r->votes, j, COMMIT_FILTER) && retransmit_due(se, r->sent_ms[j]))
+            if (!se_vote_counts(se, r->votes, j, COMMIT_FILTER) &&
+                retransmit_due(se, r->sent_ms[j]))
                 se_send_round(se, r, j);
         }
     }
 }
 
 static void se_client_op(struct nr_se *se, uint64_t client, uint64_t req_id, const uint8_t *key,
-                      uint8_t type, uint64_t version, const uint8_t *digest)
+                         uint8_t type, uint64_t version, const uint8_t *digest)
 {
     struct op tmp = {.client = client, .req_id = req_id};
 
     if (se->state != NR_SE_ACTIVE) {
-        se_reply(se, &tmp, se->state == NR_SE_JOINING ? NR_ENOTREADY : NR_EHALTED, 0, NULL);
+        se_reply(se, &tmp,
+                 se->state == NR_SE_JOINING  ? NR_ENOTREADY
+                 : se->state == NR_SE_FROZEN ? NR_EEPOCH
+                                             : NR_EHALTED,
+                 0, NULL);
         return;
     }
     if (type == OP_WRITE && version == 0) {

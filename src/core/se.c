@@ -42,9 +42,9 @@ void se_learn(struct nr_se *se, uint16_t j, nr_inc_t inc, uint64_t nonce)
         se->seen_nonce[j] = 0;
         se->stats.incarnation_collisions++;
         se_log(se, NR_LOG_ERROR,
-              "CLONE DETECTED: two instances of member %u share incarnation %016llx; both "
-              "refused",
-              j, (unsigned long long)inc);
+               "CLONE DETECTED: two instances of member %u share incarnation %016llx; both "
+               "refused",
+               j, (unsigned long long)inc);
     }
 }
 
@@ -108,14 +108,14 @@ void se_halt(struct nr_se *se, int reason)
     if (reason == NR_ESUPERSEDED) {
         se->stats.superseded = 1;
         se_log(se, NR_LOG_ERROR,
-              "HALT: this instance (incarnation %016llx) was superseded by incarnation %016llx",
-              (unsigned long long)se->inc, (unsigned long long)se->seen[se->cfg.self]);
+               "HALT: this instance (incarnation %016llx) was superseded by incarnation %016llx",
+               (unsigned long long)se->inc, (unsigned long long)se->seen[se->cfg.self]);
     } else if (reason == NR_ETOTALFAILURE) {
         se->stats.total_failure = 1;
         se_log(se, NR_LOG_ERROR,
-              "HALT: TOTAL FAILURE: at least f+1=%u members lost their memory; the network "
-              "cannot recover safely from host-held data",
-              quorum(se));
+               "HALT: TOTAL FAILURE: at least f+1=%u members lost their memory; the network "
+               "cannot recover safely from host-held data",
+               quorum(se));
     } else {
         se_log(se, NR_LOG_ERROR, "HALT: %s", nr_strerror(reason));
     }
@@ -170,6 +170,7 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
     se->prep = calloc(cfg.max_inflight, sizeof(*se->prep));
     se->fetch = calloc(cfg.max_inflight, sizeof(*se->fetch));
     se->recs = calloc(NR_MAX_PREPARE_ENTRIES, sizeof(*se->recs));
+    se->order = calloc(se->n_slots, sizeof(*se->order));
     body_max = NR_BATCH_HDR_BYTES + (size_t)cfg.max_batch * NR_FETCH_REC_BYTES;
     if (body_max < NR_BATCH_HDR_BYTES + (size_t)NR_MAX_FETCH_KEYS * NR_FETCH_REC_BYTES)
         body_max = NR_BATCH_HDR_BYTES + (size_t)NR_MAX_FETCH_KEYS * NR_FETCH_REC_BYTES;
@@ -177,7 +178,7 @@ int nr_se_create(struct nr_se **out, const struct nr_se_config *cfg_in, const st
         body_max = NR_JOIN_REPLY_FIXED + (size_t)JOIN_CHUNK_RECS * NR_JOIN_REC_BYTES;
     se->buf_cap = NR_PEER_HDR_BYTES(cfg.n) + body_max;
     se->buf = malloc(se->buf_cap);
-    if (!se->slots || !se->ops || !se->prep || !se->fetch || !se->recs || !se->buf)
+    if (!se->slots || !se->ops || !se->prep || !se->fetch || !se->recs || !se->buf || !se->order)
         goto nomem;
     for (uint32_t i = 0; i < cfg.max_inflight; i++) {
         se->prep[i].ops = calloc(cfg.max_batch, sizeof(uint32_t));
@@ -212,6 +213,7 @@ void nr_se_destroy(struct nr_se *se)
     free(se->slots);
     free(se->ops);
     free(se->recs);
+    free(se->order);
     free(se->buf);
     free(se);
 }
@@ -222,7 +224,7 @@ void se_become_active(struct nr_se *se, const char *how)
     se->stats.total_failure = 0;
     se->view[se->cfg.self] = se->seen[se->cfg.self] = se->inc;
     se_log(se, NR_LOG_INFO, "ACTIVE (%s) as incarnation %016llx with %u records", how,
-          (unsigned long long)se->inc, se->n_used);
+           (unsigned long long)se->inc, se->n_used);
     if (se->io.active)
         se->io.active(se->io.ctx);
 }
@@ -237,7 +239,7 @@ void nr_se_start(struct nr_se *se, uint64_t now_ms)
         return;
     }
     se_log(se, NR_LOG_INFO, "joining as member %u incarnation %016llx (hint: %s)", se->cfg.self,
-          (unsigned long long)se->inc, se->cfg.was_active ? "was active" : "none");
+           (unsigned long long)se->inc, se->cfg.was_active ? "was active" : "none");
     for (uint16_t j = 0; j < se->cfg.n; j++)
         if (j != se->cfg.self)
             se_send_join_req(se, j);
@@ -256,8 +258,7 @@ static int accepts(struct nr_se *se, uint16_t j, nr_inc_t inc)
         return 1;
     if (inc > se->view[j] && inc >= se->seen[j]) {
         se->view[j] = se->seen[j] = inc;
-        se_log(se, NR_LOG_INFO, "member %u is now incarnation %016llx", j,
-              (unsigned long long)inc);
+        se_log(se, NR_LOG_INFO, "member %u is now incarnation %016llx", j, (unsigned long long)inc);
         return 1;
     }
     return 0;
@@ -308,6 +309,18 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
     case NR_MSG_JOIN_REPLY:
         rc = se_on_join_reply(se, &h, &body);
         break;
+    case NR_MSG_FREEZE:
+        rc = se_on_freeze(se, &h, &body);
+        break;
+    case NR_MSG_FREEZE_REPLY:
+        rc = se_on_freeze_reply(se, &h, &body);
+        break;
+    case NR_MSG_SIGN_REQ:
+        rc = se_on_sign_req(se, &h, &body);
+        break;
+    case NR_MSG_SIGN_REPLY:
+        rc = se_on_sign_reply(se, &h, &body);
+        break;
     default:
         if (se->state != NR_SE_ACTIVE) {
             se->stats.msgs_dropped_unexpected++;
@@ -334,7 +347,7 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
     if (rc && rc != NR_EBUSY) {
         se->stats.msgs_dropped_malformed++;
         se_log(se, NR_LOG_WARN, "dropped message type %u from member %u: %s", h.type, from,
-              nr_strerror(rc));
+               nr_strerror(rc));
     }
     return rc;
 }
@@ -358,6 +371,10 @@ void nr_se_tick(struct nr_se *se, uint64_t now_ms)
                 se_send_join_req(se, j);
             }
         }
+        return;
+    }
+    if (se->state == NR_SE_FROZEN) {
+        se_handover_tick(se);
         return;
     }
     if (se->state != NR_SE_ACTIVE)

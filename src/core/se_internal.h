@@ -8,6 +8,7 @@
  *   replicate.c local AE requests, batching, PREPARE/ACK (§3) and FETCH/FETCH_REPLY (§4)
  *   join.c      JOIN_REQ/JOIN_REPLY, join completion, total failure (§5)
  *   genesis.c   genesis: proposals, the anchor, the genesis id (§6)
+ *   handover.c  epochs: the handover round and an epoch's start state (§10)
  *
  * Enclave-safe: no I/O, no globals, no clocks; all memory is allocated in nr_se_create().
  *
@@ -29,11 +30,6 @@
 #define TOTAL_FAILURE_ROUNDS 3u
 #define MAX_DISK_ACKS 1024u
 
-#define JOIN_CHUNK_RECS 4096u
-#define TOTAL_FAILURE_ROUNDS 3u
-#define MAX_DISK_ACKS 1024u
-#define JOIN_REPLY_FIXED 22u /* status, flags, snapshot, chunk, chunks, count */
-
 /* Own-record states (protocol.md §1). */
 enum { OWN_COMMITTED = 0, OWN_UNCONFIRMED = 1 };
 
@@ -43,7 +39,10 @@ enum { ROUND_PREPARE = 1, ROUND_FETCH = 2 };
 enum { ACK_OK = 0, ACK_CONFLICT = 1, ACK_FULL = 2, ACK_STALE = 3 };
 
 /* Join progress per peer (§5). */
-enum { JP_NONE = 0, JP_PARTIAL, JP_DONE, JP_JOINING, JP_STALE };
+enum { JP_NONE = 0, JP_PARTIAL, JP_DONE, JP_JOINING, JP_STALE, JP_FROZEN };
+/* JOIN_REQ / JOIN_REPLY flags */
+#define JF_HAS_STATE 1u
+#define JF_HAS_START 2u /* holds its epoch's start state (epoch >= 2): may be a founder */
 
 /* 88 bytes: the record table dominates an SE's memory (1M records ~ 110 MB). */
 struct slot {
@@ -106,6 +105,19 @@ struct join_peer {
     uint64_t joining_round; /* retry round of the last JOINING reply */
     nr_inc_t joining_inc;   /* incarnation that sent it */
     uint64_t nonce;         /* instance nonce of the last JOINING or ACCEPT replier */
+    uint8_t has_start;      /* its last JOINING answer said it holds the start state */
+};
+
+/* Handover collector (handover.c, §10). */
+enum { HO_NONE = 0, HO_COLLECT = 1, HO_SIGN = 2, HO_DONE = 3 };
+struct handover {
+    uint8_t phase;
+    uint32_t next_epoch;
+    struct join_peer hp[NR_MAX_MEMBERS]; /* snapshot progress per peer */
+    struct vote votes[NR_MAX_MEMBERS];
+    uint8_t counted[NR_MAX_MEMBERS];     /* members whose snapshot is in the root */
+    uint64_t sent_ms[NR_MAX_MEMBERS];
+    struct nr_handover cert;             /* root, count, signatures so far */
 };
 
 struct disk_ack {
@@ -167,6 +179,14 @@ struct nr_se {
     uint8_t proposed[NR_GENESIS_ID_BYTES];
     uint64_t genesis_drops[NR_MAX_MEMBERS]; /* per sender, for rate-limited logs */
 
+    /* epochs (handover.c) */
+    uint32_t frozen_for;         /* FROZEN: the next epoch it handed over to */
+    struct handover ho;          /* as collector */
+    int has_start;               /* epoch >= 2: holds the start state */
+    uint8_t start_pred[NR_GENESIS_ID_BYTES];
+    uint8_t start_root[NR_STATE_ROOT_BYTES];
+    uint32_t *order;             /* scratch: slot indices sorted by (owner, key) */
+
     /* DISK durability */
     uint64_t next_token;
     struct disk_ack dacks[MAX_DISK_ACKS];
@@ -212,6 +232,31 @@ void se_become_active(struct nr_se *se, const char *how);
 int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h);
 void se_genesis_check(struct nr_se *se);
 void se_genesis_target(struct nr_se *se, const uint8_t id[NR_GENESIS_ID_BYTES]);
+
+/* handover.c */
+void se_freeze(struct nr_se *se, uint32_t next_epoch);
+void se_handover_tick(struct nr_se *se);
+int se_on_freeze(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
+int se_on_freeze_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
+int se_on_sign_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
+int se_on_sign_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b);
+
+/* join.c: one snapshot of all records (JOIN_REPLY ACCEPT, or FREEZE_REPLY with prefix) */
+void se_send_snapshot(struct nr_se *se, uint8_t type, uint16_t to, nr_inc_t dest_inc,
+                      uint32_t prefix);
+void se_send_join_status(struct nr_se *se, uint8_t type, uint16_t to, nr_inc_t dest_inc,
+                         uint8_t status, uint32_t prefix);
+/* JOIN_REPLY / FREEZE_REPLY fixed part */
+struct snap_head {
+    uint8_t status, flags;
+    uint64_t snapshot;
+    uint32_t chunk, chunks, count;
+};
+int se_snap_head(struct nr_cur *b, struct snap_head *sh);
+/* Merge count records from b into the table (rule STORE); owner == self and a stamp newer
+ * than us: sets *newer. Returns 0, NR_EMALFORMED or NR_EFULL (halted). */
+int se_merge_records(struct nr_se *se, struct nr_cur *b, uint32_t count, uint8_t own_state,
+                     int *newer);
 
 /* table.c */
 uint32_t se_slot_hash(const struct nr_se *se, uint16_t owner, const uint8_t *key);

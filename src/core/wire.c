@@ -158,7 +158,7 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
         return c.err;
     if (version != NR_WIRE_VERSION)
         return NR_EVERSION;
-    if (h->type < NR_MSG_PREPARE || h->type > NR_MSG_JOIN_REPLY)
+    if (h->type < NR_MSG_PREPARE || h->type > NR_MSG_SIGN_REPLY)
         return NR_EMALFORMED;
     if (h->sender >= n || h->sender_inc == 0)
         return NR_EMALFORMED;

@@ -33,6 +33,12 @@
  *               u64 snapshot (replier's id of this snapshot), u32 chunk, u32 chunks,
  *               u32 count,
  *               count * rec{u16 owner, key[32], u64 version, digest[32], u64 stamp}
+ *               (flags bit1: holds the start state of its epoch, epoch >= 2; also in JOIN_REQ)
+ *   FREEZE      u32 next_epoch                      (handover round, docs/protocol.md §10)
+ *   FREEZE_REPLY u32 next_epoch, then a JOIN_REPLY body (status ACCEPT: a frozen snapshot;
+ *               JOINING: no state to give)
+ *   SIGN_REQ    u32 next_epoch, root[32], u64 count
+ *   SIGN_REPLY  u32 next_epoch, root[32], u64 count, sig[64]
  *
  * AE <-> SE (local channel), client wire version NR_CLIENT_WIRE_VERSION (2).
  * One channel frame carries ONE OR MORE client messages back to back (a batch of at most
@@ -67,7 +73,7 @@
 
 #include "core/core.h"
 
-#define NR_WIRE_VERSION 2u
+#define NR_WIRE_VERSION 3u
 #define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
 #define NR_PEER_HDR_FIXED 64u
 #define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
@@ -94,12 +100,20 @@ enum nr_peer_type {
     NR_MSG_FETCH_REPLY = 4,
     NR_MSG_JOIN_REQ = 5,
     NR_MSG_JOIN_REPLY = 6,
+    NR_MSG_FREEZE = 7,
+    NR_MSG_FREEZE_REPLY = 8,
+    NR_MSG_SIGN_REQ = 9,
+    NR_MSG_SIGN_REPLY = 10,
 };
+#define NR_FREEZE_BODY_BYTES 4u
+#define NR_SIGN_REQ_BODY_BYTES (4u + NR_STATE_ROOT_BYTES + 8u)
+#define NR_SIGN_REPLY_BODY_BYTES (NR_SIGN_REQ_BODY_BYTES + NR_SIG_BYTES)
 
 enum nr_join_status {
     NR_JOIN_ACCEPT = 0,  /* admitted; records follow (chunked) */
     NR_JOIN_JOINING = 1, /* replier is itself JOINING (has no state to give) */
     NR_JOIN_STALE = 2,   /* replier already admitted an equal or newer incarnation of you */
+    NR_JOIN_FROZEN = 3,  /* replier handed its epoch over (§10): it admits nobody */
 };
 
 enum nr_client_type {

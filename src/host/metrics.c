@@ -22,6 +22,8 @@ const char *nr_se_state_name(enum nr_se_state s)
         return "active";
     case NR_SE_HALTED:
         return "halted";
+    case NR_SE_FROZEN:
+        return "frozen";
     }
     return "unknown";
 }

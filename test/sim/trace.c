@@ -34,6 +34,7 @@ const char *sim_state_name(enum nr_se_state s)
     case NR_SE_JOINING: return "JOINING";
     case NR_SE_ACTIVE: return "ACTIVE";
     case NR_SE_HALTED: return "HALTED";
+    case NR_SE_FROZEN: return "FROZEN";
     default: return "?";
     }
 }

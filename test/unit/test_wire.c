@@ -96,7 +96,7 @@ static void test_peer_header_every_bad_length(void **state)
     memcpy(bad, buf, len);
     bad[1] = 0;
     assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
-    bad[1] = 7;
+    bad[1] = NR_MSG_SIGN_REPLY + 1;
     assert_int_equal(nr_peer_hdr_decode(&h, &b, bad, len, 3), NR_EMALFORMED);
     memcpy(bad, buf, len);
     nr_put_u16(bad + 2, 3);
