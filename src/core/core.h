@@ -23,8 +23,8 @@
 #include "narrator/errors.h"
 #include "narrator/sizes.h"
 
-#define NR_MAX_MEMBERS 16u      /* n <= 16, so f <= 7 */
-#define NR_KEY_BYTES 32u        /* record key: BLAKE2b-256(ae measurement || record name) */
+#define NR_MAX_MEMBERS 16u /* n <= 16, so f <= 7 */
+#define NR_KEY_BYTES 32u   /* record key: BLAKE2b-256(ae measurement || record name) */
 
 /* An incarnation is a 64-bit number: high 32 bits an epoch, low 32 bits random. Drawn by the
  * host for every start of an SE instance (never reused); ordered as plain integers. 0 means
@@ -84,12 +84,12 @@ struct nr_handover_sig {
 };
 struct nr_handover {
     uint8_t system_id[NR_SYSTEM_ID_BYTES];
-    uint32_t epoch;                         /* the epoch handing over */
-    uint8_t genesis[NR_GENESIS_ID_BYTES];   /* its genesis id (the successor's predecessor) */
-    uint32_t next_epoch;                    /* epoch + 1 */
-    uint8_t root[NR_STATE_ROOT_BYTES];      /* nr_state_root of the state (common/handover.h) */
-    uint64_t count;                         /* records in it */
-    uint16_t nsigs;                         /* >= f+1, distinct members */
+    uint32_t epoch;                       /* the epoch handing over */
+    uint8_t genesis[NR_GENESIS_ID_BYTES]; /* its genesis id (the successor's predecessor) */
+    uint32_t next_epoch;                  /* epoch + 1 */
+    uint8_t root[NR_STATE_ROOT_BYTES];    /* nr_state_root of the state (common/handover.h) */
+    uint64_t count;                       /* records in it */
+    uint16_t nsigs;                       /* >= f+1, distinct members */
     struct nr_handover_sig sigs[NR_MAX_MEMBERS];
 };
 
@@ -123,6 +123,7 @@ struct nr_se_stats {
     uint64_t anchor_refused;          /* anchor records that failed the core's checks */
     uint64_t anchor_height;           /* highest confirmed block of an accepted anchor */
     uint64_t frozen;                  /* 1 once this instance handed over (FROZEN) */
+    uint64_t msgs_dropped_epoch;      /* from an instance of another epoch of this system */
     uint64_t handovers_completed;     /* handovers this instance collected and certified */
     uint64_t start_records;           /* records of the start state it loaded (epoch >= 2) */
     uint64_t start_dropped;           /* ... of members the new epoch no longer has */
@@ -137,8 +138,8 @@ struct nr_se_io {
     /* Reply to a local AE request (see nr_se_client_*). For reads and writes, `version` and
      * `digest` are the committed record (version 0: no record). `status` is NR_OK or an
      * NR_E* code. */
-    void (*client_reply)(void *ctx, uint64_t client, uint64_t req_id, int status,
-                         uint64_t version, const uint8_t digest[NR_DIGEST_BYTES]);
+    void (*client_reply)(void *ctx, uint64_t client, uint64_t req_id, int status, uint64_t version,
+                         const uint8_t digest[NR_DIGEST_BYTES]);
     /* Durability: persist these records. token 0: a write-behind hint for restarts, nothing
      * to report back. token != 0 (DISK mode): the core waits for nr_se_persisted(token)
      * before acknowledging or counting its own vote. May be NULL in MEMORY mode. */
@@ -170,24 +171,24 @@ struct nr_se_io {
 
 struct nr_se_config {
     uint8_t system_id[NR_SYSTEM_ID_BYTES];
-    uint16_t n;    /* members, n = 2f+1, 3 <= n <= NR_MAX_MEMBERS (n = 1 allowed for tests) */
+    uint16_t n; /* members, n = 2f+1, 3 <= n <= NR_MAX_MEMBERS (n = 1 allowed for tests) */
     uint16_t f;
-    uint16_t self; /* my member index */
-    nr_inc_t incarnation;    /* fresh for this start, drawn by the host; nonzero */
-    uint64_t nonce;          /* 64 random bits from the TEE for this instance (0: derived
-                              * from the incarnation; tests only) */
-    int was_active;          /* sealed hint: this SE (some earlier instance) was ACTIVE */
-    int anchored;            /* 1: genesis only through the chain anchor (nr_se_anchor);
-                              * 0: unanchored, for development only (docs/threat-model.md) */
-    uint32_t epoch;          /* chain epoch of the membership (0: NR_CHAIN_EPOCH_FIRST) */
-    int has_genesis_hint;    /* unanchored mode: the sealed hint names the genesis this SE */
+    uint16_t self;        /* my member index */
+    nr_inc_t incarnation; /* fresh for this start, drawn by the host; nonzero */
+    uint64_t nonce;       /* 64 random bits from the TEE for this instance (0: derived
+                           * from the incarnation; tests only) */
+    int was_active;       /* sealed hint: this SE (some earlier instance) was ACTIVE */
+    int anchored;         /* 1: genesis only through the chain anchor (nr_se_anchor);
+                           * 0: unanchored, for development only (docs/threat-model.md) */
+    uint32_t epoch;       /* chain epoch of the membership (0: NR_CHAIN_EPOCH_FIRST) */
+    int has_genesis_hint; /* unanchored mode: the sealed hint names the genesis this SE */
     uint8_t genesis_hint[NR_GENESIS_ID_BYTES]; /* served in; it joins only that network */
-    uint32_t max_records;    /* capacity of the record table (all owners) */
-    uint32_t max_batch;      /* entries per PREPARE (default 1024) */
-    uint32_t max_inflight;   /* PREPARE batches in flight (pipelining window, default 16) */
-    uint32_t retransmit_ms;  /* resend unacknowledged messages after this (default 200) */
-    uint32_t join_retry_ms;  /* resend JOIN requests after this (default 500) */
-    int durability;          /* enum nr_durability */
+    uint32_t max_records;                      /* capacity of the record table (all owners) */
+    uint32_t max_batch;                        /* entries per PREPARE (default 1024) */
+    uint32_t max_inflight;  /* PREPARE batches in flight (pipelining window, default 16) */
+    uint32_t retransmit_ms; /* resend unacknowledged messages after this (default 200) */
+    uint32_t join_retry_ms; /* resend JOIN requests after this (default 500) */
+    int durability;         /* enum nr_durability */
 };
 
 struct nr_se; /* opaque */
@@ -222,8 +223,7 @@ void nr_se_peer_connected(struct nr_se *se, uint16_t j, uint64_t now_ms);
  * nr_genesis_compute_id) before using it. An instance named as a founder (its incarnation
  * and nonce) becomes ACTIVE by genesis; any other joins that genesis; with none recorded,
  * the instance may propose one. Ignored in unanchored mode. */
-void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g, uint64_t height,
-                  uint64_t now_ms);
+void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g, uint64_t height, uint64_t now_ms);
 /* 1 while the instance waits on the anchor (anchored and JOINING): the host keeps
  * fetching chain evidence. */
 int nr_se_wants_anchor(const struct nr_se *se);
@@ -234,8 +234,9 @@ int nr_se_wants_anchor(const struct nr_se *se);
  * every peer to freeze and send its records; with f+1 snapshots counted through the view
  * filters (rule QUORUM, own vote included) it merges them, computes the state root, and asks
  * the counted members to sign it; f+1 signatures complete it (handover_ready). From the
- * first freeze on, no update can commit in this epoch any more (§10.3). NR_OK, NR_ENOTREADY
- * (not ACTIVE), NR_EINVAL (next_epoch is not this epoch + 1). */
+ * first freeze on, no update can commit in this epoch any more (§10.3). A FROZEN instance
+ * that collects nothing may be asked too (the first collector died). NR_OK, NR_ENOTREADY
+ * (neither ACTIVE nor such a FROZEN instance), NR_EINVAL (next_epoch is not this epoch + 1). */
 int nr_se_handover(struct nr_se *se, uint32_t next_epoch, uint64_t now_ms)
     __attribute__((warn_unused_result));
 /* The completed handover this instance collected: NR_OK, or NR_ENOTREADY. */

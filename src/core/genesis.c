@@ -64,6 +64,12 @@ int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)
 #ifdef NR_MUTATE_NO_GENESIS_CHECK
     return 1;
 #endif
+    if (h->epoch != se->cfg.epoch) {
+        /* an instance of another epoch of this system (§10): the previous epoch's members
+         * while a new one starts, or a stale instance of an old one */
+        se->stats.msgs_dropped_epoch++;
+        return 0;
+    }
     if (se->state == NR_SE_ACTIVE || se->state == NR_SE_FROZEN) {
         /* Unanchored: a blank restart (no hint, no target) may ask to join. Anchored: every
          * joiner learnt the genesis from the chain first and names it. */
@@ -71,6 +77,11 @@ int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h)
              (zero && !se->cfg.anchored && h->type == NR_MSG_JOIN_REQ);
     } else if (se->has_genesis) {
         ok = zero || memcmp(h->genesis, se->genesis, NR_GENESIS_ID_BYTES) == 0;
+    } else if (se->cfg.anchored) {
+        /* no target yet, anchored: only the chain names one, so only other joiners' messages
+         * (no genesis) concern us; an instance serving any network — the previous epoch's
+         * too (§10) — is heard once the anchor named the genesis we join */
+        ok = zero;
     } else {
         ok = 1; /* no target yet: the first ACCEPT names it (join.c) */
     }
@@ -139,7 +150,8 @@ static int make_proposal(struct nr_se *se, struct nr_genesis *g, int ignore_stat
         if (j == se->cfg.self) {
             g->founders[j].inc = se->inc;
             g->founders[j].nonce = se->nonce;
-        } else if (jp->status == JP_JOINING && (!jp->was_active || ignore_state)) {
+        } else if (jp->status == JP_JOINING &&
+                   (!jp->was_active || ignore_state || se->cfg.anchored)) {
             g->founders[j].inc = jp->joining_inc;
             g->founders[j].nonce = jp->nonce;
         } else if (!se->cfg.anchored && jp->status == JP_DONE && !jp->was_active) {
@@ -169,10 +181,13 @@ void se_genesis_check(struct nr_se *se)
         return;
     }
 #endif
-    if (se->network_existed)
-        return;
+    /* Anchored, the chain decides: with a record on chain we only ever join, and without one a
+     * proposal decides nothing by itself (one genesis per epoch, founders named), so the
+     * has-state hints — which the host controls — are not consulted (§6.2). */
     if (se->cfg.anchored && (!se->anchor_seen || se->anchor_present))
-        return; /* the chain decides; with a record on chain we only ever join */
+        return;
+    if (!se->cfg.anchored && se->network_existed)
+        return;
     if (!make_proposal(se, &g, 0))
         return;
     if (se->cfg.anchored) {

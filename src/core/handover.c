@@ -8,8 +8,9 @@
  * genesis (its table no longer changes, except by the merges of its own collection). The
  * collector merges every snapshot (rule STORE), counts f+1 members through the view filters
  * (rule QUORUM, own vote included, halting if a vote shows it superseded), sorts its table,
- * computes the state root and asks the counted members to sign (epoch, genesis, next epoch,
- * root, count); with f+1 signatures of distinct members it reports the certified handover.
+ * computes the state root and asks every member to sign (epoch, genesis, next epoch, root,
+ * count): a member signs only once frozen (a SIGN_REQ freezes an ACTIVE member as FREEZE
+ * does); with f+1 signatures of distinct members it reports the certified handover.
  *
  * Start state. An instance of epoch >= 2 loads the certified state before it starts; only
  * such an instance may be named a founder of the epoch's genesis, whose id names the
@@ -108,7 +109,7 @@ static void send_freeze(struct nr_se *se, uint16_t to)
 
 static void send_sign_req(struct nr_se *se, uint16_t to)
 {
-    uint8_t *p = se_hdr(se, NR_MSG_SIGN_REQ, se->ho.votes[to].inc, NR_SIGN_REQ_BODY_BYTES);
+    uint8_t *p = se_hdr(se, NR_MSG_SIGN_REQ, 0, NR_SIGN_REQ_BODY_BYTES);
     p = nr_put_u32(p, se->ho.next_epoch);
     p = nr_put_bytes(p, se->ho.cert.root, NR_STATE_ROOT_BYTES);
     p = nr_put_u64(p, se->ho.cert.count);
@@ -143,12 +144,7 @@ static void add_sig(struct nr_se *se, uint16_t member, nr_inc_t inc, const uint8
     c->sigs[c->nsigs].inc = inc;
     memcpy(c->sigs[c->nsigs].sig, sig, NR_SIG_BYTES);
     c->nsigs++;
-#ifdef NR_MUTATE_HANDOVER_F
-    uint16_t need = se->cfg.f; /* mutation: a handover certified by f members */
-#else
-    uint16_t need = quorum(se);
-#endif
-    if (se->ho.phase == HO_SIGN && c->nsigs >= need) {
+    if (se->ho.phase == HO_SIGN && c->nsigs >= quorum(se)) {
         se->ho.phase = HO_DONE;
         se->stats.handovers_completed++;
         se_log(se, NR_LOG_INFO, "handover to epoch %u complete: %llu records, %u signatures",
@@ -170,7 +166,7 @@ static void collect_check(struct nr_se *se)
         return;
     }
 #ifdef NR_MUTATE_HANDOVER_F
-    if (count < se->cfg.f)
+    if (count < se->cfg.f) /* mutation: the state of f members is handed over */
 #else
     if (count < quorum(se))
 #endif
@@ -191,8 +187,11 @@ static void collect_check(struct nr_se *se)
     uint8_t sig[NR_SIG_BYTES];
     if (sign_root(se, c->next_epoch, c->root, c->count, sig) == 0)
         add_sig(se, se->cfg.self, se->inc, sig);
+    /* Every frozen member may sign (not only the counted ones: a counted member may die
+     * before it signs). The root's completeness rests on the counted snapshots; a signature
+     * says that its member ended this epoch and vouches for the collector's root. */
     for (uint16_t j = 0; j < se->cfg.n; j++)
-        if (se->ho.counted[j])
+        if (j != se->cfg.self)
             send_sign_req(se, j);
 }
 
@@ -201,7 +200,10 @@ int nr_se_handover(struct nr_se *se, uint32_t next_epoch, uint64_t now_ms)
     se->now_ms = now_ms;
     if (next_epoch != se->cfg.epoch + 1u)
         return NR_EINVAL;
-    if (se->state != NR_SE_ACTIVE || se->ho.phase != HO_NONE)
+    /* an ACTIVE instance, or a FROZEN one that collects nothing yet (the collector that froze
+     * it died: any frozen member may take over, §10.2) */
+    if (se->ho.phase != HO_NONE ||
+        !(se->state == NR_SE_ACTIVE || (se->state == NR_SE_FROZEN && se->frozen_for == next_epoch)))
         return NR_ENOTREADY;
     se_freeze(se, next_epoch);
     memset(&se->ho, 0, sizeof(se->ho));
@@ -233,7 +235,7 @@ void se_handover_tick(struct nr_se *se)
             (se->ho.hp[j].status != JP_PARTIAL ||
              se->now_ms >= se->ho.hp[j].last_chunk_ms + se->cfg.retransmit_ms))
             send_freeze(se, j);
-        else if (se->ho.phase == HO_SIGN && se->ho.counted[j] && !has_sig(&se->ho.cert, j))
+        else if (se->ho.phase == HO_SIGN && !has_sig(&se->ho.cert, j))
             send_sign_req(se, j);
     }
 }
@@ -252,11 +254,16 @@ int se_on_freeze(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur *b
         return 0;
     }
     if (se->state == NR_SE_ACTIVE) {
-        if (h->sender_inc != se->view[j] || se->view[j] < se->seen[j]) {
-            /* not the incarnation of j we accept: it may not end our epoch */
+        if (!se_accepts(se, j, h->sender_inc)) {
+            /* not an incarnation of j we accept: it may not end our epoch */
             se->stats.msgs_dropped_stale_inc++;
             return 0;
         }
+#ifdef NR_MUTATE_NO_FREEZE
+        /* mutation: hand the records over but keep serving (commits after the snapshot) */
+        se_send_snapshot(se, NR_MSG_FREEZE_REPLY, j, h->sender_inc, next);
+        return 0;
+#endif
         se_freeze(se, next);
     }
     if (se->state != NR_SE_FROZEN || se->frozen_for != next)
@@ -331,7 +338,11 @@ int se_on_sign_req(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cur 
     if (b->err || b->left)
         return NR_EMALFORMED;
     /* Only a frozen member signs: its signature says that it ended this epoch (it commits
-     * nothing here any more) and that it handed its records to this collector. */
+     * nothing here any more). An ACTIVE member that accepts the collector freezes first. */
+    if (next != se->cfg.epoch + 1u)
+        return NR_EMALFORMED;
+    if (se->state == NR_SE_ACTIVE && se_accepts(se, h->sender, h->sender_inc))
+        se_freeze(se, next);
     if (se->state != NR_SE_FROZEN || se->frozen_for != next) {
         se->stats.msgs_dropped_unexpected++;
         return 0;
@@ -361,8 +372,7 @@ int se_on_sign_reply(struct nr_se *se, const struct nr_peer_hdr *h, struct nr_cu
     if (b->err || b->left)
         return NR_EMALFORMED;
     if (se->state != NR_SE_FROZEN || se->ho.phase != HO_SIGN || next != se->ho.next_epoch ||
-        !se->ho.counted[j] || h->sender_inc != se->ho.votes[j].inc || count != se->ho.cert.count ||
-        memcmp(root, se->ho.cert.root, NR_STATE_ROOT_BYTES) != 0) {
+        count != se->ho.cert.count || memcmp(root, se->ho.cert.root, NR_STATE_ROOT_BYTES) != 0) {
         se->stats.msgs_dropped_unexpected++;
         return 0;
     }
@@ -425,6 +435,9 @@ int nr_se_load_start(struct nr_se *se, const uint8_t predecessor[NR_GENESIS_ID_B
             return NR_EFULL;
         }
         struct slot *s = &se->slots[si];
+#ifdef NR_MUTATE_START_EMPTY
+        continue; /* mutation: the new epoch starts without the handed-over state */
+#endif
         s->version = recs[k].version;
         memcpy(s->digest, recs[k].digest, NR_DIGEST_BYTES);
         s->stamp = NR_STAMP_START;

@@ -22,8 +22,8 @@ int se_vote_counts(const struct nr_se *se, const struct vote *votes, uint16_t j,
 
 /* Count distinct members whose votes survive the view filters; with_self counts the
  * collector. Sets *superseded if a vote shows a newer incarnation of the collector. */
-uint16_t se_count_votes(const struct nr_se *se, const struct vote *votes, int with_self,
-                            int filter, int *superseded)
+uint16_t se_count_votes(const struct nr_se *se, const struct vote *votes, int with_self, int filter,
+                        int *superseded)
 {
     uint16_t count = 0;
     *superseded = 0;

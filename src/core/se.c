@@ -80,6 +80,7 @@ uint8_t *se_hdr(struct nr_se *se, uint8_t type, nr_inc_t dest_inc, uint32_t body
     h.dest_inc = dest_inc;
     if (se->has_genesis)
         memcpy(h.genesis, se->genesis, NR_GENESIS_ID_BYTES);
+    h.epoch = se->cfg.epoch;
     known_view(se, h.view);
     return nr_peer_hdr_put(se->buf, se->cfg.n, &h);
 }
@@ -248,7 +249,7 @@ void nr_se_start(struct nr_se *se, uint64_t now_ms)
 /* Is `inc` the incarnation of j that we accept? ACTIVE senders of protocol traffic that are
  * newer than anything we know are admitted implicitly: they completed a join through f+1
  * others (§2 step 5). */
-static int accepts(struct nr_se *se, uint16_t j, nr_inc_t inc)
+int se_accepts(struct nr_se *se, uint16_t j, nr_inc_t inc)
 {
 #ifdef NR_MUTATE_ACCEPT_SUPERSEDED
     if (inc != 0)
@@ -326,7 +327,7 @@ int nr_se_on_peer_msg(struct nr_se *se, uint16_t from, const uint8_t *msg, size_
             se->stats.msgs_dropped_unexpected++;
             return NR_ENOTREADY;
         }
-        if (!accepts(se, from, h.sender_inc)) {
+        if (!se_accepts(se, from, h.sender_inc)) {
             /* A superseded (or replayed older) incarnation: refuse, and tell it, so that
              * it learns from our view that it is superseded and halts (S6). */
             se->stats.msgs_dropped_stale_inc++;

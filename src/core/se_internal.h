@@ -115,9 +115,9 @@ struct handover {
     uint32_t next_epoch;
     struct join_peer hp[NR_MAX_MEMBERS]; /* snapshot progress per peer */
     struct vote votes[NR_MAX_MEMBERS];
-    uint8_t counted[NR_MAX_MEMBERS];     /* members whose snapshot is in the root */
+    uint8_t counted[NR_MAX_MEMBERS]; /* members whose snapshot is in the root */
     uint64_t sent_ms[NR_MAX_MEMBERS];
-    struct nr_handover cert;             /* root, count, signatures so far */
+    struct nr_handover cert; /* root, count, signatures so far */
 };
 
 struct disk_ack {
@@ -180,12 +180,12 @@ struct nr_se {
     uint64_t genesis_drops[NR_MAX_MEMBERS]; /* per sender, for rate-limited logs */
 
     /* epochs (handover.c) */
-    uint32_t frozen_for;         /* FROZEN: the next epoch it handed over to */
-    struct handover ho;          /* as collector */
-    int has_start;               /* epoch >= 2: holds the start state */
+    uint32_t frozen_for; /* FROZEN: the next epoch it handed over to */
+    struct handover ho;  /* as collector */
+    int has_start;       /* epoch >= 2: holds the start state */
     uint8_t start_pred[NR_GENESIS_ID_BYTES];
     uint8_t start_root[NR_STATE_ROOT_BYTES];
-    uint32_t *order;             /* scratch: slot indices sorted by (owner, key) */
+    uint32_t *order; /* scratch: slot indices sorted by (owner, key) */
 
     /* DISK durability */
     uint64_t next_token;
@@ -221,12 +221,15 @@ static inline uint16_t quorum(const struct nr_se *se)
 #endif
 
 /* se.c */
-void se_log(struct nr_se *se, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void se_log(struct nr_se *se, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void se_learn(struct nr_se *se, uint16_t j, nr_inc_t inc, uint64_t nonce);
 uint8_t *se_hdr(struct nr_se *se, uint8_t type, nr_inc_t dest_inc, uint32_t body_len);
 void se_send(struct nr_se *se, uint16_t to, const uint8_t *end);
 void se_halt(struct nr_se *se, int reason);
 void se_become_active(struct nr_se *se, const char *how);
+/* §2 step 5: is inc the incarnation of j we accept (admitting a newer one implicitly)? */
+int se_accepts(struct nr_se *se, uint16_t j, nr_inc_t inc);
 
 /* genesis.c */
 int se_genesis_admits(struct nr_se *se, const struct nr_peer_hdr *h);
@@ -265,8 +268,8 @@ int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d
 
 /* quorum.c */
 int se_vote_counts(const struct nr_se *se, const struct vote *votes, uint16_t j, int filter);
-uint16_t se_count_votes(const struct nr_se *se, const struct vote *votes, int with_self,
-                        int filter, int *superseded);
+uint16_t se_count_votes(const struct nr_se *se, const struct vote *votes, int with_self, int filter,
+                        int *superseded);
 
 /* replicate.c */
 void se_reply(struct nr_se *se, const struct op *o, int status, uint64_t v, const uint8_t *d);

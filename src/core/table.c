@@ -41,8 +41,7 @@ uint32_t se_slot_find(struct nr_se *se, uint16_t owner, const uint8_t *key, int 
 }
 
 /* Rule STORE (§3). Returns 0 if stored or no-op, 1 if refused (same stamp, two digests). */
-int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d,
-                      nr_inc_t stamp)
+int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d, nr_inc_t stamp)
 {
     se->network_existed = 1;
     se_learn(se, s->owner, stamp, 0);
@@ -58,9 +57,9 @@ int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d
             if (s->version == v)
                 se->stats.fork_attempts++;
             se_log(se, NR_LOG_WARN,
-                  "record of member %u: value v%llu of an older incarnation replaced by v%llu "
-                  "of a later incarnation (uncommitted leftover, §9.5)",
-                  s->owner, (unsigned long long)s->version, (unsigned long long)v);
+                   "record of member %u: value v%llu of an older incarnation replaced by v%llu "
+                   "of a later incarnation (uncommitted leftover, §9.5)",
+                   s->owner, (unsigned long long)s->version, (unsigned long long)v);
             if (se->io.leftover) {
                 struct nr_record old, by;
                 memset(&old, 0, sizeof(old));
@@ -90,8 +89,8 @@ int se_store_rule(struct nr_se *se, struct slot *s, uint64_t v, const uint8_t *d
         if (v == s->version && memcmp(s->digest, d, NR_DIGEST_BYTES) != 0) {
             se->stats.fork_attempts++;
             se_log(se, NR_LOG_ERROR,
-                  "FORK ATTEMPT: member %u incarnation %016llx sent two digests for v%llu",
-                  s->owner, (unsigned long long)stamp, (unsigned long long)v);
+                   "FORK ATTEMPT: member %u incarnation %016llx sent two digests for v%llu",
+                   s->owner, (unsigned long long)stamp, (unsigned long long)v);
             return 1;
         }
         return 0;

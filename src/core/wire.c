@@ -129,6 +129,7 @@ uint8_t *nr_peer_hdr_put(uint8_t *buf, uint16_t n, const struct nr_peer_hdr *h)
     p = nr_put_u64(p, h->sender_nonce);
     p = nr_put_u64(p, h->dest_inc);
     p = nr_put_bytes(p, h->genesis, NR_GENESIS_ID_BYTES);
+    p = nr_put_u32(p, h->epoch);
     for (uint16_t i = 0; i < n; i++)
         p = nr_put_u64(p, h->view[i]);
     return p;
@@ -152,6 +153,7 @@ int nr_peer_hdr_decode(struct nr_peer_hdr *h, struct nr_cur *body, const uint8_t
     nr_cur_u64(&c, &h->sender_nonce);
     nr_cur_u64(&c, &h->dest_inc);
     nr_cur_bytes(&c, h->genesis, NR_GENESIS_ID_BYTES);
+    nr_cur_u32(&c, &h->epoch);
     for (uint16_t i = 0; i < n; i++)
         nr_cur_u64(&c, &h->view[i]);
     if (c.err)

@@ -7,7 +7,7 @@
  * NR_EVERSION, never a crash.
  *
  * ---------------------------------------------------------------------------------------
- * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 64 + 8n bytes)
+ * SE <-> SE header (NR_PEER_HDR_BYTES(n) = 68 + 8n bytes)
  *   u8  version        NR_WIRE_VERSION
  *   u8  type           enum nr_peer_type
  *   u16 sender         sender's member index
@@ -18,6 +18,8 @@
  *   u64 dest_inc       the receiver's incarnation this is meant for (0 = any: JOIN_REQ)
  *   u8  genesis[32]    genesis id of the network the sender serves (ACTIVE) or joins
  *                      (JOINING with a target); zero: none yet (docs/protocol.md §2, §6)
+ *   u32 epoch          the network epoch the sender serves or joins (§10): messages of
+ *                      another epoch are dropped before anything is learnt from them
  *   u64 view[n]        sender's view: incarnation it accepts for each member (0 = none);
  *                      n is the system's member count, known to both sides
  *
@@ -75,13 +77,13 @@
 
 #define NR_WIRE_VERSION 3u
 #define NR_MAX_BODY (4u * 1024u * 1024u) /* cap on any body */
-#define NR_PEER_HDR_FIXED 64u
+#define NR_PEER_HDR_FIXED 68u
 #define NR_PEER_HDR_BYTES(n) (NR_PEER_HDR_FIXED + 8u * (size_t)(n))
 #define NR_PREPARE_ENTRY_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES)      /* 72 */
 #define NR_FETCH_REC_BYTES (NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u)     /* 80 */
 #define NR_JOIN_REC_BYTES (2u + NR_KEY_BYTES + 8u + NR_DIGEST_BYTES + 8u) /* 82 */
-#define NR_BATCH_HDR_BYTES 12u  /* PREPARE/FETCH/FETCH_REPLY: u64 batch or req, u32 count */
-#define NR_ACK_BODY_BYTES 9u    /* u64 batch, u8 status */
+#define NR_BATCH_HDR_BYTES 12u /* PREPARE/FETCH/FETCH_REPLY: u64 batch or req, u32 count */
+#define NR_ACK_BODY_BYTES 9u   /* u64 batch, u8 status */
 #define NR_JOIN_REQ_BODY_BYTES 1u
 #define NR_JOIN_REPLY_FIXED 22u /* status, flags, snapshot, chunk, chunks, count */
 #define NR_MAX_PREPARE_ENTRIES 8192u
@@ -133,6 +135,7 @@ struct nr_peer_hdr {
     uint64_t sender_nonce;
     nr_inc_t dest_inc;
     uint8_t genesis[NR_GENESIS_ID_BYTES];
+    uint32_t epoch;
     nr_inc_t view[NR_MAX_MEMBERS];
 };
 
@@ -193,11 +196,11 @@ struct nr_client_msg {
     uint8_t has_genesis;
     uint8_t genesis[NR_GENESIS_ID_BYTES];
 };
-#define NR_CLIENT_MAX_BYTES \
+#define NR_CLIENT_MAX_BYTES                                                                        \
     (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES + NR_GENESIS_ID_BYTES)
 /* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
-#define NR_CLIENT_UPDATE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)      /* 60 */
+#define NR_CLIENT_UPDATE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)     /* 60 */
 #define NR_CLIENT_REPLY_BYTES (NR_CLIENT_HDR_BYTES + 4u + 8u + NR_DIGEST_BYTES) /* 64 */
 /* Decode exactly one message filling all of buf. */
 int nr_client_msg_decode(struct nr_client_msg *m, const uint8_t *buf, size_t len)

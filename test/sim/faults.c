@@ -12,11 +12,24 @@
 /* ------------------------------------------------------------------------------------ */
 /* the fault budget                                                                     */
 
+/* Down: lost its memory. A FROZEN instance handed its state over (it is not down), and an
+ * instance of a new epoch that holds the start state is not down before the epoch's genesis
+ * (§10). */
 static int member_down(const struct sim_world *w, uint16_t m)
 {
     int t = w->top[m];
-    return t < 0 || !w->inst[t].alive || w->inst[t].halted ||
-           nr_se_state(w->inst[t].se) != NR_SE_ACTIVE || sim_poisoned(w, t);
+    if (t < 0 || !w->inst[t].alive || w->inst[t].halted || sim_poisoned(w, t))
+        return 1;
+    enum nr_se_state st = nr_se_state(w->inst[t].se);
+    if (st == NR_SE_ACTIVE || st == NR_SE_FROZEN)
+        return 0;
+    for (int i = 0; i < w->ninst; i++) /* a restart beside a frozen instance of the member */
+        if (w->inst[i].alive && !w->inst[i].halted && w->inst[i].member == m &&
+            w->inst[i].netep == w->netep && nr_se_state(w->inst[i].se) == NR_SE_FROZEN)
+            return 0;
+    const struct sim_inst *in = &w->inst[t];
+    return !(in->netep > NR_CHAIN_EPOCH_FIRST && st == NR_SE_JOINING && in->has_start &&
+             (!w->chain_has[in->netep] || w->chain_g[in->netep].founders[m].inc == in->inc));
 }
 
 unsigned sim_down_count(const struct sim_world *w)
@@ -95,13 +108,14 @@ void sim_fault_event(struct sim_world *w)
     if (w->phase != SIM_PH_FAULTS)
         return;
     const struct sim_swarm *s = &w->sw;
-    uint32_t ws[] = {s->w_kill,      s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
-                     s->w_isolate,   s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
-                     s->w_ae_crash,  s->w_collide, s->w_blank};
+    uint32_t ws[] = {s->w_kill,     s->w_restart, s->w_clone, s->w_concurrent, s->w_partition,
+                     s->w_isolate,  s->w_link,    s->w_heal,  s->w_replay,     s->w_reroute,
+                     s->w_ae_crash, s->w_collide, s->w_blank, s->w_reconf};
     uint32_t total = 0;
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         total += ws[i];
-    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, 2u * s->fault_gap_ms), SIM_EV_FAULT, 0, 0, NULL);
+    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, 2u * s->fault_gap_ms), SIM_EV_FAULT, 0, 0,
+                NULL);
     if (total == 0)
         return;
     uint32_t pick = (uint32_t)sim_rng_below(&w->rng, total);
@@ -203,8 +217,8 @@ void sim_fault_event(struct sim_world *w)
         if (v < 0 || !sim_room(w) || !sim_may_down(w, m))
             break;
         nr_inc_t inc = w->inst[v].inc;
-        sim_trace(w, "COLLIDE: new instance of member %u reuses incarnation %" PRIx64 " of %s",
-                  m, inc, w->inst[v].label);
+        sim_trace(w, "COLLIDE: new instance of member %u reuses incarnation %" PRIx64 " of %s", m,
+                  inc, w->inst[v].label);
         w->clones++;
         if (inc >= w->poisoned[m])
             w->poisoned[m] = inc;
@@ -240,6 +254,10 @@ void sim_fault_event(struct sim_world *w)
         }
         break;
     }
+    case 13: /* governance opens the next epoch: a handover begins (§10) */
+        if (sim_reconf_begin(w) == 0)
+            w->reconfigs++;
+        break;
     case 9:
         for (int a = 0; a < w->ninst; a++)
             for (unsigned j = 0; j < NR_MAX_MEMBERS; j++)

@@ -20,13 +20,16 @@ static void usage(void)
            "  --n 3|5               member count (default: chosen by each seed)\n"
            "  --scenario NAME       run a named scenario (see --list)\n"
            "  --list                list the named scenarios\n"
-           "  --regressions FILE    run every seed listed in FILE (lines: SEED [N])\n"
+           "  --regressions FILE    run every seed listed in FILE (lines: SEED [N] [reconf];\n"
+           "                        a seed runs without reconfiguration unless it says reconf)\n"
            "  --expect-violation    succeed iff some run finds a safety violation\n"
            "                        (mutation tests: shows that the checker bites)\n"
            "  --fault-ms MS         length of the fault phase (default: chosen by the seed)\n"
            "  --live-ms MS          bound of the liveness phase (default 5000)\n"
            "  --anchored            every run anchored on the chain oracle (default: 7 of 8)\n"
            "  --unanchored          every run unanchored (development mode: no blank faults)\n"
+           "  --reconf              every anchored run may reconfigure (default: half of them)\n"
+           "  --no-reconf           no reconfiguration (epochs, docs/protocol.md §10)\n"
            "  -v, --verbose         print the whole trace\n"
            "exit status: 0 pass, 1 safety violation, 2 liveness failure, 3 error\n");
 }
@@ -46,6 +49,7 @@ struct totals {
     uint64_t runs, passed, safety, liveness, errors, beyond_budget;
     uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts, tf_within;
     uint64_t steps, sim_ms, converge_max_ms, storms, blanks, blank_networks, anchored;
+    uint64_t reconf_runs, epochs_opened, handover_retries, pause_max_ms;
     struct nr_se_stats core;
 };
 
@@ -120,6 +124,11 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, st
         t->blanks += w->blanks;
         t->blank_networks += w->blank_networks;
         t->anchored += (uint64_t)w->anchored;
+        t->reconf_runs += w->sw.w_reconf != 0;
+        t->epochs_opened += w->netep - NR_CHAIN_EPOCH_FIRST;
+        t->handover_retries += w->handover_retries;
+        if (w->pause_max_ms > t->pause_max_ms)
+            t->pause_max_ms = w->pause_max_ms;
         t->core.msgs_dropped_genesis += w->core.msgs_dropped_genesis;
         t->tf_halts += w->halts_total_failure;
         t->sup_halts += w->halts_superseded;
@@ -144,16 +153,21 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, st
 static void print_totals(const struct totals *t)
 {
     printf("stats: %" PRIu64 " runs (%" PRIu64 " beyond the fault budget, %" PRIu64
-           " of them message storms), %" PRIu64
-           " steps, %" PRIu64 " simulated s, %" PRIu64 " writes acked, %" PRIu64
-           " reads, %" PRIu64 " kills, %" PRIu64 " restarts, %" PRIu64 " clones, %" PRIu64
-           " superseded halts, %" PRIu64 " total-failure reports (%" PRIu64
+           " of them message storms), %" PRIu64 " steps, %" PRIu64 " simulated s, %" PRIu64
+           " writes acked, %" PRIu64 " reads, %" PRIu64 " kills, %" PRIu64 " restarts, %" PRIu64
+           " clones, %" PRIu64 " superseded halts, %" PRIu64 " total-failure reports (%" PRIu64
            " within the budget); slowest convergence within the budget %" PRIu64 " ms\n",
-           t->runs, t->beyond_budget, t->storms, t->steps, t->sim_ms / 1000, t->writes, t->reads, t->kills,
-           t->restarts, t->clones, t->sup_halts, t->tf_halts, t->tf_within, t->converge_max_ms);
+           t->runs, t->beyond_budget, t->storms, t->steps, t->sim_ms / 1000, t->writes, t->reads,
+           t->kills, t->restarts, t->clones, t->sup_halts, t->tf_halts, t->tf_within,
+           t->converge_max_ms);
     printf("genesis: %" PRIu64 " anchored runs, %" PRIu64 " blank instances (%" PRIu64
            " blank networks), %" PRIu64 " messages of another network dropped\n",
            t->anchored, t->blanks, t->blank_networks, t->core.msgs_dropped_genesis);
+    printf("epochs: %" PRIu64 " runs could reconfigure, %" PRIu64
+           " epochs opened by handover, %" PRIu64
+           " handovers taken over by another collector; longest pause from handover to "
+           "the new epoch's genesis %" PRIu64 " simulated ms\n",
+           t->reconf_runs, t->epochs_opened, t->handover_retries, t->pause_max_ms);
     printf("core counters: %" PRIu64 " joins admitted, %" PRIu64 " join replies and %" PRIu64
            " votes discarded by views, %" PRIu64 " stale-incarnation drops, %" PRIu64
            " fork attempts, %" PRIu64 " stale leftovers, %" PRIu64 " conflicts refused, %" PRIu64
@@ -169,6 +183,7 @@ int main(int argc, char **argv)
     memset(&opt, 0, sizeof(opt));
     opt.live_ms = 5000;
     opt.anchor_mode = -1;
+    opt.reconf = -1;
     opt.trace = 1; /* multi-seed modes turn it off */
     uint64_t seed = 0, nseeds = 0, from = 1;
     int have_seed = 0, expect_violation = 0;
@@ -202,6 +217,10 @@ int main(int argc, char **argv)
             opt.anchor_mode = 1;
         } else if (!strcmp(a, "--unanchored")) {
             opt.anchor_mode = 0;
+        } else if (!strcmp(a, "--reconf")) {
+            opt.reconf = 1;
+        } else if (!strcmp(a, "--no-reconf")) {
+            opt.reconf = 0;
         } else if (!strcmp(a, "--expect-violation")) {
             expect_violation = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -223,10 +242,11 @@ int main(int argc, char **argv)
         if (!have_seed)
             seed = 1;
         int rc = sim_run_scenario(scenario, seed, &opt);
-        printf("scenario %s (seed %" PRIu64 ", mutation %s): %s\n", scenario, seed,
-               NR_SIM_MUTATION,
-               rc == SIM_PASS ? "pass" : rc == SIM_SAFETY ? "SAFETY VIOLATION"
-                                     : rc == SIM_LIVENESS ? "LIVENESS FAILURE" : "ERROR");
+        printf("scenario %s (seed %" PRIu64 ", mutation %s): %s\n", scenario, seed, NR_SIM_MUTATION,
+               rc == SIM_PASS       ? "pass"
+               : rc == SIM_SAFETY   ? "SAFETY VIOLATION"
+               : rc == SIM_LIVENESS ? "LIVENESS FAILURE"
+                                    : "ERROR");
         if (expect_violation)
             return rc == SIM_SAFETY ? 0 : 1;
         return rc;
@@ -254,6 +274,7 @@ int main(int argc, char **argv)
                 continue;
             struct sim_opts o = opt;
             o.n = got == 2 ? nn : opt.n;
+            o.reconf = strstr(line, "reconf") ? 1 : 0; /* older seeds replay exactly */
             int rc = run_seed((uint64_t)s, &o, o.n, &t);
             if (rc != SIM_PASS) {
                 printf("regression seed %llu FAILED (%d)\n", s, rc);
@@ -278,8 +299,8 @@ int main(int argc, char **argv)
         for (uint64_t s = from; s < from + nseeds; s++) {
             int rc = run_seed(s, &opt, opt.n, &t);
             if (expect_violation && rc == SIM_SAFETY) {
-                printf("mutation %s: safety violation found at seed %" PRIu64
-                       " after %" PRIu64 " seeds (replay: --seed %" PRIu64 "%s)\n",
+                printf("mutation %s: safety violation found at seed %" PRIu64 " after %" PRIu64
+                       " seeds (replay: --seed %" PRIu64 "%s)\n",
                        NR_SIM_MUTATION, s, s - from + 1, s, opt.n == 5 ? " --n 5" : "");
                 opt.quiet = 0;
                 run_seed(s, &opt, opt.n, NULL);
@@ -288,14 +309,14 @@ int main(int argc, char **argv)
             if (rc != SIM_PASS && nfailed < 64)
                 failed[nfailed++] = s;
             if ((s - from + 1) % 1000 == 0) {
-                fprintf(stderr, "progress: %" PRIu64 " seeds, %" PRIu64 " failed\n",
-                        s - from + 1, t.runs - t.passed);
+                fprintf(stderr, "progress: %" PRIu64 " seeds, %" PRIu64 " failed\n", s - from + 1,
+                        t.runs - t.passed);
                 fflush(stderr);
             }
         }
         if (expect_violation) {
-            printf("mutation %s: NO safety violation found in %" PRIu64 " seeds\n",
-                   NR_SIM_MUTATION, nseeds);
+            printf("mutation %s: NO safety violation found in %" PRIu64 " seeds\n", NR_SIM_MUTATION,
+                   nseeds);
             print_totals(&t);
             return 1;
         }

@@ -23,7 +23,8 @@
 #define SIM_TRACE_LINES 512u
 #define SIM_TRACE_LINE 224u
 #define SIM_MAX_STEPS 500000u
-#define SIM_MAX_PROPOSALS 64u /* per run: more is a storm or a livelock */
+#define SIM_MAX_PROPOSALS 256u /* distinct records per run: more is a storm or a livelock */
+#define SIM_MAX_EPOCHS 4u     /* network epochs per run (1 + reconfigurations) */
 
 /* Exit codes / run outcomes. */
 enum sim_result {
@@ -52,6 +53,7 @@ struct sim_opts {
     uint64_t live_ms;     /* bound of the liveness phase (simulated ms) */
     int quiet;            /* no report on failure (used by --expect-violation) */
     int anchor_mode;      /* -1: chosen by the seed; 1: anchored (chain oracle); 0: unanchored */
+    int reconf;           /* -1: chosen by the seed; 0: no reconfiguration; 1: allowed */
     int trace;            /* keep the trace ring (off for fast multi-seed runs: a failing
                            * seed is re-run with the trace on, which replays it exactly) */
 };
@@ -80,7 +82,9 @@ struct sim_inst {
     uint64_t anchor_t;    /* highest chain time it was shown (its sealed "height") */
     int halt_reason;
     uint16_t member;
-    uint32_t epoch;
+    uint32_t epoch;       /* incarnation epoch (restart count) */
+    uint32_t netep;       /* network epoch it serves (1 + reconfigurations, §10) */
+    int has_start;        /* it loaded its epoch's start state */
     nr_inc_t inc;
     uint64_t nonce;
     struct nr_se *se;
@@ -138,7 +142,7 @@ struct sim_swarm {
     uint32_t delay_min_ms, delay_max_ms, spike_ms;
     uint32_t fault_gap_ms;
     uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
-        w_heal, w_replay, w_reroute, w_ae_crash, w_collide, w_blank;
+        w_heal, w_replay, w_reroute, w_ae_crash, w_collide, w_blank, w_reconf;
     uint32_t anchor_gap_ms;  /* the host feeds chain evidence this often */
     uint32_t confirm_ms;     /* a record counts after this long on chain (confirmations) */
     uint32_t post_max_ms;    /* a proposal reaches the chain after up to this long */
@@ -194,9 +198,21 @@ struct sim_world {
      * rolled back; instances see it through evidence of any confirmed height >= the one
      * they last saw (a blank instance: any height at all) */
     int anchored;
-    int chain_has;
-    uint64_t chain_at;
-    struct nr_genesis chain_g;
+    int chain_has[SIM_MAX_EPOCHS + 1];  /* per network epoch: its genesis is recorded */
+    uint64_t chain_at[SIM_MAX_EPOCHS + 1];
+    struct nr_genesis chain_g[SIM_MAX_EPOCHS + 1];
+
+    /* reconfiguration (§10): the current network epoch, a handover in progress, and the
+     * start state of the current epoch (sorted as its root) */
+    uint32_t netep;
+    int ho_collector;       /* instance collecting the handover, -1 none */
+    int ho_ready;           /* instance whose handover completed, -1 none */
+    uint64_t ho_started;    /* when the current handover began (0: none) */
+    struct nr_handover ho_cert;
+    struct nr_record *start;
+    size_t nstart;
+    unsigned reconfigs, handover_retries;
+    uint64_t pause_max_ms;  /* longest time from a handover's start to its epoch's genesis */
     struct nr_genesis proposals[SIM_MAX_PROPOSALS];
     int nproposals;
     unsigned blank_networks;
@@ -239,6 +255,9 @@ int sim_spawn(struct sim_world *w, uint16_t member, int stale, int clone_links);
 int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int was_active);
 int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active);
 int sim_spawn_blank(struct sim_world *w, uint16_t member, uint32_t epoch, uint64_t reach);
+/* Reconfiguration (§10): begin a handover of the current epoch at a live instance of it (a
+ * new collector if the last one died). Returns 0 if one was started. */
+int sim_reconf_begin(struct sim_world *w);
 void sim_anchor_feed(struct sim_world *w);
 void sim_kill(struct sim_world *w, int id);
 int sim_add_record(struct sim_world *w, uint16_t owner);

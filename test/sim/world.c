@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "faults.h"
 #include "net.h"
 
@@ -45,8 +47,8 @@ static void cb_reply(void *ctx, uint64_t client, uint64_t req_id, int status, ui
     /* client handle = gen << 16 | (ae id + 1): the core treats client 0 as "no client" */
     uint64_t aid = client & 0xffffu;
     if (aid == 0 || aid > (uint64_t)w->nae) {
-        snprintf(w->why, sizeof(w->why), "API: %s replied to unknown client %" PRIu64,
-                 in->label, client);
+        snprintf(w->why, sizeof(w->why), "API: %s replied to unknown client %" PRIu64, in->label,
+                 client);
         w->violation = SIM_ERROR;
         return;
     }
@@ -156,8 +158,7 @@ static void cb_halted(void *ctx, int reason)
             w->tf_within_budget++;
             sim_trace(w, "NOTE: total failure declared while at most f members are down");
         }
-    }
-    else if (reason == NR_ESUPERSEDED)
+    } else if (reason == NR_ESUPERSEDED)
         w->halts_superseded++;
     else
         w->halts_other++;
@@ -174,11 +175,21 @@ static void cb_genesis_proposed(void *ctx, const struct nr_genesis *g)
 {
     struct sim_inst *in = ctx;
     struct sim_world *w = in->w;
-    if (!in->alive || w->nproposals >= (int)SIM_MAX_PROPOSALS)
+    if (!in->alive)
+        return;
+    int k = 0;
+    while (k < w->nproposals && memcmp(w->proposals[k].id, g->id, NR_GENESIS_ID_BYTES) != 0)
+        k++;
+    if (k < w->nproposals) { /* the same record again: another transaction posting it */
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.post_max_ms), SIM_EV_POST, k, 0,
+                    NULL);
+        return;
+    }
+    if (w->nproposals >= (int)SIM_MAX_PROPOSALS)
         return;
     w->proposals[w->nproposals] = *g;
-    sim_trace(w, "PROPOSE %s: genesis %02x%02x%02x%02x...", in->label, g->id[0], g->id[1],
-              g->id[2], g->id[3]);
+    sim_trace(w, "PROPOSE %s: genesis %02x%02x%02x%02x...", in->label, g->id[0], g->id[1], g->id[2],
+              g->id[3]);
     sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.post_max_ms), SIM_EV_POST,
                 w->nproposals, 0, NULL);
     w->nproposals++;
@@ -210,6 +221,36 @@ static void cb_leftover(void *ctx, const struct nr_record *old, const struct nr_
     }
 }
 
+/* Member identity keys for handover signatures: Ed25519 from a per-(seed, member) seed. */
+static void member_keys(const struct sim_world *w, uint16_t m, uint8_t pk[32], uint8_t sk[64])
+{
+    uint8_t seed[32];
+    uint64_t x = sim_mix64(w->seed ^ (0x5EEDull << 20) ^ m);
+    for (unsigned i = 0; i < 32; i++) {
+        if (i % 8 == 0)
+            x = sim_mix64(x + i);
+        seed[i] = (uint8_t)(x >> (8 * (i % 8)));
+    }
+    crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+static int cb_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[NR_SIG_BYTES])
+{
+    struct sim_inst *in = ctx;
+    uint8_t pk[32], sk[64];
+    member_keys(in->w, in->member, pk, sk);
+    return crypto_sign_detached(sig, NULL, msg, len, sk);
+}
+
+static void cb_handover_ready(void *ctx, const struct nr_handover *h)
+{
+    struct sim_inst *in = ctx;
+    struct sim_world *w = in->w;
+    (void)h;
+    if (in->alive && in->netep == w->netep && w->ho_ready < 0)
+        w->ho_ready = in->id; /* the switch happens after this step (no re-entry) */
+}
+
 static void cb_active(void *ctx)
 {
     struct sim_inst *in = ctx;
@@ -217,10 +258,23 @@ static void cb_active(void *ctx)
     if (!in->alive)
         return;
     in->was_active_seen = 1;
+    if (in->netep != w->netep)
+        return; /* an instance of an older epoch: no hint of the current one */
     w->ever_active[in->member] = 1;
     if (w->nhints[in->member] < SIM_MAX_HINTS)
         w->hints[in->member][w->nhints[in->member]++] = (struct sim_hint){in->epoch, 1};
     sim_trace(w, "ACTIVE %s inc %" PRIx64, in->label, in->inc);
+}
+
+/* top[m]: member m's instance with the highest incarnation in the current network epoch (an
+ * instance of an older epoch never is, whatever its incarnation: §10). */
+static void sim_top_update(struct sim_world *w, const struct sim_inst *in)
+{
+    int t = w->top[in->member];
+    if (in->netep != w->netep)
+        return;
+    if (t < 0 || w->inst[t].netep != w->netep || in->inc > w->inst[t].inc)
+        w->top[in->member] = in->id;
 }
 
 int sim_poisoned(const struct sim_world *w, int id)
@@ -253,6 +307,7 @@ int sim_spawn_epoch(struct sim_world *w, uint16_t member, uint32_t epoch, int wa
 int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_active)
 {
     uint32_t epoch = nr_incarnation_epoch(inc);
+    int rc;
     if (w->ninst >= (int)SIM_MAX_INST)
         return -1;
     int id = w->ninst;
@@ -264,6 +319,7 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
     in->alive = 1;
     in->member = member;
     in->epoch = epoch;
+    in->netep = w->netep;
     in->inc = inc;
     in->nonce = sim_rng_next(&w->rng) | 1u;
     in->reach = ~(uint64_t)0;
@@ -285,6 +341,7 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
     cfg.nonce = in->nonce;
     cfg.was_active = was_active;
     cfg.anchored = w->anchored;
+    cfg.epoch = w->netep;
     cfg.max_records = MAX_RECORDS_PER_SE;
     cfg.max_batch = w->sw.max_batch;
     cfg.max_inflight = w->sw.max_inflight;
@@ -303,8 +360,10 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
         .active = cb_active,
         .genesis_proposed = cb_genesis_proposed,
         .leftover = cb_leftover,
+        .sign = cb_sign,
+        .handover_ready = cb_handover_ready,
     };
-    int rc = nr_se_create(&in->se, &cfg, &io);
+    rc = nr_se_create(&in->se, &cfg, &io);
     if (rc != NR_OK) {
         snprintf(w->why, sizeof(w->why), "nr_se_create failed: %s", nr_errname(rc));
         w->violation = SIM_ERROR;
@@ -323,17 +382,33 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
         w->route[i][member] = id; /* a new instance connects to everyone */
     if (epoch > w->max_epoch[member])
         w->max_epoch[member] = epoch;
-    if (w->top[member] < 0 || in->inc > w->inst[w->top[member]].inc)
-        w->top[member] = id;
+    sim_top_update(w, in);
     if (w->nhints[member] < SIM_MAX_HINTS)
         w->hints[member][w->nhints[member]++] = (struct sim_hint){epoch, was_active};
     sim_trace(w, "SPAWN %s epoch %u inc %" PRIx64 " was_active=%d", in->label, epoch, in->inc,
               was_active);
-    if (w->anchored && w->chain_has && w->chain_at + w->sw.confirm_ms <= w->now &&
-        sim_rng_below(&w->rng, 4)) {
+    if (w->netep > NR_CHAIN_EPOCH_FIRST && w->start != NULL &&
+        (!w->chain_has[w->netep] || sim_rng_below(&w->rng, 2))) {
+        /* an epoch >= 2: the host hands the instance the certified start state (always
+         * before the epoch's genesis: every founder needs it; later, a restart may or may not
+         * get the file) */
+        uint16_t map[NR_MAX_MEMBERS];
+        for (uint16_t j = 0; j < NR_MAX_MEMBERS; j++)
+            map[j] = j; /* replace: the same member indices */
+        const struct nr_handover *c = &w->ho_cert;
+        rc = nr_se_load_start(in->se, c->genesis, c->root, map, w->n, w->start, w->nstart);
+        in->has_start = rc == NR_OK;
+        if (rc != NR_OK) {
+            snprintf(w->why, sizeof(w->why), "%s refused the certified start state: %s", in->label,
+                     nr_errname(rc));
+            w->violation = SIM_ERROR;
+        }
+    }
+    if (w->anchored && w->chain_has[w->netep] &&
+        w->chain_at[w->netep] + w->sw.confirm_ms <= w->now && sim_rng_below(&w->rng, 4)) {
         /* the host fetched chain evidence before starting it (usually: a fresh view) */
         in->anchor_t = w->now - w->sw.confirm_ms;
-        nr_se_anchor(in->se, &w->chain_g, in->anchor_t, w->now);
+        nr_se_anchor(in->se, &w->chain_g[w->netep], in->anchor_t, w->now);
     }
     nr_se_start(in->se, w->now);
     return id;
@@ -415,8 +490,8 @@ void sim_anchor_feed(struct sim_world *w)
         if (top > t)
             t = sim_rng_below(&w->rng, 4) ? top : sim_rng_range(&w->rng, t, top);
         in->anchor_t = t;
-        int present = w->chain_has && w->chain_at <= t;
-        nr_se_anchor(in->se, present ? &w->chain_g : NULL, t, w->now);
+        int present = w->chain_has[in->netep] && w->chain_at[in->netep] <= t;
+        nr_se_anchor(in->se, present ? &w->chain_g[in->netep] : NULL, t, w->now);
     }
 }
 
@@ -451,6 +526,154 @@ void sim_kill(struct sim_world *w, int id)
     for (int a = 0; a < w->nae; a++)
         if (w->ae[a].inst == id)
             sim_schedule_ae(w, a, sim_rng_range(&w->rng, 5, 60));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* reconfiguration (docs/protocol.md §10)                                                */
+
+/* Governance opened epoch netep + 1 on chain: the host asks a live instance of the current
+ * epoch to collect the handover (again, at another instance, if the collector died). */
+int sim_reconf_begin(struct sim_world *w)
+{
+    if (!w->anchored || w->netep >= SIM_MAX_EPOCHS || !w->chain_has[w->netep])
+        return -1;
+    /* a new reconfiguration needs room for the next epoch's instances (the fault injector
+     * keeps n + 4 free); taking over a started one needs none */
+    if (!w->ho_started && w->ninst + 2 * (int)w->n + 4 >= (int)SIM_MAX_INST)
+        return -1;
+    if (w->ho_collector >= 0) {
+        const struct sim_inst *c = &w->inst[w->ho_collector];
+        if (c->alive && !c->halted)
+            return -1; /* one collection at a time */
+    }
+    int cand[SIM_MAX_INST], nc = 0;
+    for (int i = 0; i < w->ninst; i++) {
+        const struct sim_inst *in = &w->inst[i];
+        if (!in->alive || in->halted || in->netep != w->netep)
+            continue;
+        enum nr_se_state st = nr_se_state(in->se);
+        if (st == NR_SE_ACTIVE || st == NR_SE_FROZEN)
+            cand[nc++] = i;
+    }
+    if (nc == 0)
+        return -1;
+    int c = cand[sim_rng_below(&w->rng, (uint64_t)nc)];
+    int rc = nr_se_handover(w->inst[c].se, w->netep + 1u, w->now);
+    sim_trace(w, "RECONFIGURE: epoch %u -> %u, handover collected by %s: %s", w->netep,
+              w->netep + 1u, w->inst[c].label, nr_errname(rc));
+    if (rc != NR_OK)
+        return -1;
+    if (w->ho_started)
+        w->handover_retries++;
+    else
+        w->ho_started = w->now;
+    w->ho_collector = c;
+    return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const struct nr_record *x = a, *y = b;
+    if (x->owner != y->owner)
+        return x->owner < y->owner ? -1 : 1;
+    return memcmp(x->key, y->key, NR_KEY_BYTES);
+}
+
+struct start_buf {
+    struct nr_record *r;
+    size_t n, cap;
+};
+
+static int collect_rec(void *arg, const struct nr_record *r)
+{
+    struct start_buf *b = arg;
+    if (r->version == 0)
+        return 0;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->r = realloc(b->r, b->cap * sizeof(*b->r));
+        if (!b->r)
+            return 1;
+    }
+    b->r[b->n++] = *r;
+    return 0;
+}
+
+/* A certificate a new member would accept: f+1 distinct members of the epoch, each with a
+ * valid Ed25519 signature of its identity key over the handover message. */
+static int cert_ok(const struct sim_world *w, const struct nr_handover *c, char *why, size_t cap)
+{
+    uint8_t msg[NR_HANDOVER_MSG_BYTES], seen[NR_MAX_MEMBERS] = {0};
+    unsigned good = 0;
+    nr_handover_msg(msg, c->system_id, c->epoch, c->genesis, c->next_epoch, c->root, c->count);
+    for (uint16_t k = 0; k < c->nsigs; k++) {
+        uint16_t m = c->sigs[k].member;
+        uint8_t pk[32], sk[64];
+        if (m >= w->n || seen[m])
+            continue;
+        member_keys(w, m, pk, sk);
+        if (crypto_sign_verify_detached(c->sigs[k].sig, msg, sizeof msg, pk) == 0) {
+            seen[m] = 1;
+            good++;
+        }
+    }
+    if (good >= (unsigned)w->f + 1u && c->epoch == w->netep && c->next_epoch == w->netep + 1u &&
+        memcmp(c->genesis, w->chain_g[w->netep].id, NR_GENESIS_ID_BYTES) == 0)
+        return 1;
+    snprintf(why, cap,
+             "handover certificate refused: %u valid signatures of distinct members "
+             "(need %u), epoch %u -> %u",
+             good, w->f + 1u, c->epoch, c->next_epoch);
+    return 0;
+}
+
+/* The handover completed: the next epoch opens with its state (the new members verify the
+ * certificate), the old epoch's instances are stopped (some only after a while: the host
+ * may keep them running), and every member starts an instance of the new epoch. */
+static void reconf_switch(struct sim_world *w, int id)
+{
+    struct sim_inst *c = &w->inst[id];
+    struct nr_handover cert;
+    char why[256];
+    if (!c->alive || nr_se_handover_result(c->se, &cert) != NR_OK)
+        return;
+    if (!cert_ok(w, &cert, why, sizeof why)) {
+        sim_trace(w, "%s", why);
+        return;
+    }
+    struct start_buf b = {0};
+    nr_se_foreach(c->se, collect_rec, &b);
+    if (b.n > 1)
+        qsort(b.r, b.n, sizeof(*b.r), rec_cmp);
+    free(w->start);
+    w->start = b.r;
+    w->nstart = b.n;
+    w->ho_cert = cert;
+    w->netep++;
+    w->ho_collector = -1;
+    sim_trace(w,
+              "EPOCH %u opened: handover by %s, %zu records, root %02x%02x%02x%02x..., "
+              "%u signatures",
+              w->netep, c->label, b.n, cert.root[0], cert.root[1], cert.root[2], cert.root[3],
+              cert.nsigs);
+    for (int i = 0; i < w->ninst; i++) {
+        struct sim_inst *in = &w->inst[i];
+        if (!in->alive || in->netep == w->netep)
+            continue;
+        if (sim_rng_below(&w->rng, 4) != 0)
+            sim_kill(w, i);
+        else /* the host keeps it running a while */
+            sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, 1500), SIM_EV_KILL, i, in->inc, NULL);
+    }
+    /* sealed hints are per epoch: nothing of the old epoch says the new one existed */
+    memset(w->ever_active, 0, sizeof(w->ever_active));
+    memset(w->nhints, 0, sizeof(w->nhints));
+    for (uint16_t m = 0; m < w->n; m++)
+        sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 0);
+    for (int a = 0; a < w->nae; a++) {
+        w->ae[a].restore = 1;
+        sim_schedule_ae(w, a, sim_rng_range(&w->rng, 1, 50));
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -571,8 +794,9 @@ static int pick_instance(struct sim_world *w, const struct sim_ae *ae)
     int nc = 0;
     for (int i = 0; i < w->ninst; i++) {
         const struct sim_inst *in = &w->inst[i];
-        if (in->alive && !in->halted && in->member == ae->member)
-            cand[nc++] = i;
+        if (in->alive && !in->halted && in->member == ae->member &&
+            (in->netep == w->netep || sim_rng_below(&w->rng, 4) == 0))
+            cand[nc++] = i; /* an instance of an older epoch only now and then (§10) */
     }
     if (nc == 0)
         return -1;
@@ -611,6 +835,7 @@ static void ae_event(struct sim_world *w, int a)
         return;
     int inst = ae->inst;
     if (inst < 0 || !w->inst[inst].alive || w->inst[inst].halted ||
+        (w->inst[inst].netep != w->netep && sim_rng_below(&w->rng, 2)) ||
         (w->phase == SIM_PH_FAULTS && sim_rng_below(&w->rng, 20) == 0) ||
         (w->phase == SIM_PH_LIVE && inst != w->top[ae->member]))
         inst = pick_instance(w, ae);
@@ -645,9 +870,7 @@ static void refresh_incarnation(struct sim_world *w, struct sim_inst *in)
     in->epoch = nr_incarnation_epoch(inc);
     if (in->epoch > w->max_epoch[in->member])
         w->max_epoch[in->member] = in->epoch;
-    int t = w->top[in->member];
-    if (t < 0 || inc > w->inst[t].inc)
-        w->top[in->member] = in->id;
+    sim_top_update(w, in);
     if (w->nhints[in->member] < SIM_MAX_HINTS)
         w->hints[in->member][w->nhints[in->member]++] =
             (struct sim_hint){in->epoch, w->ever_active[in->member]};
@@ -655,6 +878,15 @@ static void refresh_incarnation(struct sim_world *w, struct sim_inst *in)
 
 void sim_after_step(struct sim_world *w)
 {
+    if (w->ho_ready >= 0) {
+        int id = w->ho_ready;
+        w->ho_ready = -1;
+        reconf_switch(w, id);
+    }
+    if (w->ho_collector >= 0 &&
+        (!w->inst[w->ho_collector].alive || w->inst[w->ho_collector].halted) &&
+        w->phase != SIM_PH_GENESIS)
+        sim_reconf_begin(w); /* the collector died: another instance collects */
     for (int i = 0; i < w->ninst; i++)
         if (w->inst[i].alive)
             nr_se_flush(w->inst[i].se, w->now);
@@ -677,8 +909,8 @@ void sim_after_step(struct sim_world *w)
         /* S4: in an anchored run, no instance serves in any network but the one on chain */
         uint8_t gid[NR_GENESIS_ID_BYTES];
         if (w->anchored && !w->violation && nr_se_state(in->se) == NR_SE_ACTIVE &&
-            (nr_se_genesis_id(in->se, gid) != NR_OK || !w->chain_has ||
-             memcmp(gid, w->chain_g.id, NR_GENESIS_ID_BYTES) != 0)) {
+            (nr_se_genesis_id(in->se, gid) != NR_OK || !w->chain_has[in->netep] ||
+             memcmp(gid, w->chain_g[in->netep].id, NR_GENESIS_ID_BYTES) != 0)) {
             snprintf(w->why, sizeof(w->why),
                      "S4: %s%s is ACTIVE in a network whose genesis is not the one on chain",
                      in->label, in->blank ? " (blank)" : "");
@@ -744,26 +976,44 @@ int sim_process_one(struct sim_world *w)
             w->restarts++;
             sim_spawn(w, m, sim_rng_ppm(&w->rng, w->sw.stale_hint_ppm), 0);
         } else if (w->phase == SIM_PH_LIVE && sim_room(w) && !w->kept_down[m] &&
-                   (w->top[m] < 0 || !w->inst[w->top[m]].alive ||
-                    w->inst[w->top[m]].halted)) {
+                   (w->top[m] < 0 || !w->inst[w->top[m]].alive || w->inst[w->top[m]].halted)) {
             sim_trace(w, "host restarts member %u after its halt", m);
-            sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1);
+            sim_spawn_epoch(w, m, w->max_epoch[m] + 1, w->ever_active[m]);
         }
         break;
     }
     case SIM_EV_POST:
-        if (!w->chain_has && ev.a >= 0 && ev.a < w->nproposals) {
-            w->chain_has = 1;
-            w->chain_at = w->now;
-            w->chain_g = w->proposals[ev.a];
-            sim_trace(w, "CHAIN: genesis %02x%02x%02x%02x... recorded", w->chain_g.id[0],
-                      w->chain_g.id[1], w->chain_g.id[2], w->chain_g.id[3]);
+        if (ev.a >= 0 && ev.a < w->nproposals && w->proposals[ev.a].epoch <= SIM_MAX_EPOCHS &&
+            !w->chain_has[w->proposals[ev.a].epoch]) {
+            /* the registry: one genesis per epoch, first proposal wins, never rolled back;
+             * a later epoch's must name the predecessor and the root it was opened with */
+            const struct nr_genesis *g = &w->proposals[ev.a];
+            uint32_t e = g->epoch;
+            if (e > NR_CHAIN_EPOCH_FIRST &&
+                (e != w->netep || !w->chain_has[e - 1u] ||
+                 memcmp(g->predecessor, w->chain_g[e - 1u].id, NR_GENESIS_ID_BYTES) != 0 ||
+                 memcmp(g->state_root, w->ho_cert.root, NR_STATE_ROOT_BYTES) != 0)) {
+                sim_trace(w, "CHAIN: genesis proposal for epoch %u refused (predecessor or root)",
+                          e);
+                break;
+            }
+            w->chain_has[e] = 1;
+            w->chain_at[e] = w->now;
+            w->chain_g[e] = *g;
+            sim_trace(w, "CHAIN: genesis %02x%02x%02x%02x... of epoch %u recorded", g->id[0],
+                      g->id[1], g->id[2], g->id[3], e);
+            if (e > NR_CHAIN_EPOCH_FIRST && w->ho_started) {
+                uint64_t pause = w->now - w->ho_started;
+                if (pause > w->pause_max_ms)
+                    w->pause_max_ms = pause;
+                w->ho_started = 0;
+            }
         }
         break;
     case SIM_EV_ANCHOR:
         sim_anchor_feed(w);
-        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.anchor_gap_ms), SIM_EV_ANCHOR,
-                    0, 0, NULL);
+        sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.anchor_gap_ms), SIM_EV_ANCHOR, 0, 0,
+                    NULL);
         break;
     case SIM_EV_HEAL:
         if (ev.a < 0) {
@@ -805,10 +1055,9 @@ static void choose_swarm(struct sim_world *w)
     s->spike_ppm = sim_rng_below(r, 3) == 0 ? (uint32_t)sim_rng_range(r, 0, 50000) : 0;
     s->spike_ms = (uint32_t)sim_rng_range(r, 50, 800);
     s->fault_gap_ms = (uint32_t)sim_rng_range(r, 30, 600);
-    uint32_t *ws[] = {&s->w_kill,      &s->w_restart, &s->w_clone, &s->w_concurrent,
-                      &s->w_partition, &s->w_isolate, &s->w_link,  &s->w_heal,
-                      &s->w_replay,    &s->w_reroute, &s->w_ae_crash, &s->w_collide,
-                      &s->w_blank};
+    uint32_t *ws[] = {&s->w_kill,     &s->w_restart, &s->w_clone, &s->w_concurrent, &s->w_partition,
+                      &s->w_isolate,  &s->w_link,    &s->w_heal,  &s->w_replay,     &s->w_reroute,
+                      &s->w_ae_crash, &s->w_collide, &s->w_blank};
     for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
         *ws[i] = sim_rng_below(r, 3) ? (uint32_t)sim_rng_range(r, 1, 10) : 0;
     s->stale_hint_ppm = sim_rng_below(r, 2) ? (uint32_t)sim_rng_range(r, 0, 500000) : 0;
@@ -847,6 +1096,13 @@ struct sim_world *sim_world_new(uint64_t seed, const struct sim_opts *opt, unsig
         w->top[m] = -1;
     w->anchored = opt->anchor_mode >= 0 ? opt->anchor_mode : sim_rng_below(&w->rng, 8) != 0;
     choose_swarm(w);
+    w->netep = NR_CHAIN_EPOCH_FIRST;
+    w->ho_collector = w->ho_ready = -1;
+    /* Reconfiguration (§10) is decided apart from the seed's main stream, so that runs
+     * without it replay exactly as before it existed. */
+    uint64_t rx = sim_mix64(seed ^ 0x7265636f6e66ull);
+    int reconf = opt->reconf >= 0 ? opt->reconf : (int)(rx & 1u);
+    w->sw.w_reconf = w->anchored && reconf ? (uint32_t)(1u + (rx >> 8) % 10u) : 0;
     w->default_link = SIM_LINK_UP;
     return w;
 }
@@ -873,6 +1129,7 @@ void sim_world_free(struct sim_world *w)
         free(w->rec[r].obs);
     }
     free(w->heap);
+    free(w->start);
     free(w);
 }
 
@@ -922,8 +1179,8 @@ static int live_done(struct sim_world *w, char *why, size_t cap)
         if (ae->down)
             continue;
         if (ae->pending >= 0) {
-            snprintf(why, cap, "ae%d (record r%d, member %u): operation %d still pending at %s",
-                     a, ae->rec, ae->member, ae->pending,
+            snprintf(why, cap, "ae%d (record r%d, member %u): operation %d still pending at %s", a,
+                     ae->rec, ae->member, ae->pending,
                      w->inst[w->rec[ae->rec].ops[ae->pending].inst].label);
             return 0;
         }
@@ -966,11 +1223,13 @@ int sim_live_phase(struct sim_world *w)
         if (t < 0 || !w->inst[t].alive || w->inst[t].halted || sim_poisoned(w, t)) {
             if (t >= 0)
                 sim_kill(w, t);
-            if (sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 1) < 0)
+            if (sim_spawn_epoch(w, m, w->max_epoch[m] + 1, w->ever_active[m]) < 0)
                 return SIM_ERROR;
         }
     }
-    if (!w->budget_exceeded) {
+    /* (a new epoch whose genesis is not on chain yet needs every member: founders are all n,
+     * as at the first genesis, so nobody stays down then) */
+    if (!w->budget_exceeded && w->chain_has[w->netep]) {
         unsigned down = 0;
         for (uint16_t m = 0; m < w->n; m++)
             if (sim_state(w, w->top[m]) != NR_SE_ACTIVE)
@@ -1013,8 +1272,10 @@ int sim_live_phase(struct sim_world *w)
         return SIM_PASS;
     }
     live_done(w, why, sizeof(why));
-    snprintf(w->why, sizeof(w->why), "liveness: not converged %" PRIu64 " ms after faults "
-             "stopped: %s", w->opt.live_ms, why);
+    snprintf(w->why, sizeof(w->why),
+             "liveness: not converged %" PRIu64 " ms after faults "
+             "stopped: %s",
+             w->opt.live_ms, why);
     return SIM_LIVENESS;
 }
 
@@ -1040,11 +1301,13 @@ int sim_run_random(struct sim_world *w)
     w->phase = SIM_PH_FAULTS;
     uint64_t fault_ms = w->opt.fault_ms ? w->opt.fault_ms : sim_rng_range(&w->rng, 1000, 5000);
     w->fault_end = w->now + fault_ms;
-    sim_trace(w, "=== fault phase: %" PRIu64 " ms, drop %u ppm, dup %u ppm, delay %u-%u ms, "
+    sim_trace(w,
+              "=== fault phase: %" PRIu64 " ms, drop %u ppm, dup %u ppm, delay %u-%u ms, "
               "fault gap %u ms, multicast %d, durability %d, budget-aware %d ===",
               fault_ms, w->sw.drop_ppm, w->sw.dup_ppm, w->sw.delay_min_ms, w->sw.delay_max_ms,
               w->sw.fault_gap_ms, w->sw.multicast, w->sw.durability, w->sw.budget_aware);
-    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.fault_gap_ms), SIM_EV_FAULT, 0, 0, NULL);
+    sim_ev_push(w, w->now + sim_rng_range(&w->rng, 1, w->sw.fault_gap_ms), SIM_EV_FAULT, 0, 0,
+                NULL);
     while (!w->violation && w->now < w->fault_end)
         if (!sim_process_one(w))
             break;
@@ -1056,4 +1319,3 @@ int sim_run_random(struct sim_world *w)
             add_core_stats(w, &w->inst[i]);
     return rc;
 }
-
