@@ -275,6 +275,14 @@ void nr_se_anchor(struct nr_se *se, const struct nr_genesis *g_in, uint64_t heig
         become_founder(se, &g, "anchored on chain");
         return;
     }
+    const struct nr_founder *me = &g.founders[se->cfg.self];
+    if (me->nonce == se->nonce && !se->founder_warned++)
+        se_log(se, NR_LOG_WARN,
+               "anchor: the genesis names this instance (nonce) as incarnation %016llx, but it is "
+               "%016llx and knows of %016llx%s: it joins instead",
+               (unsigned long long)me->inc, (unsigned long long)se->inc,
+               (unsigned long long)se->seen[se->cfg.self],
+               se->has_start || g.epoch <= NR_CHAIN_EPOCH_FIRST ? "" : " (no start state)");
     se_genesis_target(se, g.id);
 }
 

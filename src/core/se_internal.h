@@ -176,6 +176,7 @@ struct nr_se {
     int anchor_present; /* ... and it shows a recorded genesis (anchor) */
     struct nr_genesis anchor;
     int has_proposed;
+    int founder_warned; /* logged once: named, but no longer that incarnation */
     uint8_t proposed[NR_GENESIS_ID_BYTES];
     uint64_t genesis_drops[NR_MAX_MEMBERS]; /* per sender, for rate-limited logs */
 

@@ -163,15 +163,14 @@ int sim_check_record(struct sim_world *w, int rid)
             const struct sim_op *wr = &r->ops[j];
             if (wr->kind != SIM_OP_WRITE || !is_ok(wr) || wr->resp > o->inv)
                 continue;
-            if (wr->v > o->v ||
-                (wr->v == o->v && memcmp(wr->d, o->d, NR_DIGEST_BYTES) != 0))
+            if (wr->v > o->v || (wr->v == o->v && memcmp(wr->d, o->d, NR_DIGEST_BYTES) != 0))
                 return violation(w, rid,
                                  "S1 violated (rollback, record r%d): write op %zu (ae%u, "
                                  "v=%" PRIu64 ") was acked at h%" PRIu64 " by %s, but read op "
                                  "%zu (ae%u) invoked later at h%" PRIu64 " returned v=%" PRIu64
                                  " from %s",
-                                 rid, j, wr->ae, wr->v, wr->resp, w->inst[wr->inst].label, i,
-                                 o->ae, o->inv, o->v, w->inst[o->inst].label);
+                                 rid, j, wr->ae, wr->v, wr->resp, w->inst[wr->inst].label, i, o->ae,
+                                 o->inv, o->v, w->inst[o->inst].label);
         }
     }
 
@@ -231,9 +230,8 @@ int sim_check_record(struct sim_world *w, int rid)
                                 "h%" PRIu64 ": op %d (%s of v=%" PRIu64 ") was invoked after "
                                 "the ack",
                                 rid, wop[v], o->ae, v, o->resp, tw.a, last_cause,
-                                last_cause >= 0 && r->ops[last_cause].kind == SIM_OP_READ
-                                    ? "read"
-                                    : "write",
+                                last_cause >= 0 && r->ops[last_cause].kind == SIM_OP_READ ? "read"
+                                                                                          : "write",
                                 last_cause >= 0 ? r->ops[last_cause].v : 0);
                 goto out;
             }
@@ -252,8 +250,7 @@ int sim_check_record(struct sim_world *w, int rid)
                                 " cannot take effect before h%" PRIu64 " (forced by op %d: a "
                                 "write invoked after the read returned, or an older read "
                                 "invoked after it)",
-                                rid, reads[ri], o->ae, o->inv, o->resp, v, v, tw.a,
-                                last_cause);
+                                rid, reads[ri], o->ae, o->inv, o->resp, v, v, tw.a, last_cause);
                 goto out;
             }
             if (pt_less(after_reads, p)) {

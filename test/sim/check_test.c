@@ -88,9 +88,9 @@ static void test_sequential_ok(void **state)
 static void test_concurrent_ok(void **state)
 {
     struct fx *fx = *state;
-    op(fx, W, 0, 1, 0xa1, 1, 6, NR_OK);  /* long write */
-    op(fx, R, 1, 0, 0, 2, 3, NR_OK);     /* concurrent read sees the old value */
-    op(fx, R, 1, 1, 0xa1, 4, 5, NR_OK);  /* ... and then the new one */
+    op(fx, W, 0, 1, 0xa1, 1, 6, NR_OK); /* long write */
+    op(fx, R, 1, 0, 0, 2, 3, NR_OK);    /* concurrent read sees the old value */
+    op(fx, R, 1, 1, 0xa1, 4, 5, NR_OK); /* ... and then the new one */
     op(fx, R, 1, 1, 0xa1, 7, 8, NR_OK);
     assert_int_equal(check(fx), 0);
 }
@@ -98,7 +98,7 @@ static void test_concurrent_ok(void **state)
 static void test_indeterminate_write_may_appear_later(void **state)
 {
     struct fx *fx = *state;
-    op(fx, W, 0, 1, 0xa1, 1, 0, 0);            /* SE died: no reply */
+    op(fx, W, 0, 1, 0xa1, 1, 0, 0); /* SE died: no reply */
     op(fx, R, 1, 0, 0, 2, 3, NR_OK);
     op(fx, R, 1, 1, 0xa1, 10, 11, NR_OK);      /* written back by a later incarnation */
     op(fx, W, 0, 2, 0xa2, 12, 13, NR_EHALTED); /* error: may or may not take effect */
@@ -144,7 +144,7 @@ static void test_s3_read_before_write_invoked(void **state)
 static void test_s3_reads_go_backwards(void **state)
 {
     struct fx *fx = *state;
-    op(fx, W, 0, 1, 0xa1, 1, 0, 0);     /* both writes indeterminate: no S1 */
+    op(fx, W, 0, 1, 0xa1, 1, 0, 0); /* both writes indeterminate: no S1 */
     op(fx, W, 0, 2, 0xa2, 2, 0, 0);
     op(fx, R, 1, 2, 0xa2, 3, 4, NR_OK);
     op(fx, R, 2, 1, 0xa1, 5, 6, NR_OK); /* later read, older value */
@@ -172,8 +172,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sequential_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_ok, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_indeterminate_write_may_appear_later, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_indeterminate_write_may_appear_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s1_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s2_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_value_never_written, setup, teardown),

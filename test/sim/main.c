@@ -49,7 +49,7 @@ struct totals {
     uint64_t runs, passed, safety, liveness, errors, beyond_budget;
     uint64_t writes, reads, restarts, clones, kills, tf_halts, sup_halts, tf_within;
     uint64_t steps, sim_ms, converge_max_ms, storms, blanks, blank_networks, anchored;
-    uint64_t reconf_runs, epochs_opened, handover_retries, pause_max_ms;
+    uint64_t reconf_runs, epochs_opened, handover_retries, pause_max_ms, grows, shrinks;
     struct nr_se_stats core;
 };
 
@@ -127,6 +127,8 @@ static int run_seed(uint64_t seed, const struct sim_opts *opt_in, unsigned n, st
         t->reconf_runs += w->sw.w_reconf != 0;
         t->epochs_opened += w->netep - NR_CHAIN_EPOCH_FIRST;
         t->handover_retries += w->handover_retries;
+        t->grows += w->grows;
+        t->shrinks += w->shrinks;
         if (w->pause_max_ms > t->pause_max_ms)
             t->pause_max_ms = w->pause_max_ms;
         t->core.msgs_dropped_genesis += w->core.msgs_dropped_genesis;
@@ -164,10 +166,12 @@ static void print_totals(const struct totals *t)
            " blank networks), %" PRIu64 " messages of another network dropped\n",
            t->anchored, t->blanks, t->blank_networks, t->core.msgs_dropped_genesis);
     printf("epochs: %" PRIu64 " runs could reconfigure, %" PRIu64
-           " epochs opened by handover, %" PRIu64
+           " epochs opened by handover (%" PRIu64 " grew 3 -> 5, %" PRIu64
+           " shrank 5 -> 3, the others replaced members), %" PRIu64
            " handovers taken over by another collector; longest pause from handover to "
            "the new epoch's genesis %" PRIu64 " simulated ms\n",
-           t->reconf_runs, t->epochs_opened, t->handover_retries, t->pause_max_ms);
+           t->reconf_runs, t->epochs_opened, t->grows, t->shrinks, t->handover_retries,
+           t->pause_max_ms);
     printf("core counters: %" PRIu64 " joins admitted, %" PRIu64 " join replies and %" PRIu64
            " votes discarded by views, %" PRIu64 " stale-incarnation drops, %" PRIu64
            " fork attempts, %" PRIu64 " stale leftovers, %" PRIu64 " conflicts refused, %" PRIu64
@@ -275,6 +279,8 @@ int main(int argc, char **argv)
             struct sim_opts o = opt;
             o.n = got == 2 ? nn : opt.n;
             o.reconf = strstr(line, "reconf") ? 1 : 0; /* older seeds replay exactly */
+            if (o.reconf)
+                o.anchor_mode = 1; /* (as run: --anchored --reconf) */
             int rc = run_seed((uint64_t)s, &o, o.n, &t);
             if (rc != SIM_PASS) {
                 printf("regression seed %llu FAILED (%d)\n", s, rc);

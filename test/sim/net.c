@@ -20,8 +20,7 @@ static int ev_less(const struct sim_ev *a, const struct sim_ev *b)
     return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-void sim_ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b,
-                    struct sim_msg *msg)
+void sim_ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b, struct sim_msg *msg)
 {
     if (w->nheap == w->capheap) {
         size_t cap = w->capheap ? w->capheap * 2 : 1024;
@@ -74,8 +73,7 @@ int sim_ev_pop(struct sim_world *w, struct sim_ev *out)
 /* ------------------------------------------------------------------------------------ */
 /* network                                                                               */
 
-struct sim_msg *sim_msg_new(struct sim_world *w, int from, int to, const uint8_t *b,
-                               size_t len)
+struct sim_msg *sim_msg_new(struct sim_world *w, int from, int to, const uint8_t *b, size_t len)
 {
     struct sim_msg *m = malloc(sizeof(*m) + len);
     if (!m) {
@@ -95,7 +93,6 @@ int sim_msg_type(const struct sim_msg *m)
 {
     return m->len > 1 ? m->bytes[1] : 0;
 }
-
 
 static uint64_t msg_delay(struct sim_world *w)
 {
@@ -126,7 +123,8 @@ static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b,
     /* the liveness phase keeps a little loss and duplication: "a network that eventually
      * delivers" (L1), so retransmission is part of what must converge */
     uint32_t drop = w->phase == SIM_PH_FAULTS ? w->sw.drop_ppm
-                    : w->phase == SIM_PH_LIVE ? w->sw.drop_ppm / 4 : 0;
+                    : w->phase == SIM_PH_LIVE ? w->sw.drop_ppm / 4
+                                              : 0;
     if (drop && sim_rng_ppm(&w->rng, drop)) {
         if (w->opt.verbose)
             sim_trace(w, "  drop %s %s->%s", sim_msg_name(sim_msg_type(m)), w->inst[from].label,
@@ -135,7 +133,8 @@ static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b,
         return;
     }
     uint32_t dup = w->phase == SIM_PH_FAULTS ? w->sw.dup_ppm
-                   : w->phase == SIM_PH_LIVE ? w->sw.dup_ppm / 4 : 0;
+                   : w->phase == SIM_PH_LIVE ? w->sw.dup_ppm / 4
+                                             : 0;
     if (dup && sim_rng_ppm(&w->rng, dup)) {
         struct sim_msg *d = sim_msg_new(w, from, to, b, len);
         sim_ev_push(w, w->now + msg_delay(w), SIM_EV_DELIVER, to, 0, d);
@@ -143,8 +142,7 @@ static void net_send_to(struct sim_world *w, int from, int to, const uint8_t *b,
     sim_ev_push(w, w->now + msg_delay(w), SIM_EV_DELIVER, to, 0, m);
 }
 
-void sim_net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b,
-                     size_t len)
+void sim_net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b, size_t len)
 {
     int cand[SIM_MAX_INST];
     int nc = 0;
@@ -192,10 +190,16 @@ void sim_net_deliver(struct sim_world *w, struct sim_msg *m)
         return;
     }
     const struct sim_inst *from = &w->inst[m->from];
+    if (from->n != to->n) {
+        /* epochs of different memberships: the channel (src/chan) authenticates every peer
+         * against its own epoch's membership, and the two never connect */
+        free(m);
+        return;
+    }
     struct nr_peer_hdr h;
     struct nr_cur body;
     memset(&h, 0, sizeof(h));
-    if (nr_peer_hdr_decode(&h, &body, m->bytes, m->len, w->n) != 0)
+    if (nr_peer_hdr_decode(&h, &body, m->bytes, m->len, to->n) != 0)
         memset(&h, 0, sizeof(h));
     sim_trace(w, "deliver %-11s %s->%s inc %" PRIx64 "->%" PRIx64, sim_msg_name(sim_msg_type(m)),
               from->label, to->label, h.sender_inc, h.dest_inc);

@@ -23,15 +23,13 @@ void sim_ev_push(struct sim_world *w, uint64_t at, int kind, int a, uint64_t b,
                  struct sim_msg *msg);
 int sim_ev_pop(struct sim_world *w, struct sim_ev *out); /* 0: the heap is empty */
 
-struct sim_msg *sim_msg_new(struct sim_world *w, int from, int to, const uint8_t *b,
-                            size_t len);
+struct sim_msg *sim_msg_new(struct sim_world *w, int from, int to, const uint8_t *b, size_t len);
 int sim_msg_type(const struct sim_msg *m);
 
 /* A message from instance `from` to member `to_member`: unicast (one channel per member,
  * newest connection wins) or multicast, through the link modes, drop, duplicate and delay
  * rates of the current phase. */
-void sim_net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b,
-                  size_t len);
+void sim_net_send(struct sim_world *w, int from, uint16_t to_member, const uint8_t *b, size_t len);
 /* Hand a message to its instance (dropped if it is dead); keeps it for replays. */
 void sim_net_deliver(struct sim_world *w, struct sim_msg *m);
 

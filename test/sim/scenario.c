@@ -113,7 +113,8 @@ static int sc_trap(struct sim_world *w)
     sim_release(w, s2, s0b, NR_MSG_JOIN_REPLY);
     sim_release(w, s1, s0b, NR_MSG_JOIN_REPLY);
     int trapped = sim_state(w, s0b) == NR_SE_ACTIVE;
-    sim_trace(w, "scenario: s0.1 is %s (a correct core keeps it JOINING: old 1's reply is "
+    sim_trace(w,
+              "scenario: s0.1 is %s (a correct core keeps it JOINING: old 1's reply is "
               "discarded because 2's view shows 1')",
               trapped ? "ACTIVE" : "not ACTIVE");
 
@@ -246,14 +247,16 @@ static int sc_total_failure(struct sim_world *w)
     if ((rc = expect(w, sim_state(w, n0) != NR_SE_ACTIVE && sim_state(w, n1) != NR_SE_ACTIVE,
                      "no joiner became ACTIVE after a total failure")))
         return rc;
-    sim_trace(w, "scenario: joiners %s / %s", w->inst[n0].halted ? nr_errname(w->inst[n0].halt_reason) : "JOINING",
+    sim_trace(w, "scenario: joiners %s / %s",
+              w->inst[n0].halted ? nr_errname(w->inst[n0].halt_reason) : "JOINING",
               w->inst[n1].halted ? nr_errname(w->inst[n1].halt_reason) : "JOINING");
     return sim_live_phase(w);
 }
 
 static const struct scenario scenarios[] = {
     {"trap", 3, "concurrent-restart trap of protocol.md 7.3, message by message", sc_trap},
-    {"clone-partition", 5, "a clone of SE0 partitioned with a different subset", sc_clone_partition},
+    {"clone-partition", 5, "a clone of SE0 partitioned with a different subset",
+     sc_clone_partition},
     {"stale-hint", 3, "SE restart from an older sealed hint (older incarnation)", sc_stale_hint},
     {"total-failure", 3, "two of three SEs lose their memory at once", sc_total_failure},
 };

@@ -15,16 +15,16 @@
 
 #include "core/core.h"
 
-#define SIM_MAX_INST 64u   /* SE instances per run (every start, restart and clone) */
-#define SIM_MAX_AE 48u     /* simulated application enclaves */
-#define SIM_MAX_REC 48u    /* records (all owners) */
-#define SIM_MAX_HINTS 64u  /* sealed-hint snapshots per member */
-#define SIM_RING 64u       /* captured messages kept for replays */
+#define SIM_MAX_INST 64u  /* SE instances per run (every start, restart and clone) */
+#define SIM_MAX_AE 48u    /* simulated application enclaves */
+#define SIM_MAX_REC 48u   /* records (all owners) */
+#define SIM_MAX_HINTS 64u /* sealed-hint snapshots per member */
+#define SIM_RING 64u      /* captured messages kept for replays */
 #define SIM_TRACE_LINES 512u
 #define SIM_TRACE_LINE 224u
 #define SIM_MAX_STEPS 500000u
 #define SIM_MAX_PROPOSALS 256u /* distinct records per run: more is a storm or a livelock */
-#define SIM_MAX_EPOCHS 4u     /* network epochs per run (1 + reconfigurations) */
+#define SIM_MAX_EPOCHS 4u      /* network epochs per run (1 + reconfigurations) */
 
 /* Exit codes / run outcomes. */
 enum sim_result {
@@ -41,21 +41,21 @@ struct sim_rng {
 uint64_t sim_mix64(uint64_t x);
 void sim_rng_seed(struct sim_rng *r, uint64_t seed);
 uint64_t sim_rng_next(struct sim_rng *r);
-uint64_t sim_rng_below(struct sim_rng *r, uint64_t n); /* uniform in [0, n), n > 0 */
+uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);               /* uniform in [0, n), n > 0 */
 uint64_t sim_rng_range(struct sim_rng *r, uint64_t lo, uint64_t hi); /* [lo, hi] */
 int sim_rng_ppm(struct sim_rng *r, uint32_t ppm); /* true with probability ppm / 1e6 */
 
 /* ---- options from the command line ---- */
 struct sim_opts {
-    unsigned n;           /* 0: chosen by the seed (3 or 5) */
-    int verbose;          /* print the whole trace live */
-    uint64_t fault_ms;    /* 0: chosen by the seed */
-    uint64_t live_ms;     /* bound of the liveness phase (simulated ms) */
-    int quiet;            /* no report on failure (used by --expect-violation) */
-    int anchor_mode;      /* -1: chosen by the seed; 1: anchored (chain oracle); 0: unanchored */
-    int reconf;           /* -1: chosen by the seed; 0: no reconfiguration; 1: allowed */
-    int trace;            /* keep the trace ring (off for fast multi-seed runs: a failing
-                           * seed is re-run with the trace on, which replays it exactly) */
+    unsigned n;        /* 0: chosen by the seed (3 or 5) */
+    int verbose;       /* print the whole trace live */
+    uint64_t fault_ms; /* 0: chosen by the seed */
+    uint64_t live_ms;  /* bound of the liveness phase (simulated ms) */
+    int quiet;         /* no report on failure (used by --expect-violation) */
+    int anchor_mode;   /* -1: chosen by the seed; 1: anchored (chain oracle); 0: unanchored */
+    int reconf;        /* -1: chosen by the seed; 0: no reconfiguration; 1: allowed */
+    int trace;         /* keep the trace ring (off for fast multi-seed runs: a failing
+                        * seed is re-run with the trace on, which replays it exactly) */
 };
 
 /* ---- the world ---- */
@@ -76,15 +76,16 @@ struct sim_inst {
     struct sim_world *w;
     int id;
     int used, alive, halted, was_active_seen;
-    int blank;            /* started from the member's identity alone (fault "blank") */
-    int tf_reported;      /* it reported total failure (counted once) */
-    uint64_t reach;       /* instances it can reach (bit i: instance i; all ones: any) */
-    uint64_t anchor_t;    /* highest chain time it was shown (its sealed "height") */
+    int blank;         /* started from the member's identity alone (fault "blank") */
+    int tf_reported;   /* it reported total failure (counted once) */
+    uint64_t reach;    /* instances it can reach (bit i: instance i; all ones: any) */
+    uint64_t anchor_t; /* highest chain time it was shown (its sealed "height") */
     int halt_reason;
     uint16_t member;
-    uint32_t epoch;       /* incarnation epoch (restart count) */
-    uint32_t netep;       /* network epoch it serves (1 + reconfigurations, §10) */
-    int has_start;        /* it loaded its epoch's start state */
+    uint32_t epoch; /* incarnation epoch (restart count) */
+    uint32_t netep; /* network epoch it serves (1 + reconfigurations, §10) */
+    int has_start;  /* it loaded its epoch's start state */
+    uint16_t n;     /* member count of its epoch */
     nr_inc_t inc;
     uint64_t nonce;
     struct nr_se *se;
@@ -97,19 +98,20 @@ enum sim_op_kind { SIM_OP_WRITE = 1, SIM_OP_READ = 2 };
 /* One AE operation in the history of one record. */
 struct sim_op {
     uint8_t kind;
-    uint8_t done;      /* a reply arrived */
-    uint8_t checked;   /* S1 checked at its response */
+    uint8_t done;    /* a reply arrived */
+    uint8_t checked; /* S1 checked at its response */
     uint16_t ae;
     int inst;
-    int status;        /* NR_OK or NR_E* (valid when done) */
-    uint64_t inv;      /* history sequence number of the invocation */
-    uint64_t resp;     /* ... of the response (0: none yet) */
-    uint64_t v;        /* write: version written; read: version returned */
+    int status;    /* NR_OK or NR_E* (valid when done) */
+    uint64_t inv;  /* history sequence number of the invocation */
+    uint64_t resp; /* ... of the response (0: none yet) */
+    uint64_t v;    /* write: version written; read: version returned */
     uint8_t d[NR_DIGEST_BYTES];
 };
 
 struct sim_rec {
     uint16_t owner;
+    int gone; /* its owner left the network (§10): no further operations */
     uint8_t key[NR_KEY_BYTES];
     struct sim_op *ops;
     size_t nops, cap;
@@ -123,17 +125,18 @@ struct sim_ae {
     int id;
     uint16_t member;
     int rec;
-    int inst;            /* attached SE instance, -1 none */
-    int pending;         /* op index in the record history, -1 none */
-    int secondary;       /* an AE clone: a second writer for the same record */
-    int restore;         /* must read before the next write */
+    int inst;      /* attached SE instance, -1 none */
+    int pending;   /* op index in the record history, -1 none */
+    int secondary; /* an AE clone: a second writer for the same record */
+    int restore;   /* must read before the next write */
     int scheduled;
-    uint64_t last_v;     /* last version this AE knows committed */
+    uint64_t last_v; /* last version this AE knows committed */
     uint32_t opno;
-    uint32_t gen;        /* channel generation: a crashed AE reconnects with a new handle */
-    int live_stage;      /* liveness phase: 0 read, 1 write, 2 read, 3 done */
+    uint32_t gen;   /* channel generation: a crashed AE reconnects with a new handle */
+    int live_stage; /* liveness phase: 0 read, 1 write, 2 read, 3 done */
     uint64_t live_v;
-    int down;            /* its member is kept down in the liveness phase */
+    int down; /* its member is kept down in the liveness phase */
+    int gone; /* its member left the network in a reconfiguration (§10) */
 };
 
 /* Swarm parameters: chosen per seed. */
@@ -141,18 +144,18 @@ struct sim_swarm {
     uint32_t drop_ppm, dup_ppm, spike_ppm;
     uint32_t delay_min_ms, delay_max_ms, spike_ms;
     uint32_t fault_gap_ms;
-    uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link,
-        w_heal, w_replay, w_reroute, w_ae_crash, w_collide, w_blank, w_reconf;
-    uint32_t anchor_gap_ms;  /* the host feeds chain evidence this often */
-    uint32_t confirm_ms;     /* a record counts after this long on chain (confirmations) */
-    uint32_t post_max_ms;    /* a proposal reaches the chain after up to this long */
+    uint32_t w_kill, w_restart, w_clone, w_concurrent, w_partition, w_isolate, w_link, w_heal,
+        w_replay, w_reroute, w_ae_crash, w_collide, w_blank, w_reconf;
+    uint32_t anchor_gap_ms; /* the host feeds chain evidence this often */
+    uint32_t confirm_ms;    /* a record counts after this long on chain (confirmations) */
+    uint32_t post_max_ms;   /* a proposal reaches the chain after up to this long */
     uint32_t stale_hint_ppm;
     uint32_t ae_clone_ppm;
     uint32_t records_per_member;
     uint32_t retransmit_ms, join_retry_ms, max_batch, max_inflight;
     int durability;
-    int multicast; /* a message to member j reaches every connected instance of j */
-    int halt_exit; /* the host kills an instance soon after it halts */
+    int multicast;    /* a message to member j reaches every connected instance of j */
+    int halt_exit;    /* the host kills an instance soon after it halts */
     int budget_aware; /* the injector keeps at most f members down (liveness is checked) */
     uint32_t ae_think_ms;
     uint32_t write_ppm;
@@ -198,21 +201,26 @@ struct sim_world {
      * rolled back; instances see it through evidence of any confirmed height >= the one
      * they last saw (a blank instance: any height at all) */
     int anchored;
-    int chain_has[SIM_MAX_EPOCHS + 1];  /* per network epoch: its genesis is recorded */
+    int chain_has[SIM_MAX_EPOCHS + 1]; /* per network epoch: its genesis is recorded */
     uint64_t chain_at[SIM_MAX_EPOCHS + 1];
     struct nr_genesis chain_g[SIM_MAX_EPOCHS + 1];
 
     /* reconfiguration (§10): the current network epoch, a handover in progress, and the
      * start state of the current epoch (sorted as its root) */
     uint32_t netep;
-    int ho_collector;       /* instance collecting the handover, -1 none */
-    int ho_ready;           /* instance whose handover completed, -1 none */
-    uint64_t ho_started;    /* when the current handover began (0: none) */
+    int ho_collector;                /* instance collecting the handover, -1 none */
+    uint16_t ho_next_n;              /* member count of the next epoch (replace: n; grow; shrink) */
+    uint16_t ho_map[NR_MAX_MEMBERS]; /* old member index -> new (NR_OWNER_GONE: removed) */
+    uint16_t start_old_n;            /* member count of the epoch the start state comes from */
+    uint16_t start_map[NR_MAX_MEMBERS];
+    unsigned grows, shrinks;
+    int ho_ready;        /* instance whose handover completed, -1 none */
+    uint64_t ho_started; /* when the current handover began (0: none) */
     struct nr_handover ho_cert;
     struct nr_record *start;
     size_t nstart;
     unsigned reconfigs, handover_retries;
-    uint64_t pause_max_ms;  /* longest time from a handover's start to its epoch's genesis */
+    uint64_t pause_max_ms; /* longest time from a handover's start to its epoch's genesis */
     struct nr_genesis proposals[SIM_MAX_PROPOSALS];
     int nproposals;
     unsigned blank_networks;
@@ -244,7 +252,7 @@ struct sim_world {
     /* outcome counters */
     unsigned halts_total_failure, halts_superseded, halts_other, tf_within_budget;
     unsigned writes_acked, reads_ok, restarts, clones, kills, blanks;
-    uint64_t converge_ms; /* liveness phase: time to converge */
+    uint64_t converge_ms;    /* liveness phase: time to converge */
     struct nr_se_stats core; /* summed over every instance at its end (coverage) */
 };
 

@@ -31,21 +31,30 @@ void sim_trace(struct sim_world *w, const char *fmt, ...)
 const char *sim_state_name(enum nr_se_state s)
 {
     switch (s) {
-    case NR_SE_JOINING: return "JOINING";
-    case NR_SE_ACTIVE: return "ACTIVE";
-    case NR_SE_HALTED: return "HALTED";
-    case NR_SE_FROZEN: return "FROZEN";
-    default: return "?";
+    case NR_SE_JOINING:
+        return "JOINING";
+    case NR_SE_ACTIVE:
+        return "ACTIVE";
+    case NR_SE_HALTED:
+        return "HALTED";
+    case NR_SE_FROZEN:
+        return "FROZEN";
+    default:
+        return "?";
     }
 }
 
 static const char *result_name(int r)
 {
     switch (r) {
-    case SIM_PASS: return "pass";
-    case SIM_SAFETY: return "SAFETY VIOLATION";
-    case SIM_LIVENESS: return "LIVENESS FAILURE";
-    default: return "SIMULATOR ERROR";
+    case SIM_PASS:
+        return "pass";
+    case SIM_SAFETY:
+        return "SAFETY VIOLATION";
+    case SIM_LIVENESS:
+        return "LIVENESS FAILURE";
+    default:
+        return "SIMULATOR ERROR";
     }
 }
 
@@ -78,8 +87,7 @@ void sim_report(struct sim_world *w, int result, const char *what)
         for (unsigned j = 0; j < w->n; j++)
             printf(" %09" PRIx64, view[j]);
         printf(" | in %" PRIu64 " stale %" PRIu64 " unexp %" PRIu64 " wc %" PRIu64
-               " votes_disc %" PRIu64 " joins %" PRIu64 " jdisc %" PRIu64 " forks %" PRIu64
-               "\n",
+               " votes_disc %" PRIu64 " joins %" PRIu64 " jdisc %" PRIu64 " forks %" PRIu64 "\n",
                st->msgs_in, st->msgs_dropped_stale_inc, st->msgs_dropped_unexpected,
                st->writes_committed, st->votes_discarded, st->joins_admitted,
                st->join_replies_discarded, st->fork_attempts);
@@ -92,12 +100,19 @@ void sim_report(struct sim_world *w, int result, const char *what)
 const char *sim_msg_name(int type)
 {
     switch (type) {
-    case NR_MSG_PREPARE: return "PREPARE";
-    case NR_MSG_ACK: return "ACK";
-    case NR_MSG_FETCH: return "FETCH";
-    case NR_MSG_FETCH_REPLY: return "FETCH_REPLY";
-    case NR_MSG_JOIN_REQ: return "JOIN_REQ";
-    case NR_MSG_JOIN_REPLY: return "JOIN_REPLY";
-    default: return "?";
+    case NR_MSG_PREPARE:
+        return "PREPARE";
+    case NR_MSG_ACK:
+        return "ACK";
+    case NR_MSG_FETCH:
+        return "FETCH";
+    case NR_MSG_FETCH_REPLY:
+        return "FETCH_REPLY";
+    case NR_MSG_JOIN_REQ:
+        return "JOIN_REQ";
+    case NR_MSG_JOIN_REPLY:
+        return "JOIN_REPLY";
+    default:
+        return "?";
     }
 }

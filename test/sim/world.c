@@ -32,7 +32,7 @@ static void cb_send(void *ctx, uint16_t to, const uint8_t *msg, size_t len)
 {
     struct sim_inst *in = ctx;
     struct sim_world *w = in->w;
-    if (!in->alive || to >= w->n)
+    if (!in->alive || to >= in->n)
         return;
     sim_net_send(w, in->id, to, msg, len);
 }
@@ -308,8 +308,8 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
 {
     uint32_t epoch = nr_incarnation_epoch(inc);
     int rc;
-    if (w->ninst >= (int)SIM_MAX_INST)
-        return -1;
+    if (w->ninst >= (int)SIM_MAX_INST || member >= w->n)
+        return -1; /* (a restart planned for a member that left in a reconfiguration) */
     int id = w->ninst;
     struct sim_inst *in = &w->inst[id];
     memset(in, 0, sizeof(*in));
@@ -320,6 +320,7 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
     in->member = member;
     in->epoch = epoch;
     in->netep = w->netep;
+    in->n = w->n;
     in->inc = inc;
     in->nonce = sim_rng_next(&w->rng) | 1u;
     in->reach = ~(uint64_t)0;
@@ -392,11 +393,9 @@ int sim_spawn_inc(struct sim_world *w, uint16_t member, nr_inc_t inc, int was_ac
         /* an epoch >= 2: the host hands the instance the certified start state (always
          * before the epoch's genesis: every founder needs it; later, a restart may or may not
          * get the file) */
-        uint16_t map[NR_MAX_MEMBERS];
-        for (uint16_t j = 0; j < NR_MAX_MEMBERS; j++)
-            map[j] = j; /* replace: the same member indices */
         const struct nr_handover *c = &w->ho_cert;
-        rc = nr_se_load_start(in->se, c->genesis, c->root, map, w->n, w->start, w->nstart);
+        rc = nr_se_load_start(in->se, c->genesis, c->root, w->start_map, w->start_old_n, w->start,
+                              w->nstart);
         in->has_start = rc == NR_OK;
         if (rc != NR_OK) {
             snprintf(w->why, sizeof(w->why), "%s refused the certified start state: %s", in->label,
@@ -558,9 +557,32 @@ int sim_reconf_begin(struct sim_world *w)
     if (nc == 0)
         return -1;
     int c = cand[sim_rng_below(&w->rng, (uint64_t)nc)];
+    if (!w->ho_started) {
+        /* the next epoch's membership: replace a member (same indices), grow 3 -> 5 (two
+         * new members after the old ones) or shrink 5 -> 3 (two members leave, the others
+         * keep their order) */
+        uint64_t kind = sim_rng_below(&w->rng, 2);
+        for (uint16_t j = 0; j < NR_MAX_MEMBERS; j++)
+            w->ho_map[j] = j < w->n ? j : NR_OWNER_GONE;
+        w->ho_next_n = w->n;
+        if (kind == 1 && w->n == 3) {
+            w->ho_next_n = 5;
+        } else if (kind == 1 && w->n == 5) {
+            uint16_t a = (uint16_t)sim_rng_below(&w->rng, 5);
+            uint16_t b = (uint16_t)((a + 1u + sim_rng_below(&w->rng, 4)) % 5u);
+            uint16_t next = 0;
+            for (uint16_t j = 0; j < 5; j++)
+                w->ho_map[j] = (j == a || j == b) ? NR_OWNER_GONE : next++;
+            w->ho_next_n = 3;
+        }
+    }
     int rc = nr_se_handover(w->inst[c].se, w->netep + 1u, w->now);
-    sim_trace(w, "RECONFIGURE: epoch %u -> %u, handover collected by %s: %s", w->netep,
-              w->netep + 1u, w->inst[c].label, nr_errname(rc));
+    sim_trace(w, "RECONFIGURE: epoch %u -> %u (%s, n %u -> %u), handover collected by %s: %s",
+              w->netep, w->netep + 1u,
+              w->ho_next_n > w->n   ? "grow"
+              : w->ho_next_n < w->n ? "shrink"
+                                    : "replace",
+              w->n, w->ho_next_n, w->inst[c].label, nr_errname(rc));
     if (rc != NR_OK)
         return -1;
     if (w->ho_started)
@@ -649,8 +671,41 @@ static void reconf_switch(struct sim_world *w, int id)
     w->start = b.r;
     w->nstart = b.n;
     w->ho_cert = cert;
+    w->start_old_n = w->n;
+    memcpy(w->start_map, w->ho_map, sizeof(w->start_map));
     w->netep++;
     w->ho_collector = -1;
+    uint16_t old_n = w->n;
+    if (w->ho_next_n > old_n)
+        w->grows++;
+    else if (w->ho_next_n < old_n)
+        w->shrinks++;
+    w->n = w->ho_next_n;
+    w->f = (uint16_t)((w->n - 1u) / 2u);
+    /* records and AEs follow their member to its new index; those of a member that left
+     * stop (their AEs cannot run anywhere else: sealed state is bound to the platform) */
+    for (int r = 0; r < w->nrec; r++) {
+        uint16_t to = w->rec[r].owner < old_n ? w->ho_map[w->rec[r].owner] : NR_OWNER_GONE;
+        if (to == NR_OWNER_GONE)
+            w->rec[r].gone = 1;
+        else
+            w->rec[r].owner = to;
+    }
+    for (int a = 0; a < w->nae; a++) {
+        struct sim_ae *ae = &w->ae[a];
+        if (w->rec[ae->rec].gone) {
+            ae->gone = 1;
+            if (ae->pending >= 0 && ae->inst >= 0 && w->inst[ae->inst].alive)
+                nr_se_client_gone(w->inst[ae->inst].se, sim_client_handle(ae));
+            ae->pending = -1;
+            continue;
+        }
+        ae->member = w->rec[ae->rec].owner;
+    }
+    for (uint16_t m = 0; m < NR_MAX_MEMBERS; m++) {
+        w->top[m] = -1;
+        w->kept_down[m] = 0;
+    }
     sim_trace(w,
               "EPOCH %u opened: handover by %s, %zu records, root %02x%02x%02x%02x..., "
               "%u signatures",
@@ -670,7 +725,15 @@ static void reconf_switch(struct sim_world *w, int id)
     memset(w->nhints, 0, sizeof(w->nhints));
     for (uint16_t m = 0; m < w->n; m++)
         sim_spawn_epoch(w, m, w->max_epoch[m] + 1, 0);
+    for (uint16_t m = old_n; m < w->n; m++) /* new members bring new AEs */
+        for (uint32_t k = 0; k < w->sw.records_per_member; k++) {
+            int r = sim_add_record(w, m);
+            if (r >= 0)
+                (void)sim_add_ae(w, r, 0);
+        }
     for (int a = 0; a < w->nae; a++) {
+        if (w->ae[a].gone)
+            continue;
         w->ae[a].restore = 1;
         sim_schedule_ae(w, a, sim_rng_range(&w->rng, 1, 50));
     }
@@ -829,6 +892,8 @@ static void ae_event(struct sim_world *w, int a)
         if (w->phase == SIM_PH_LIVE)
             ae->live_stage = 0;
     }
+    if (ae->gone)
+        return;
     if (w->phase == SIM_PH_LIVE && (ae->secondary || ae->down || ae->live_stage == 3))
         return;
     if (w->phase == SIM_PH_SCRIPT)
@@ -876,8 +941,43 @@ static void refresh_incarnation(struct sim_world *w, struct sim_inst *in)
             (struct sim_hint){in->epoch, w->ever_active[in->member]};
 }
 
+/* A later epoch's genesis needs f+1 of its named founders to become ACTIVE (the others
+ * join through them). A member whose named founder is gone before it ever was ACTIVE (the
+ * host stopped it, or started another instance of the member before the genesis, so that
+ * the named one re-incarnated) is down for that epoch: more than f of them is beyond the
+ * fault budget (FINDINGS.md F10). */
+static void founders_account(struct sim_world *w)
+{
+    uint32_t e = w->netep;
+    if (e <= NR_CHAIN_EPOCH_FIRST || !w->chain_has[e] || w->budget_exceeded ||
+        w->phase == SIM_PH_GENESIS)
+        return;
+    const struct nr_genesis *g = &w->chain_g[e];
+    unsigned lost = 0;
+    for (uint16_t m = 0; m < g->n && m < w->n; m++) {
+        if (w->ever_active[m])
+            continue;
+        int ok = 0;
+        for (int i = 0; i < w->ninst && !ok; i++) {
+            const struct sim_inst *in = &w->inst[i];
+            ok = in->alive && !in->halted && in->member == m && in->netep == e &&
+                 in->inc == g->founders[m].inc;
+        }
+        lost += !ok;
+    }
+    if (lost > w->f) {
+        w->budget_exceeded = 1;
+        w->budget_exceeded_at = w->now;
+        sim_trace(w,
+                  "FAULT BUDGET EXCEEDED: %u named founders of epoch %u are gone before they "
+                  "were ACTIVE",
+                  lost, e);
+    }
+}
+
 void sim_after_step(struct sim_world *w)
 {
+    founders_account(w);
     if (w->ho_ready >= 0) {
         int id = w->ho_ready;
         w->ho_ready = -1;
@@ -1000,6 +1100,7 @@ int sim_process_one(struct sim_world *w)
             w->chain_has[e] = 1;
             w->chain_at[e] = w->now;
             w->chain_g[e] = *g;
+
             sim_trace(w, "CHAIN: genesis %02x%02x%02x%02x... of epoch %u recorded", g->id[0],
                       g->id[1], g->id[2], g->id[3], e);
             if (e > NR_CHAIN_EPOCH_FIRST && w->ho_started) {
@@ -1176,7 +1277,7 @@ static int live_done(struct sim_world *w, char *why, size_t cap)
     }
     for (int a = 0; a < w->nae; a++) {
         const struct sim_ae *ae = &w->ae[a];
-        if (ae->down)
+        if (ae->down || ae->gone)
             continue;
         if (ae->pending >= 0) {
             snprintf(why, cap, "ae%d (record r%d, member %u): operation %d still pending at %s", a,
@@ -1217,6 +1318,15 @@ int sim_live_phase(struct sim_world *w)
             w->route[a][j] = -1;
     for (uint16_t m = 0; m < w->n; m++) {
         int t = w->top[m];
+        if (t >= 0 && sim_state(w, t) == NR_SE_JOINING) {
+            /* an operator keeps the instance that holds the member's state: during a handover
+             * that is a FROZEN one (the newest may be a restart that cannot join any more) */
+            for (int i = 0; i < w->ninst; i++)
+                if (w->inst[i].alive && !w->inst[i].halted && w->inst[i].member == m &&
+                    w->inst[i].netep == w->netep && sim_state(w, i) == NR_SE_FROZEN &&
+                    !sim_poisoned(w, i))
+                    t = w->top[m] = i;
+        }
         for (int i = 0; i < w->ninst; i++)
             if (i != t && w->inst[i].alive && w->inst[i].member == m)
                 sim_kill(w, i);
@@ -1246,6 +1356,8 @@ int sim_live_phase(struct sim_world *w)
     }
     for (int a = 0; a < w->nae; a++) {
         struct sim_ae *ae = &w->ae[a];
+        if (ae->gone)
+            continue;
         ae->down = w->kept_down[ae->member];
         ae->live_stage = 0;
         if (ae->pending < 0 || !w->inst[w->rec[ae->rec].ops[ae->pending].inst].alive)
