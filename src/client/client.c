@@ -232,7 +232,9 @@ int nr_restore(struct nr_client *c, const char *path, uint8_t *state, size_t cap
         rc = nr_client_genesis(c, gn);
     }
     if (rc == NR_OK) {
-        rc = nr_restore_local(c, path, vn, dn, gn, state, cap, len, version, result);
+        rc =
+            nr_restore_local(c, path, vn, dn, gn, (const uint8_t(*)[NR_GENESIS_ID_BYTES])c->s->pred,
+                             c->s->npred, state, cap, len, version, result);
     }
     sodium_memzero(dn, sizeof dn);
     return rc;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/wire.h" /* NR_CLIENT_MAX_LINEAGE */
 #include "narrator/narrator.h"
 
 struct nr_tee;
@@ -42,6 +43,8 @@ struct nr_session {
     int broken;           /* a transport or protocol error happened: every later call fails */
     int has_genesis;      /* the SE named the genesis of its network (C_OPEN/C_STATUS reply) */
     uint8_t genesis[NR_GENESIS_ID_BYTES];
+    unsigned npred; /* ... and the epochs before it, newest first (wire.h C_REPLY) */
+    uint8_t pred[NR_CLIENT_MAX_LINEAGE][NR_GENESIS_ID_BYTES];
     struct nr_slot *slots;
     uint64_t mask;
     uint64_t *doneq; /* completed asynchronous req_ids, in arrival order (ring, mask + 1) */
@@ -101,7 +104,7 @@ int nr_client_genesis(struct nr_client *c, uint8_t out[NR_GENESIS_ID_BYTES]);
 struct nr_sealed_cand {
     int present; /* a valid sealed file with this version exists */
     uint64_t version;
-    uint8_t digest[NR_DIGEST_BYTES];   /* nr_state_digest(state, version) */
+    uint8_t digest[NR_DIGEST_BYTES];      /* nr_state_digest(state, version) */
     uint8_t genesis[NR_GENESIS_ID_BYTES]; /* the network it was sealed under */
 };
 enum nr_restore_pick { NR_PICK_NONE = 0, NR_PICK_LATEST = 1, NR_PICK_PREVIOUS = 2 };
@@ -113,10 +116,13 @@ int nr_restore_decide(const struct nr_sealed_cand *latest, const struct nr_seale
                       int *pick);
 
 /* nr_restore() after its network read: load <path>.0/.1, decide against (vn, dn) of the
- * network with genesis id gn. NR_EGENESIS if a sealed file belongs to another network. */
+ * network with genesis id gn, whose earlier epochs have the npred genesis ids pred (newest
+ * first; sealed state of one of them is this network's: docs/protocol.md §10.5). NR_EGENESIS
+ * if a sealed file belongs to any other network. */
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
                      const uint8_t dn[NR_DIGEST_BYTES], const uint8_t gn[NR_GENESIS_ID_BYTES],
-                     uint8_t *state, size_t cap, size_t *len, uint64_t *version, int *result);
+                     const uint8_t (*pred)[NR_GENESIS_ID_BYTES], unsigned npred, uint8_t *state,
+                     size_t cap, size_t *len, uint64_t *version, int *result);
 
 /* One sealed state file, parsed (seal.c). Untrusted bytes: any defect leaves the candidate
  * absent; only NR_ENOMEM is returned as an error. ld->pt owns u64 version || genesis[32] ||

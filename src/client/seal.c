@@ -60,8 +60,8 @@ static const char *base_name(const char *p)
 }
 
 /* AD = label || system_id || basename(file). */
-static int make_ad(uint8_t *ad, size_t cap, size_t *ad_len, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
-                   const char *file)
+static int make_ad(uint8_t *ad, size_t cap, size_t *ad_len,
+                   const uint8_t system_id[NR_SYSTEM_ID_BYTES], const char *file)
 {
     const char *b = base_name(file);
     size_t bl = strlen(b);
@@ -205,8 +205,8 @@ int nr_seal_state(struct nr_client *c, const char *path, const uint8_t *state, s
         rc = file_name(file, sizeof file, path, (unsigned)(version & 1u), "");
     }
     if (rc == NR_OK) {
-        rc = nr_state_file_build(c->tee, c->system_id, genesis, file, state, len, version,
-                                 &bytes, &n);
+        rc = nr_state_file_build(c->tee, c->system_id, genesis, file, state, len, version, &bytes,
+                                 &n);
     }
     if (rc == NR_OK) {
         rc = write_atomic(file, bytes, n);
@@ -281,8 +281,9 @@ int nr_state_file_open(struct nr_tee *tee, const uint8_t system_id[NR_SYSTEM_ID_
     uint32_t blob_len = 0;
     const uint8_t *magic = NULL, *blob = NULL;
     nr_cur_init(&cur, data, len);
-    if (nr_cur_ptr(&cur, &magic, STATE_MAGIC_LEN) || memcmp(magic, STATE_MAGIC, STATE_MAGIC_LEN) != 0 ||
-        nr_cur_u32(&cur, &blob_len) || blob_len != cur.left || nr_cur_ptr(&cur, &blob, blob_len)) {
+    if (nr_cur_ptr(&cur, &magic, STATE_MAGIC_LEN) ||
+        memcmp(magic, STATE_MAGIC, STATE_MAGIC_LEN) != 0 || nr_cur_u32(&cur, &blob_len) ||
+        blob_len != cur.left || nr_cur_ptr(&cur, &blob, blob_len)) {
         return NR_OK;
     }
     ld->pt = malloc(blob_len ? blob_len : 1);
@@ -344,7 +345,8 @@ static int load_cand(struct nr_client *c, const char *path, unsigned idx,
 
 int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
                      const uint8_t dn[NR_DIGEST_BYTES], const uint8_t gn[NR_GENESIS_ID_BYTES],
-                     uint8_t *state, size_t cap, size_t *len, uint64_t *version, int *result)
+                     const uint8_t (*pred)[NR_GENESIS_ID_BYTES], unsigned npred, uint8_t *state,
+                     size_t cap, size_t *len, uint64_t *version, int *result)
 {
     int rc = NR_OK;
     struct nr_sealed_cand cand[2];
@@ -357,9 +359,16 @@ int nr_restore_local(struct nr_client *c, const char *path, uint64_t vn,
         goto done;
     }
     /* State committed in another network (genesis) than the SE's: never restored, never
-     * taken for "no state" (S6: a distinct, loud outcome). */
+     * taken for "no state" (S6: a distinct, loud outcome). An earlier epoch of the SE's network
+     * (its predecessors on chain, as the SE verified them) is the same network: the new epoch
+     * began from that epoch's handed-over state, so the usual version rules decide. */
     for (unsigned i = 0; i < 2; i++) {
-        if (cand[i].present && sodium_memcmp(cand[i].genesis, gn, NR_GENESIS_ID_BYTES) != 0) {
+        if (!cand[i].present || sodium_memcmp(cand[i].genesis, gn, NR_GENESIS_ID_BYTES) == 0)
+            continue;
+        int ours = 0;
+        for (unsigned k = 0; k < npred && k < NR_CLIENT_MAX_LINEAGE; k++)
+            ours |= sodium_memcmp(cand[i].genesis, pred[k], NR_GENESIS_ID_BYTES) == 0;
+        if (!ours) {
             rc = NR_EGENESIS;
             goto done;
         }

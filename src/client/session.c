@@ -267,6 +267,8 @@ static int on_frame(struct nr_session *s, const uint8_t *frame, size_t len)
             }
             s->has_genesis = 1;
             memcpy(s->genesis, m.genesis, NR_GENESIS_ID_BYTES);
+            s->npred = m.npred;
+            memcpy(s->pred, m.pred, sizeof s->pred);
         }
         slot->done = 1;
         slot->status = m.status;
@@ -459,8 +461,7 @@ int nr_session_open(struct nr_session **out, const struct nr_client_options *opt
         return NR_EIO;
     }
     const char *backend = opt->tee_backend ? opt->tee_backend : "sim";
-    const char *se_ident =
-        opt->se_code_identity ? opt->se_code_identity : NR_SE_CODE_IDENTITY;
+    const char *se_ident = opt->se_code_identity ? opt->se_code_identity : NR_SE_CODE_IDENTITY;
     int rc = NR_OK;
     struct nr_session *s = calloc(1, sizeof *s);
     if (!s) {
@@ -662,8 +663,8 @@ void nr_record_close(struct nr_rec *r)
     r->closing = 1; /* freed by its last completion (reported with record = NULL) */
 }
 
-int nr_record_submit_update(struct nr_rec *r, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
-                            uint64_t tag)
+int nr_record_submit_update(struct nr_rec *r, uint64_t version,
+                            const uint8_t digest[NR_DIGEST_BYTES], uint64_t tag)
 {
     if (!r || !digest || version == 0 || r->closing) {
         return NR_EINVAL;

@@ -286,6 +286,9 @@ const struct nr_se_stats *nr_se_stats(const struct nr_se *se);
 /* The genesis id of the network this instance serves (ACTIVE) or joins (JOINING with a
  * target). NR_OK, or NR_ENOTREADY when it has none yet. */
 int nr_se_genesis_id(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES]);
+/* Epoch >= 2: the genesis id of the epoch before this one (its chain record's predecessor, or
+ * the start state's). NR_OK, or NR_ENOTREADY (epoch 1, or not known yet). */
+int nr_se_predecessor(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES]);
 /* This instance's view: view[i] = incarnation of member i it currently accepts (0 = none). */
 void nr_se_view(const struct nr_se *se, nr_inc_t view[NR_MAX_MEMBERS]);
 /* Look up a stored record (any owner). Returns NR_OK or NR_ENOTFOUND. */

@@ -291,6 +291,21 @@ int nr_se_wants_anchor(const struct nr_se *se)
     return se->cfg.anchored && se->state == NR_SE_JOINING;
 }
 
+int nr_se_predecessor(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES])
+{
+    if (se->cfg.epoch <= NR_CHAIN_EPOCH_FIRST)
+        return NR_ENOTREADY;
+    if (se->anchor_present) {
+        memcpy(out, se->anchor.predecessor, NR_GENESIS_ID_BYTES);
+        return NR_OK;
+    }
+    if (se->has_start) {
+        memcpy(out, se->start_pred, NR_GENESIS_ID_BYTES);
+        return NR_OK;
+    }
+    return NR_ENOTREADY;
+}
+
 int nr_se_genesis_id(const struct nr_se *se, uint8_t out[NR_GENESIS_ID_BYTES])
 {
     if (!se->has_genesis)

@@ -202,7 +202,10 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
         body = 0;
         break;
     case NR_C_REPLY:
-        body = 4u + 8u + NR_DIGEST_BYTES + (m->has_genesis ? NR_GENESIS_ID_BYTES : 0u);
+        if (m->npred > NR_CLIENT_MAX_LINEAGE || (m->npred && !m->has_genesis))
+            return 0;
+        body = 4u + 8u + NR_DIGEST_BYTES + (m->has_genesis ? NR_GENESIS_ID_BYTES : 0u) +
+               (m->npred ? 1u + (size_t)m->npred * NR_GENESIS_ID_BYTES : 0u);
         break;
     default:
         return 0;
@@ -231,6 +234,11 @@ size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg
         p = nr_put_bytes(p, m->digest, NR_DIGEST_BYTES);
         if (m->has_genesis)
             p = nr_put_bytes(p, m->genesis, NR_GENESIS_ID_BYTES);
+        if (m->npred) {
+            p = nr_put_u8(p, m->npred);
+            for (uint8_t k = 0; k < m->npred; k++)
+                p = nr_put_bytes(p, m->pred[k], NR_GENESIS_ID_BYTES);
+        }
         break;
     default:
         break;
@@ -288,9 +296,17 @@ int nr_client_msg_next(struct nr_client_msg *m, struct nr_cur *c)
         nr_cur_u64(&b, &m->version);
         nr_cur_bytes(&b, m->digest, NR_DIGEST_BYTES);
         m->status = (int32_t)status;
-        if (b.left == NR_GENESIS_ID_BYTES) {
+        if (b.left >= NR_GENESIS_ID_BYTES) {
             m->has_genesis = 1;
             nr_cur_bytes(&b, m->genesis, NR_GENESIS_ID_BYTES);
+        }
+        if (m->has_genesis && b.left > 0) {
+            nr_cur_u8(&b, &m->npred);
+            if (m->npred == 0 || m->npred > NR_CLIENT_MAX_LINEAGE ||
+                b.left != (size_t)m->npred * NR_GENESIS_ID_BYTES)
+                return NR_EMALFORMED;
+            for (uint8_t k = 0; k < m->npred; k++)
+                nr_cur_bytes(&b, m->pred[k], NR_GENESIS_ID_BYTES);
         }
         break;
     default:

@@ -63,9 +63,13 @@
  *   C_UPDATE   u64 version, digest[32]
  *   C_READ    (empty)
  *   C_STATUS  (empty)  -- SE state and stats, for `narrator status`
- *   C_REPLY   i32 status, u64 version, digest[32] [, genesis[32]]
+ *   C_REPLY   i32 status, u64 version, digest[32] [, genesis[32] [, u8 npred,
+ *             npred * genesis[32]]]
  *             (the genesis id of the network the SE serves follows in replies to C_OPEN
- *             and C_STATUS once the SE has one: body 76 bytes instead of 44)
+ *             and C_STATUS once the SE has one: body 76 bytes instead of 44; an SE of an
+ *             epoch >= 2 appends the genesis ids of the epochs before it, newest first, as
+ *             verified on chain (1 <= npred <= NR_CLIENT_MAX_LINEAGE): sealed state of one
+ *             of them is state of this network's past, docs/protocol.md §10.5)
  * --------------------------------------------------------------------------------------- */
 #ifndef NR_WIRE_H
 #define NR_WIRE_H
@@ -94,6 +98,7 @@
 #define NR_CLIENT_BATCH_MAX (64u * 1024u) /* plaintext bytes of client messages per record */
 #define NR_CLIENT_MAX_RECORDS 65536u      /* record handles per connection */
 #define NR_MAX_NAME 128u
+#define NR_CLIENT_MAX_LINEAGE 8u /* predecessor genesis ids in a C_REPLY */
 
 enum nr_peer_type {
     NR_MSG_PREPARE = 1,
@@ -195,9 +200,12 @@ struct nr_client_msg {
     /* C_REPLY to C_OPEN / C_STATUS */
     uint8_t has_genesis;
     uint8_t genesis[NR_GENESIS_ID_BYTES];
+    uint8_t npred; /* with has_genesis: predecessors, newest first */
+    uint8_t pred[NR_CLIENT_MAX_LINEAGE][NR_GENESIS_ID_BYTES];
 };
-#define NR_CLIENT_MAX_BYTES                                                                        \
-    (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES + NR_GENESIS_ID_BYTES)
+#define NR_CLIENT_MAX_BYTES                                                                  \
+    (NR_CLIENT_HDR_BYTES + 2u + NR_MAX_NAME + 4u + 8u + NR_DIGEST_BYTES + NR_GENESIS_ID_BYTES + \
+     1u + NR_CLIENT_MAX_LINEAGE * NR_GENESIS_ID_BYTES)
 /* Encode into buf (>= NR_CLIENT_MAX_BYTES); returns bytes written, 0 on bad arguments. */
 size_t nr_client_msg_encode(uint8_t *buf, size_t cap, const struct nr_client_msg *m);
 #define NR_CLIENT_UPDATE_BYTES (NR_CLIENT_HDR_BYTES + 8u + NR_DIGEST_BYTES)     /* 60 */

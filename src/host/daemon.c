@@ -185,6 +185,14 @@ static int local_genesis_id(void *ctx, uint8_t out[NR_GENESIS_ID_BYTES])
     return nr_se_genesis_id(d->se, out);
 }
 
+/* The epochs before this one (docs/protocol.md §10.5): the predecessor the core verified (its
+ * genesis record on chain, or its certified start state). */
+static unsigned local_lineage(void *ctx, uint8_t (*out)[NR_GENESIS_ID_BYTES], unsigned max)
+{
+    struct nr_daemon *d = ctx;
+    return max > 0 && nr_se_predecessor(d->se, out[0]) == NR_OK ? 1u : 0u;
+}
+
 /* The core of this incarnation, from the sealed hint (was_active) and the configuration. */
 static int core_create(struct nr_daemon *d, const struct nr_store_hint *hint)
 {
@@ -526,6 +534,7 @@ static int start_local(struct nr_daemon *d)
         .client_gone = local_client_gone,
         .status = local_status,
         .genesis_id = local_genesis_id,
+        .lineage = local_lineage,
     };
     int rc = nr_local_server_new(&d->local, &lc, &ops);
     return rc != NR_OK ? rc : nr_local_server_start(d->local, d->base);

@@ -182,8 +182,7 @@ static int flush_replies(struct nr_lconn *c)
 /* with_genesis: replies to C_OPEN and C_STATUS name the genesis of the SE's network once it
  * has one (wire.h), so that libnarrator binds sealed state to it. */
 static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, int status,
-                         uint64_t version, const uint8_t digest[NR_DIGEST_BYTES],
-                         int with_genesis)
+                         uint64_t version, const uint8_t digest[NR_DIGEST_BYTES], int with_genesis)
 {
     struct nr_local_server *ls = c->ls;
     struct nr_client_msg m;
@@ -215,8 +214,11 @@ static void send_reply_g(struct nr_lconn *c, uint64_t req_id, uint32_t record, i
     m.version = version;
     if (digest)
         memcpy(m.digest, digest, NR_DIGEST_BYTES);
-    if (with_genesis && ls->ops.genesis_id(ls->ops.ctx, m.genesis) == NR_OK)
+    if (with_genesis && ls->ops.genesis_id(ls->ops.ctx, m.genesis) == NR_OK) {
         m.has_genesis = 1;
+        if (ls->ops.lineage)
+            m.npred = (uint8_t)ls->ops.lineage(ls->ops.ctx, m.pred, NR_CLIENT_MAX_LINEAGE);
+    }
     len = nr_client_msg_encode(c->obuf + c->olen, c->ocap - c->olen, &m);
     if (len == 0) {
         NR_LOGE("client %llu: cannot encode reply", (unsigned long long)c->id);
@@ -257,8 +259,8 @@ void nr_local_server_push(struct nr_local_server *ls)
     ls->n_dirty = 0;
 }
 
-void nr_local_server_reply(struct nr_local_server *ls, uint64_t client, uint64_t req_id,
-                           int status, uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
+void nr_local_server_reply(struct nr_local_server *ls, uint64_t client, uint64_t req_id, int status,
+                           uint64_t version, const uint8_t digest[NR_DIGEST_BYTES])
 {
     struct nr_lconn *c = client_find(ls, client);
 

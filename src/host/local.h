@@ -50,6 +50,9 @@ struct nr_local_server_ops {
     void (*status)(void *ctx, struct nr_local_status *out);
     /* The genesis id of the SE's network: NR_OK once it has one. */
     int (*genesis_id)(void *ctx, uint8_t out[NR_GENESIS_ID_BYTES]);
+    /* Optional: the genesis ids of the epochs before the SE's, newest first (at most max);
+     * returns how many. */
+    unsigned (*lineage)(void *ctx, uint8_t (*out)[NR_GENESIS_ID_BYTES], unsigned max);
 };
 
 /* Counters (exported as metrics). */

@@ -173,6 +173,54 @@ static void test_client_messages(void **state)
 }
 
 /* Known answer: a C_UPDATE's bytes (client wire version 2, 20-byte header with record). */
+/* C_REPLY with the genesis id and the lineage of earlier epochs (docs/protocol.md §10.5). */
+static void test_client_reply_lineage(void **state)
+{
+    (void)state;
+    struct nr_client_msg m, d;
+    uint8_t buf[NR_CLIENT_MAX_BYTES];
+    memset(&m, 0, sizeof(m));
+    m.type = NR_C_REPLY;
+    m.req_id = 9;
+    m.record = 3;
+    m.has_genesis = 1;
+    memset(m.genesis, 0x61, NR_GENESIS_ID_BYTES);
+    client_round_trip(&m); /* genesis, no lineage: body 76 */
+    assert_int_equal(nr_client_msg_encode(buf, sizeof buf, &m), NR_CLIENT_REPLY_BYTES + 32u);
+    for (uint8_t k = 1; k <= NR_CLIENT_MAX_LINEAGE; k++) {
+        m.npred = k;
+        memset(m.pred[k - 1], 0x70 + k, NR_GENESIS_ID_BYTES);
+        size_t len = nr_client_msg_encode(buf, sizeof buf, &m);
+        assert_int_equal(len, NR_CLIENT_REPLY_BYTES + 32u + 1u + 32u * k);
+        assert_int_equal(nr_client_msg_decode(&d, buf, len), 0);
+        assert_int_equal(d.npred, k);
+        assert_memory_equal(d.pred, m.pred, (size_t)k * NR_GENESIS_ID_BYTES);
+        assert_memory_equal(d.genesis, m.genesis, NR_GENESIS_ID_BYTES);
+    }
+    /* encoder refuses a lineage that is too long or has no genesis */
+    m.npred = NR_CLIENT_MAX_LINEAGE + 1u;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof buf, &m), 0);
+    m.npred = 1;
+    m.has_genesis = 0;
+    assert_int_equal(nr_client_msg_encode(buf, sizeof buf, &m), 0);
+    /* decoder refuses npred 0, a count that does not match the bytes, and too many */
+    m.has_genesis = 1;
+    m.npred = 2;
+    size_t len = nr_client_msg_encode(buf, sizeof buf, &m);
+    size_t at = NR_CLIENT_REPLY_BYTES + 32u; /* the npred byte */
+    uint8_t bad[NR_CLIENT_MAX_BYTES];
+    memcpy(bad, buf, len);
+    bad[at] = 0;
+    assert_int_equal(nr_client_msg_decode(&d, bad, len), NR_EMALFORMED);
+    bad[at] = 3;
+    assert_int_equal(nr_client_msg_decode(&d, bad, len), NR_EMALFORMED);
+    bad[at] = NR_CLIENT_MAX_LINEAGE + 1u;
+    assert_int_equal(nr_client_msg_decode(&d, bad, len), NR_EMALFORMED);
+    memcpy(bad, buf, len); /* one byte short: body_len and content agree, count does not */
+    nr_put_u32(bad + 4, (uint32_t)(len - NR_CLIENT_HDR_BYTES - 1u));
+    assert_int_equal(nr_client_msg_decode(&d, bad, len - 1u), NR_EMALFORMED);
+}
+
 static void test_client_known_answer(void **state)
 {
     (void)state;
@@ -311,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_client_messages),
         cmocka_unit_test(test_client_bad_inputs),
         cmocka_unit_test(test_client_known_answer),
+        cmocka_unit_test(test_client_reply_lineage),
         cmocka_unit_test(test_client_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

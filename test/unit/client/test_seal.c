@@ -24,6 +24,8 @@ struct fx {
 };
 
 static uint8_t g_net_genesis[NR_GENESIS_ID_BYTES]; /* genesis of the network restored against */
+static uint8_t g_pred[NR_CLIENT_MAX_LINEAGE][NR_GENESIS_ID_BYTES]; /* its earlier epochs */
+static unsigned g_npred;
 
 /* This test compiles seal.c alone: the SE's genesis id comes from the fixture's session
  * (client.c asks the SE for it with C_STATUS; tested end to end in test/integration). */
@@ -63,6 +65,7 @@ static int setup(void **state)
     fx->s.has_genesis = 1;
     memset(fx->s.genesis, 0x6E, sizeof fx->s.genesis);
     memcpy(g_net_genesis, fx->s.genesis, sizeof g_net_genesis);
+    g_npred = 0;
     fx->c.s = &fx->s;
     fx->other_platform.s = &fx->s;
     snprintf(fx->path, sizeof fx->path, "%s/state", fx->dir);
@@ -96,7 +99,9 @@ static int restore(struct nr_client *c, const char *path, uint64_t vn, const cha
     if (vn) {
         digest_of(dn, net_state, vn);
     }
-    int rc = nr_restore_local(c, path, vn, dn, g_net_genesis, (uint8_t *)out, 63, &len, v, res);
+    int rc = nr_restore_local(c, path, vn, dn, g_net_genesis,
+                              (const uint8_t(*)[NR_GENESIS_ID_BYTES])g_pred, g_npred,
+                              (uint8_t *)out, 63, &len, v, res);
     if (rc == NR_OK) {
         out[len] = '\0';
     }
@@ -204,7 +209,8 @@ static void test_copy_restore_is_rollback(void **state)
     assert_string_equal(out, "attempts=3 locked");
     spill(a, ca, la);
     spill(b, cb, lb);
-    assert_int_equal(restore(&fx->c, fx->path, 4, "attempts=3 locked", out, &v, &res), NR_EROLLBACK);
+    assert_int_equal(restore(&fx->c, fx->path, 4, "attempts=3 locked", out, &v, &res),
+                     NR_EROLLBACK);
 }
 
 static void test_swapped_and_foreign_files(void **state)
@@ -265,10 +271,47 @@ static void test_other_network_refused(void **state)
     assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_OK);
 }
 
+/* docs/protocol.md §10.5: state sealed in an earlier epoch of the SE's network (a predecessor
+ * the SE names) is restored by the usual version rules; an epoch that is not in the lineage,
+ * or a lineage naming another network, is still GENESIS MISMATCH. */
+static void test_earlier_epoch_accepted(void **state)
+{
+    struct fx *fx = *state;
+    char out[64];
+    uint64_t v = 0;
+    int res = -1;
+    uint8_t epoch1[NR_GENESIS_ID_BYTES];
+    seal(&fx->c, fx->path, "one", 1);
+    seal(&fx->c, fx->path, "two", 2); /* both sealed in epoch 1 */
+    memcpy(epoch1, g_net_genesis, sizeof epoch1);
+    /* the network moved on to epoch 2; the SE names epoch 1 as its predecessor */
+    memset(fx->s.genesis, 0x77, sizeof fx->s.genesis);
+    memcpy(g_net_genesis, fx->s.genesis, sizeof g_net_genesis);
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_EGENESIS);
+    memset(g_pred[0], 0x11, NR_GENESIS_ID_BYTES); /* an unrelated epoch first */
+    memcpy(g_pred[1], epoch1, NR_GENESIS_ID_BYTES);
+    g_npred = 1;
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_EGENESIS);
+    g_npred = 2;
+    assert_int_equal(restore(&fx->c, fx->path, 2, "two", out, &v, &res), NR_OK);
+    assert_int_equal(res, NR_RESTORE_FRESH);
+    assert_string_equal(out, "two");
+    /* the rules are the usual ones: older than the record is a rollback */
+    assert_int_equal(restore(&fx->c, fx->path, 3, "three", out, &v, &res), NR_EROLLBACK);
+    /* the next seal is under epoch 2; both files restore, either genesis accepted */
+    seal(&fx->c, fx->path, "three", 3);
+    assert_int_equal(restore(&fx->c, fx->path, 3, "three", out, &v, &res), NR_OK);
+    assert_string_equal(out, "three");
+    /* without the lineage, the file of epoch 1 beside it is another network's */
+    g_npred = 0;
+    assert_int_equal(restore(&fx->c, fx->path, 3, "three", out, &v, &res), NR_EGENESIS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_other_network_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_earlier_epoch_accepted, setup, teardown),
         cmocka_unit_test(test_digest_domain),
         cmocka_unit_test_setup_teardown(test_fresh_and_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_fork_ahead, setup, teardown),
