@@ -250,7 +250,7 @@ static void test_record_genesis(void **state)
     uint8_t gid2[32];
     nr_genesis_packed_id(gid2, sys, 2, 3, founders, NULL, NULL);
     expect_revert(nr_registry_record_genesis(reg, &r, id.eth_sk, sys, 2, gid2, founders), reg,
-                  "epoch must be 1");
+                  "epoch is not open");
     memset(bad, 0, 32);
     expect_revert(nr_registry_record_genesis(reg, &r, id.eth_sk, sys, 1, bad, founders), reg,
                   "genesis id must not be zero");
