@@ -23,7 +23,8 @@ struct nr_registry {
     char reason[REASON_BYTES];
 };
 
-static void set_err(struct nr_registry *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct nr_registry *reg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_err(struct nr_registry *reg, const char *fmt, ...)
 {
     va_list ap;
@@ -45,10 +46,22 @@ static int rpc_fail(struct nr_registry *reg, const char *what, int rc)
     return rc;
 }
 
-const char *nr_registry_errmsg(const struct nr_registry *reg) { return reg ? reg->err : "no registry"; }
-const char *nr_registry_revert_reason(const struct nr_registry *reg) { return reg ? reg->reason : ""; }
-struct nr_rpc *nr_registry_rpc(struct nr_registry *reg) { return reg->rpc; }
-uint64_t nr_registry_chain_id(const struct nr_registry *reg) { return reg->chain_id; }
+const char *nr_registry_errmsg(const struct nr_registry *reg)
+{
+    return reg ? reg->err : "no registry";
+}
+const char *nr_registry_revert_reason(const struct nr_registry *reg)
+{
+    return reg ? reg->reason : "";
+}
+struct nr_rpc *nr_registry_rpc(struct nr_registry *reg)
+{
+    return reg->rpc;
+}
+uint64_t nr_registry_chain_id(const struct nr_registry *reg)
+{
+    return reg->chain_id;
+}
 void nr_registry_contract(const struct nr_registry *reg, uint8_t out[NR_ETH_ADDR_BYTES])
 {
     memcpy(out, reg->contract, NR_ETH_ADDR_BYTES);
@@ -66,8 +79,10 @@ int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *
     reg->receipt_timeout_ms =
         cfg->receipt_timeout_ms ? cfg->receipt_timeout_ms : NR_REGISTRY_DEFAULT_RECEIPT_TIMEOUT_MS;
     reg->poll_ms = cfg->poll_ms ? cfg->poll_ms : NR_REGISTRY_DEFAULT_POLL_MS;
-    reg->gas_margin_pct = cfg->gas_margin_pct ? cfg->gas_margin_pct : NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT;
-    reg->nonce_retries = cfg->nonce_retries ? cfg->nonce_retries : NR_REGISTRY_DEFAULT_NONCE_RETRIES;
+    reg->gas_margin_pct =
+        cfg->gas_margin_pct ? cfg->gas_margin_pct : NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT;
+    reg->nonce_retries =
+        cfg->nonce_retries ? cfg->nonce_retries : NR_REGISTRY_DEFAULT_NONCE_RETRIES;
     reg->legacy_tx = cfg->legacy_tx;
     reg->has_contract = cfg->has_contract;
     memcpy(reg->contract, cfg->contract, NR_ETH_ADDR_BYTES);
@@ -75,8 +90,8 @@ int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *
 
     int rc = nr_rpc_open(&reg->rpc, &cfg->rpc);
     if (reg->rpc == NULL) {
-        set_err(reg, "cannot open JSON-RPC client for %s: %s", cfg->rpc.url ? cfg->rpc.url : "(no url)",
-                nr_strerror(rc));
+        set_err(reg, "cannot open JSON-RPC client for %s: %s",
+                cfg->rpc.url ? cfg->rpc.url : "(no url)", nr_strerror(rc));
         return rc;
     }
     if (rc != NR_OK)
@@ -448,8 +463,9 @@ int nr_registry_get_system(struct nr_registry *reg, struct nr_registry_system *o
     uint64_t n = 0, f = 0, registered = 0;
     if (len != 10 * 32) {
         rc = NR_EMALFORMED;
-    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) || (rc = nr_abi_address(d, len, 1, out->creator)) ||
-               (rc = nr_abi_u64(d, len, 2, &n)) || (rc = nr_abi_u64(d, len, 3, &f)) ||
+    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) ||
+               (rc = nr_abi_address(d, len, 1, out->creator)) || (rc = nr_abi_u64(d, len, 2, &n)) ||
+               (rc = nr_abi_u64(d, len, 3, &f)) ||
                (rc = nr_abi_word(d, len, 4, out->measurement)) ||
                (rc = nr_abi_u64(d, len, 5, &registered)) ||
                (rc = nr_abi_bool(d, len, 6, &out->finalized)) ||
@@ -525,32 +541,6 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
     return NR_OK;
 }
 
-static void word_u64(uint8_t w[32], uint64_t v)
-{
-    memset(w, 0, 32);
-    for (int i = 0; i < 8; i++)
-        w[31 - i] = (uint8_t)(v >> (8 * i));
-}
-
-void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
-                              uint32_t f, const uint8_t measurement[32],
-                              const struct nr_registry_member *members, size_t n_members)
-{
-    uint8_t buf[128];
-    memcpy(buf, system_id, 32);
-    word_u64(buf + 32, n);
-    word_u64(buf + 64, f);
-    memcpy(buf + 96, measurement, 32);
-    nr_keccak256(out, buf, sizeof buf);
-    for (size_t i = 0; i < n_members; i++) {
-        memcpy(buf, out, 32);
-        memcpy(buf + 32, members[i].platform_id, 32);
-        memcpy(buf + 64, members[i].identity_key, 32);
-        memcpy(buf + 96, members[i].evidence_hash, 32);
-        nr_keccak256(out, buf, sizeof buf);
-    }
-}
-
 int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
                        struct nr_registry_member *members, size_t cap, size_t *n_members,
                        const uint8_t system_id[32], const uint8_t *measurement)
@@ -574,7 +564,8 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
         return NR_ECHAIN;
     }
     if (!sys->finalized) {
-        set_err(reg, "system is not finalized with %u confirmation(s) (%u of %u members registered)",
+        set_err(reg,
+                "system is not finalized with %u confirmation(s) (%u of %u members registered)",
                 reg->confirmations, sys->registered, sys->n);
         return NR_ECHAIN;
     }
@@ -616,7 +607,7 @@ struct ini_state {
     size_t err_cap;
     const char *p; /* reader position */
     size_t left;
-    int line;      /* lines handed to inih so far = line of the current key */
+    int line; /* lines handed to inih so far = line of the current key */
     int agree_line;
     int too_long;
     unsigned seen; /* bit per key */
@@ -676,7 +667,7 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
     int lineno = st->line;
     if (strcmp(section, "Chain") != 0)
         return ini_fail(st, lineno, section, "unknown section (expected [Chain])");
-    static const char *const keys[] = {"RpcUrl", "ChainId", "Contract", "Confirmations",
+    static const char *const keys[] = {"RpcUrl",           "ChainId",  "Contract", "Confirmations",
                                        "ReceiptTimeoutMs", "LegacyTx", "Agree"};
     unsigned k = 0;
     while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
@@ -756,8 +747,8 @@ int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *t
             snprintf(err, err_cap, "%s: not a text file of at most %u bytes", name, INI_MAX_BYTES);
         return NR_ECONFIG;
     }
-    struct ini_state st = {.out = out, .name = name, .err = err, .err_cap = err_cap, .p = text,
-                           .left = len};
+    struct ini_state st = {
+        .out = out, .name = name, .err = err, .err_cap = err_cap, .p = text, .left = len};
     int r = ini_parse_stream(ini_reader_fn, &st, chain_ini_key, &st);
     if (st.failed)
         return NR_ECONFIG;

@@ -1,5 +1,6 @@
 /* Bindings for contracts/NarratorRegistry.sol: deploy, createSystem, registerMember, finalize,
- * views, and the check every state enclave runs before serving (nr_registry_verify).
+ * recordGenesis, views, and the check every state enclave runs before serving
+ * (nr_registry_verify).
  *
  * A transaction is: estimate gas (a revert is reported here with its reason, and nothing is
  * sent), sign with the caller's key (EIP-1559, or legacy where the chain has no base fee),
@@ -34,7 +35,8 @@
 #define NR_REGISTRY_SIG_GET_SYSTEM "getSystem(bytes32)"
 #define NR_REGISTRY_SIG_GET_MEMBER "getMember(bytes32,uint256)"
 #define NR_REGISTRY_EVENT_CREATED "SystemCreated(bytes32,address,uint256,uint256,bytes32)"
-#define NR_REGISTRY_EVENT_REGISTERED "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
+#define NR_REGISTRY_EVENT_REGISTERED                                                               \
+    "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
 #define NR_REGISTRY_EVENT_FINALIZED "SystemFinalized(bytes32,uint256,uint256,bytes32,bytes32)"
 #define NR_REGISTRY_SIG_RECORD_GENESIS "recordGenesis(bytes32,uint256,bytes32,bytes32[8])"
 #define NR_REGISTRY_SIG_GET_GENESIS "getGenesis(bytes32,uint256)"
@@ -43,15 +45,15 @@
 #define NR_REGISTRY_REASON_GENESIS_RECORDED "genesis already recorded"
 
 struct nr_registry_config {
-    struct nr_rpc_config rpc;   /* url, expected chain id (0 = take the node's), timeouts */
-    int has_contract;           /* 0 only for deploy */
+    struct nr_rpc_config rpc; /* url, expected chain id (0 = take the node's), timeouts */
+    int has_contract;         /* 0 only for deploy */
     uint8_t contract[NR_ETH_ADDR_BYTES];
-    unsigned confirmations;     /* >= 1; 0 means 1 */
+    unsigned confirmations;      /* >= 1; 0 means 1 */
     unsigned receipt_timeout_ms; /* receipt and confirmations each; 0 = default */
-    unsigned poll_ms;           /* 0 = default */
-    int legacy_tx;              /* force type-0 (EIP-155) transactions */
-    unsigned gas_margin_pct;    /* added to eth_estimateGas; 0 = default */
-    unsigned nonce_retries;     /* 0 = default */
+    unsigned poll_ms;            /* 0 = default */
+    int legacy_tx;               /* force type-0 (EIP-155) transactions */
+    unsigned gas_margin_pct;     /* added to eth_estimateGas; 0 = default */
+    unsigned nonce_retries;      /* 0 = default */
 };
 
 struct nr_registry;
@@ -86,12 +88,7 @@ int nr_registry_create_system(struct nr_registry *reg, struct nr_eth_receipt *rc
                               uint32_t n, uint32_t f, const uint8_t measurement[32])
     __attribute__((warn_unused_result));
 
-struct nr_registry_member {
-    uint8_t platform_id[32];
-    uint8_t identity_key[32];
-    uint8_t evidence_hash[32];
-    uint8_t account[NR_ETH_ADDR_BYTES]; /* filled by reads; ignored by register */
-};
+/* struct nr_registry_member is in registry_state.h. */
 int nr_registry_register_member(struct nr_registry *reg, struct nr_eth_receipt *rc,
                                 const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
                                 const struct nr_registry_member *m)
@@ -114,9 +111,9 @@ int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *o
     __attribute__((warn_unused_result));
 
 /* recordGenesis(systemId, epoch, genesisId, founders) from sk's account (a member's). The
- * genesis id must be nr_genesis_packed_id(system_id, epoch, n, founders). A genesis that another member
- * recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT with
- * its reason. */
+ * genesis id must be nr_genesis_packed_id(system_id, epoch, n, founders). A genesis that another
+ * member recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT
+ * with its reason. */
 int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,
                                const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
                                uint32_t epoch, const uint8_t genesis_id[32],
@@ -128,11 +125,8 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
                             const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
     __attribute__((warn_unused_result));
 
-/* The contract's members hash: keccak chain over (systemId, n, f, measurement) then each
- * member's (platformId, identityKey, evidenceHash). */
-void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
-                              uint32_t f, const uint8_t measurement[32],
-                              const struct nr_registry_member *members, size_t n_members);
+/* The members hash (nr_registry_members_hash, nr_registry_epoch_members_hash) is in
+ * registry_state.h. */
 
 /* The check before serving (S4): at the confirmed head, the system exists, is finalised, has
  * the expected measurement (if not NULL), and its members (read back into members[0..cap),
