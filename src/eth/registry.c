@@ -541,6 +541,252 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
     return NR_OK;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* epochs */
+
+/* The packed member columns of a proposal, for the ABI arrays. */
+struct epoch_columns {
+    uint8_t platform[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t identity[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t evidence[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t account[NR_REGISTRY_MAX_EPOCH_MEMBERS][NR_ETH_ADDR_BYTES];
+};
+
+#define EPOCH_ARGS 12u
+
+static void arg_array(struct nr_abi_arg *a, int type, const void *items, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    a->items = items;
+    a->n_items = n;
+}
+
+/* The twelve arguments of openEpoch, in order; cols must outlive args. */
+static int epoch_args(struct nr_abi_arg args[EPOCH_ARGS], struct epoch_columns *cols,
+                      const struct nr_registry_epoch_proposal *p)
+{
+    if (p->n_members > NR_REGISTRY_MAX_EPOCH_MEMBERS || (p->n_members > 0 && p->members == NULL))
+        return NR_EINVAL;
+    memset(cols, 0, sizeof *cols);
+    for (size_t i = 0; i < p->n_members; i++) {
+        memcpy(cols->platform[i], p->members[i].platform_id, 32);
+        memcpy(cols->identity[i], p->members[i].identity_key, 32);
+        memcpy(cols->evidence[i], p->members[i].evidence_hash, 32);
+        memcpy(cols->account[i], p->members[i].account, NR_ETH_ADDR_BYTES);
+    }
+    arg_b32(&args[0], p->system_id);
+    arg_u64(&args[1], p->epoch);
+    arg_u64(&args[2], p->n);
+    arg_u64(&args[3], p->f);
+    arg_u64(&args[4], p->kind);
+    arg_array(&args[5], NR_ABI_BYTES32_ARRAY, cols->platform, p->n_members);
+    arg_array(&args[6], NR_ABI_BYTES32_ARRAY, cols->identity, p->n_members);
+    arg_array(&args[7], NR_ABI_BYTES32_ARRAY, cols->evidence, p->n_members);
+    arg_array(&args[8], NR_ABI_ADDRESS_ARRAY, cols->account, p->n_members);
+    arg_b32(&args[9], p->predecessor);
+    arg_b32(&args[10], p->state_root);
+    arg_b32(&args[11], p->handover_hash);
+    return NR_OK;
+}
+
+int nr_registry_epoch_proposal_hash(uint8_t out[32], const struct nr_registry_epoch_proposal *p)
+{
+    memset(out, 0, 32);
+    struct nr_abi_arg a[EPOCH_ARGS];
+    struct epoch_columns cols;
+    int rc = epoch_args(a, &cols, p);
+    if (rc != NR_OK)
+        return rc;
+    struct nr_abi_buf buf = {0};
+    rc = nr_abi_encode_args(&buf, a, EPOCH_ARGS);
+    if (rc == NR_OK)
+        nr_keccak256(out, buf.p, buf.len);
+    free(buf.p);
+    return rc;
+}
+
+int nr_registry_open_epoch(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                           const uint8_t sk[NR_ETH_SK_BYTES],
+                           const struct nr_registry_epoch_proposal *p, int *opened)
+{
+    if (opened)
+        *opened = 0;
+    struct nr_abi_arg a[EPOCH_ARGS];
+    struct epoch_columns cols;
+    int r = epoch_args(a, &cols, p);
+    if (r != NR_OK) {
+        set_err(reg, "openEpoch: %zu members (at most %u)", p->n_members,
+                NR_REGISTRY_MAX_EPOCH_MEMBERS);
+        return r;
+    }
+    struct nr_eth_receipt tmp;
+    struct nr_eth_receipt *rcp = rc ? rc : &tmp;
+    r = call_tx(reg, rcp, sk, "openEpoch", NR_REGISTRY_SIG_OPEN_EPOCH, a, EPOCH_ARGS);
+    if (r != NR_OK || opened == NULL)
+        return r;
+    /* The transaction succeeded, so the epoch was not open before it: open now means opened
+     * by it. Read at its own block. */
+    char tag[24];
+    snprintf(tag, sizeof tag, "0x%" PRIx64, rcp->block_number);
+    struct nr_registry_epoch e;
+    if ((r = nr_registry_get_epoch(reg, &e, p->system_id, p->epoch, tag)) != NR_OK)
+        return r;
+    *opened = e.exists;
+    return NR_OK;
+}
+
+int nr_registry_set_governance(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               const uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t n_operators,
+                               uint32_t threshold)
+{
+    struct nr_abi_arg a[3];
+    arg_b32(&a[0], system_id);
+    arg_array(&a[1], NR_ABI_ADDRESS_ARRAY, operators, n_operators);
+    arg_u64(&a[2], threshold);
+    return call_tx(reg, rc, sk, "setGovernance", NR_REGISTRY_SIG_SET_GOVERNANCE, a, 3);
+}
+
+int nr_registry_get_epoch(struct nr_registry *reg, struct nr_registry_epoch *out,
+                          const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[2];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getEpoch", NR_REGISTRY_SIG_GET_EPOCH, a, 2, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t n = 0, f = 0, kind = 0;
+    if (len != 10 * 32) {
+        rc = NR_EMALFORMED;
+    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) || (rc = nr_abi_u64(d, len, 1, &n)) ||
+               (rc = nr_abi_u64(d, len, 2, &f)) || (rc = nr_abi_u64(d, len, 3, &kind)) ||
+               (rc = nr_abi_word(d, len, 4, out->members_hash)) ||
+               (rc = nr_abi_word(d, len, 5, out->predecessor)) ||
+               (rc = nr_abi_word(d, len, 6, out->state_root)) ||
+               (rc = nr_abi_word(d, len, 7, out->handover_hash)) ||
+               (rc = nr_abi_u64(d, len, 8, &out->opened_block)) ||
+               (rc = nr_abi_word(d, len, 9, out->genesis_id))) {
+        /* rc set */
+    } else if (n > NR_REGISTRY_MAX_MEMBERS || f > NR_REGISTRY_MAX_MEMBERS ||
+               kind > NR_REGISTRY_KIND_RECOVERY) {
+        rc = NR_ETOOBIG;
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getEpoch", rc, len);
+    out->epoch = epoch;
+    out->n = (uint32_t)n;
+    out->f = (uint32_t)f;
+    out->kind = (uint8_t)kind;
+    out->registered = out->exists ? out->n : 0;
+    out->has_genesis = !sodium_is_zero(out->genesis_id, 32);
+    return NR_OK;
+}
+
+int nr_registry_get_epoch_member(struct nr_registry *reg, struct nr_registry_member *out,
+                                 const uint8_t system_id[32], uint32_t epoch, uint32_t index,
+                                 const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[3];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    arg_u64(&a[2], index);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getEpochMember", NR_REGISTRY_SIG_GET_EPOCH_MEMBER, a, 3,
+                       block_tag);
+    if (rc != NR_OK)
+        return rc;
+    if (len != 4 * 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_word(d, len, 0, out->platform_id)) ||
+             (rc = nr_abi_word(d, len, 1, out->identity_key)) ||
+             (rc = nr_abi_word(d, len, 2, out->evidence_hash)) ||
+             (rc = nr_abi_address(d, len, 3, out->account))) {
+        /* rc set */
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getEpochMember", rc, len);
+    return NR_OK;
+}
+
+/* A view that returns one uint word below 2^32. */
+static int view_u32(struct nr_registry *reg, uint32_t *out, const char *what, const char *sig,
+                    const uint8_t key[32], const char *block_tag)
+{
+    *out = 0;
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], key);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, what, sig, a, 1, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t v = 0;
+    if (len != 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_u64(d, len, 0, &v)) == NR_OK && v > UINT32_MAX)
+        rc = NR_ETOOBIG;
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, what, rc, len);
+    *out = (uint32_t)v;
+    return NR_OK;
+}
+
+int nr_registry_current_epoch(struct nr_registry *reg, uint32_t *out, const uint8_t system_id[32],
+                              const char *block_tag)
+{
+    return view_u32(reg, out, "currentEpoch", NR_REGISTRY_SIG_CURRENT_EPOCH, system_id, block_tag);
+}
+
+int nr_registry_get_approvals(struct nr_registry *reg, uint32_t *out, const uint8_t proposal[32],
+                              const char *block_tag)
+{
+    return view_u32(reg, out, "getApprovals", NR_REGISTRY_SIG_GET_APPROVALS, proposal, block_tag);
+}
+
+int nr_registry_get_governance(struct nr_registry *reg, uint32_t *threshold,
+                               uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t cap,
+                               size_t *n_operators, const uint8_t system_id[32],
+                               const char *block_tag)
+{
+    *threshold = 0;
+    *n_operators = 0;
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], system_id);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc =
+        view_call(reg, &d, &len, "getGovernance", NR_REGISTRY_SIG_GET_GOVERNANCE, a, 1, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t t = 0;
+    const uint8_t *words = NULL;
+    size_t count = 0;
+    if ((rc = nr_abi_u64(d, len, 0, &t)) || (rc = nr_abi_array(d, len, 1, &words, &count))) {
+        /* rc set */
+    } else if (t > NR_REGISTRY_MAX_OPERATORS || count > NR_REGISTRY_MAX_OPERATORS || count > cap) {
+        rc = NR_ETOOBIG;
+    } else {
+        for (size_t i = 0; i < count && rc == NR_OK; i++)
+            rc = nr_abi_address(words, 32 * count, i, operators[i]);
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getGovernance", rc, len);
+    *threshold = (uint32_t)t;
+    *n_operators = count;
+    return NR_OK;
+}
+
 int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
                        struct nr_registry_member *members, size_t cap, size_t *n_members,
                        const uint8_t system_id[32], const uint8_t *measurement)
