@@ -9,6 +9,9 @@
  * recomputes. Every refusal is checked by its revert reason. A second system has 2-of-3
  * governance. Gas lines: "GAS ...".
  *
+ * With --cli NARRATOR it runs only test_cli_epochs: `narrator epochs` against a system of two
+ * epochs, and its errors (CTest test_cli_epochs, registered from src/cli).
+ *
  * NR_TEST_EPOCH_CORPUS=DIR writes the proven words of every epoch read into DIR, in the input
  * format of test/fuzz/fuzz_epoch_words.c (its seed corpus was made this way). */
 #include <inttypes.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -137,6 +141,17 @@ static void expect_ok(int rc, const char *what)
     if (rc != NR_OK)
         fprintf(stderr, "%s: %s: %s\n", what, nr_errname(rc), nr_registry_errmsg(G.reg));
     assert_int_equal(rc, NR_OK);
+}
+
+/* The first 8 bytes in hex, as `narrator epochs` shows an id. */
+static void short_of(char out[17], const uint8_t b[32])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[16] = '\0';
 }
 
 static const uint8_t *measurement(void)
@@ -790,8 +805,126 @@ static void test_governance_after_finalize(void **state)
     check_epoch_view(&x, g2);
 }
 
-int main(void)
+/* ---- `narrator epochs` (test_cli_epochs: this executable with --cli NARRATOR) ---- */
+
+static const char *g_narrator;
+
+/* Run `narrator epochs ARGS` through the shell (stderr into the output too). */
+static int run_epochs(char *out, size_t cap, const char *args)
 {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' epochs %s 2>&1", g_narrator, args);
+    const char *const argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int st = nr_test_run(argv, out, cap, 60000);
+    printf("$ narrator epochs %s -> %d\n%s\n", args, st, out);
+    return st;
+}
+
+static void write_chain_ini(const char *path, const char *url)
+{
+    char addr[NR_ETH_ADDR_HEX_BYTES];
+    nr_eth_address_hex(addr, G.contract);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "[Chain]\nRpcUrl = %s\nChainId = %u\nContract = %s\nConfirmations = 1\n", url,
+            NR_ANVIL_CHAIN_ID, addr);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_cli_epochs(void **state)
+{
+    (void)state;
+    if (g_narrator == NULL)
+        skip();
+    uint8_t sys[32], pending[32], g1[32], g2[32];
+    fill(sys, "epochs-cli", 0);
+    fill(pending, "epochs-cli-pending", 0);
+    const unsigned e1[] = {0, 1, 2}, e2[] = {1, 2, 3};
+    struct nr_eth_receipt r;
+    make_system(sys, e1, 3);
+    expect_ok(nr_registry_finalize(G.reg, &r, G.key0, sys), "finalize");
+    record_genesis(sys, 1, 3, NULL, NULL, G.sk[1], g1, &r);
+    struct proposal x;
+    proposal_of(&x, sys, 2, e2, 3, NR_REGISTRY_KIND_RECONFIGURATION, g1);
+    expect_ok(open_epoch(G.key0, &x, NULL, &r), "openEpoch");
+    record_genesis(sys, 2, 3, g1, x.p.state_root, G.sk[3], g2, &r);
+    make_system(pending, e1, 3); /* created, not finalised */
+
+    char dir[] = "/tmp/nr-cli-epochs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ini[256], down_ini[256], args[700];
+    snprintf(ini, sizeof ini, "%s/chain.ini", dir);
+    snprintf(down_ini, sizeof down_ini, "%s/down.ini", dir);
+    write_chain_ini(ini, G.anvil.url);
+    char down[64];
+    snprintf(down, sizeof down, "http://127.0.0.1:%u", nr_test_free_port());
+    write_chain_ini(down_ini, down);
+    static char out[16384];
+
+    snprintf(args, sizeof args, "--chain %s --system-id epochs-cli/0", ini);
+    assert_int_equal(run_epochs(out, sizeof out, args), 0);
+    char want[128], h[17];
+    assert_non_null(strstr(out, "current epoch 2"));
+    assert_non_null(strstr(out, "\n1     init            3/1"));
+    assert_non_null(strstr(out, "\n2     reconfiguration 3/1"));
+    short_of(h, g2);
+    snprintf(want, sizeof want, "0x%s", h); /* the genesis of epoch 2, short */
+    assert_non_null(strstr(out, want));
+    short_of(h, x.m[2].platform_id);        /* member 3's platform, in epoch 2 only */
+    snprintf(want, sizeof want, "0x%s", h); /* the last column of the last row */
+    size_t ol = strlen(out), wl = strlen(want);
+    assert_true(ol >= wl && strcmp(out + ol - wl, want) == 0);
+
+    /* the system as 64 hex digits; by the directory's system_id file and devnet/chain.ini */
+    char hex[67], path[300];
+    assert_int_equal(nr_eth_hex_encode(hex, sizeof hex, sys, 32), NR_OK);
+    snprintf(path, sizeof path, "%s/devnet", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/devnet/chain.ini", dir);
+    write_chain_ini(path, G.anvil.url);
+    snprintf(path, sizeof path, "%s/system_id", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", hex + 2);
+    assert_int_equal(fclose(f), 0);
+    snprintf(args, sizeof args, "--dir %s", dir);
+    assert_int_equal(run_epochs(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "current epoch 2"));
+
+    /* refusals: no such system, an unreachable chain, no chain at all, not finalised */
+    snprintf(args, sizeof args, "--chain %s --system-id never-created", ini);
+    assert_int_equal(run_epochs(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "is not on chain 31337"));
+    snprintf(args, sizeof args, "--chain %s --system-id epochs-cli/0", down_ini);
+    assert_int_equal(run_epochs(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, down));
+    assert_non_null(strstr(out, "NR_EUNREACHABLE"));
+    snprintf(args, sizeof args, "--dir %s/nowhere --system-id epochs-cli/0", dir);
+    assert_int_equal(run_epochs(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "no chain"));
+    snprintf(args, sizeof args, "--chain %s --system-id epochs-cli-pending/0", ini);
+    assert_int_equal(run_epochs(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "not finalised (3 of 3 members registered)"));
+    snprintf(args, sizeof args, "--chain %s extra", ini);
+    assert_int_equal(run_epochs(out, sizeof out, args), 1);
+
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    const char *const rm[] = {"/bin/sh", "-c", path, NULL};
+    assert_int_equal(nr_test_run(rm, out, sizeof out, 10000), 0);
+}
+
+/* With --cli NARRATOR: only the `narrator epochs` test; without: every test but that one. */
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--cli") == 0) {
+        g_narrator = argv[2];
+        const struct CMUnitTest cli[] = {cmocka_unit_test(test_cli_epochs)};
+        return cmocka_run_group_tests_name("cli_epochs", cli, group_setup, group_teardown);
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [--cli NARRATOR]\n", argv[0]);
+        return 2;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epoch_sequence),
         cmocka_unit_test(test_epoch_storage_layout),
