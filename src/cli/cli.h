@@ -22,7 +22,7 @@
 #include <sys/types.h>
 
 #include "common/code_identity.h" /* NR_SE_CODE_IDENTITY */
-#include "core/core.h"             /* NR_MAX_MEMBERS */
+#include "core/core.h"            /* NR_MAX_MEMBERS */
 #include "narrator/narrator.h"
 
 #define NR_CLI_PATH_MAX 512u
@@ -36,8 +36,8 @@
 
 struct nr_cli_cmd {
     const char *name;
-    const char *usage; /* arguments, one line */
-    const char *help;  /* one line */
+    const char *usage;                 /* arguments, one line */
+    const char *help;                  /* one line */
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
 };
 
@@ -49,10 +49,10 @@ int nr_cmd_down(int argc, char **argv);
 int nr_cmd_status(int argc, char **argv);
 int nr_cmd_update(int argc, char **argv);
 int nr_cmd_read(int argc, char **argv);
+int nr_cmd_epochs(int argc, char **argv); /* epochs.c: the on-chain epoch history */
 
 /* Reusable steps (keygen.c, genesis.c): used by their subcommands and by `up`. */
-int nr_cli_keygen(const char *backend, const char *platform, const char *out,
-                  uint8_t pub[32]);
+int nr_cli_keygen(const char *backend, const char *platform, const char *out, uint8_t pub[32]);
 int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
                    const char *root, const char *out, char **id_files, unsigned n);
 /* The same with the policy given: root_pub (32 bytes) instead of the sim root directory
@@ -60,9 +60,8 @@ int nr_cli_genesis(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYT
  * the SE code identity, as nr_cli_genesis). Under gramine the measurement is MRENCLAVE and
  * must be given. */
 int nr_cli_genesis_ex(const char *backend, const uint8_t system_id[NR_SYSTEM_ID_BYTES],
-                      const char *root, const uint8_t *root_pub,
-                      const uint8_t (*meas)[32], unsigned n_meas,
-                      const char *out, char **id_files, unsigned n);
+                      const char *root, const uint8_t *root_pub, const uint8_t (*meas)[32],
+                      unsigned n_meas, const char *out, char **id_files, unsigned n);
 /* MRENCLAVE and MRSIGNER (SHA-256 of the signer's modulus) from a Gramine .sig file (an SGX
  * SIGSTRUCT, 1808 bytes, as written by gramine-sgx-sign). NR_EMALFORMED if it is not one. */
 int nr_cli_sigstruct(const char *path, uint8_t mrenclave[32], uint8_t mrsigner[32]);
@@ -123,11 +122,11 @@ void nr_cli_sleep_ms(unsigned ms);
 
 /* ---- node status (status.c) ---- */
 struct nr_cli_node_status {
-    int running;          /* process alive */
-    int reachable;        /* status endpoint answered */
-    int foreign;          /* ... for another network's system id (state "FOREIGN") */
-    char state[16];       /* "JOINING" / "ACTIVE" / "HALTED" / "FOREIGN" / "DOWN" / "?" */
-    char detail[512];     /* the status document, one line */
+    int running;      /* process alive */
+    int reachable;    /* status endpoint answered */
+    int foreign;      /* ... for another network's system id (state "FOREIGN") */
+    char state[16];   /* "JOINING" / "ACTIVE" / "HALTED" / "FOREIGN" / "DOWN" / "?" */
+    char detail[512]; /* the status document, one line */
 };
 int nr_cli_node_status(const char *netdir, unsigned i, struct nr_cli_node_status *st);
 

@@ -15,7 +15,10 @@ static const struct nr_cli_cmd g_cmds[] = {
      "[--measurement HEX | --sigstruct FILE]... [--backend sim|gramine] --out FILE "
      "IDENTITY_FILES...",
      "write the genesis membership file of a new system", nr_cmd_genesis},
-    {"up", "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms MS] [--no-wait] [--fresh] [--no-chain | --chain CHAIN.INI [--chain-key FILE]] [--system-id ID]",
+    {"up",
+     "[-n 3] [--dir .narrator/net] [--base-port 7100] [--metrics-port P] [--node I] [--timeout-ms "
+     "MS] [--no-wait] [--fresh] [--no-chain | --chain CHAIN.INI [--chain-key FILE]] [--system-id "
+     "ID]",
      "create and start a local network of n state enclaves", nr_cmd_up},
     {"devnet", "up|down|status [--dir .narrator/devnet] [--port 8545 (0: any free)]",
      "a local anvil devnet with the registry contract (chain.ini, deployer.key)", nr_cmd_devnet},
@@ -26,6 +29,9 @@ static const struct nr_cli_cmd g_cmds[] = {
      "commit (V, digest) for a record, as an AE beside member I", nr_cmd_update},
     {"read", "--node I --name NAME [--dir DIR]", "read a record's latest committed version",
      nr_cmd_read},
+    {"epochs", "[--dir .narrator/net] [--chain CHAIN.INI] [--system-id ID]",
+     "show the system's epochs on chain (kind, n/f, genesis, predecessor, state root, members)",
+     nr_cmd_epochs},
     {"help", "[COMMAND]", "show this help", cmd_help},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])

@@ -23,7 +23,8 @@ struct nr_registry {
     char reason[REASON_BYTES];
 };
 
-static void set_err(struct nr_registry *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct nr_registry *reg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_err(struct nr_registry *reg, const char *fmt, ...)
 {
     va_list ap;
@@ -45,10 +46,22 @@ static int rpc_fail(struct nr_registry *reg, const char *what, int rc)
     return rc;
 }
 
-const char *nr_registry_errmsg(const struct nr_registry *reg) { return reg ? reg->err : "no registry"; }
-const char *nr_registry_revert_reason(const struct nr_registry *reg) { return reg ? reg->reason : ""; }
-struct nr_rpc *nr_registry_rpc(struct nr_registry *reg) { return reg->rpc; }
-uint64_t nr_registry_chain_id(const struct nr_registry *reg) { return reg->chain_id; }
+const char *nr_registry_errmsg(const struct nr_registry *reg)
+{
+    return reg ? reg->err : "no registry";
+}
+const char *nr_registry_revert_reason(const struct nr_registry *reg)
+{
+    return reg ? reg->reason : "";
+}
+struct nr_rpc *nr_registry_rpc(struct nr_registry *reg)
+{
+    return reg->rpc;
+}
+uint64_t nr_registry_chain_id(const struct nr_registry *reg)
+{
+    return reg->chain_id;
+}
 void nr_registry_contract(const struct nr_registry *reg, uint8_t out[NR_ETH_ADDR_BYTES])
 {
     memcpy(out, reg->contract, NR_ETH_ADDR_BYTES);
@@ -66,8 +79,10 @@ int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *
     reg->receipt_timeout_ms =
         cfg->receipt_timeout_ms ? cfg->receipt_timeout_ms : NR_REGISTRY_DEFAULT_RECEIPT_TIMEOUT_MS;
     reg->poll_ms = cfg->poll_ms ? cfg->poll_ms : NR_REGISTRY_DEFAULT_POLL_MS;
-    reg->gas_margin_pct = cfg->gas_margin_pct ? cfg->gas_margin_pct : NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT;
-    reg->nonce_retries = cfg->nonce_retries ? cfg->nonce_retries : NR_REGISTRY_DEFAULT_NONCE_RETRIES;
+    reg->gas_margin_pct =
+        cfg->gas_margin_pct ? cfg->gas_margin_pct : NR_REGISTRY_DEFAULT_GAS_MARGIN_PCT;
+    reg->nonce_retries =
+        cfg->nonce_retries ? cfg->nonce_retries : NR_REGISTRY_DEFAULT_NONCE_RETRIES;
     reg->legacy_tx = cfg->legacy_tx;
     reg->has_contract = cfg->has_contract;
     memcpy(reg->contract, cfg->contract, NR_ETH_ADDR_BYTES);
@@ -75,8 +90,8 @@ int nr_registry_open(struct nr_registry **out, const struct nr_registry_config *
 
     int rc = nr_rpc_open(&reg->rpc, &cfg->rpc);
     if (reg->rpc == NULL) {
-        set_err(reg, "cannot open JSON-RPC client for %s: %s", cfg->rpc.url ? cfg->rpc.url : "(no url)",
-                nr_strerror(rc));
+        set_err(reg, "cannot open JSON-RPC client for %s: %s",
+                cfg->rpc.url ? cfg->rpc.url : "(no url)", nr_strerror(rc));
         return rc;
     }
     if (rc != NR_OK)
@@ -448,8 +463,9 @@ int nr_registry_get_system(struct nr_registry *reg, struct nr_registry_system *o
     uint64_t n = 0, f = 0, registered = 0;
     if (len != 10 * 32) {
         rc = NR_EMALFORMED;
-    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) || (rc = nr_abi_address(d, len, 1, out->creator)) ||
-               (rc = nr_abi_u64(d, len, 2, &n)) || (rc = nr_abi_u64(d, len, 3, &f)) ||
+    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) ||
+               (rc = nr_abi_address(d, len, 1, out->creator)) || (rc = nr_abi_u64(d, len, 2, &n)) ||
+               (rc = nr_abi_u64(d, len, 3, &f)) ||
                (rc = nr_abi_word(d, len, 4, out->measurement)) ||
                (rc = nr_abi_u64(d, len, 5, &registered)) ||
                (rc = nr_abi_bool(d, len, 6, &out->finalized)) ||
@@ -525,30 +541,250 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
     return NR_OK;
 }
 
-static void word_u64(uint8_t w[32], uint64_t v)
+/* ---------------------------------------------------------------------------------------- */
+/* epochs */
+
+/* The packed member columns of a proposal, for the ABI arrays. */
+struct epoch_columns {
+    uint8_t platform[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t identity[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t evidence[NR_REGISTRY_MAX_EPOCH_MEMBERS][32];
+    uint8_t account[NR_REGISTRY_MAX_EPOCH_MEMBERS][NR_ETH_ADDR_BYTES];
+};
+
+#define EPOCH_ARGS 12u
+
+static void arg_array(struct nr_abi_arg *a, int type, const void *items, size_t n)
 {
-    memset(w, 0, 32);
-    for (int i = 0; i < 8; i++)
-        w[31 - i] = (uint8_t)(v >> (8 * i));
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    a->items = items;
+    a->n_items = n;
 }
 
-void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
-                              uint32_t f, const uint8_t measurement[32],
-                              const struct nr_registry_member *members, size_t n_members)
+/* The twelve arguments of openEpoch, in order; cols must outlive args. */
+static int epoch_args(struct nr_abi_arg args[EPOCH_ARGS], struct epoch_columns *cols,
+                      const struct nr_registry_epoch_proposal *p)
 {
-    uint8_t buf[128];
-    memcpy(buf, system_id, 32);
-    word_u64(buf + 32, n);
-    word_u64(buf + 64, f);
-    memcpy(buf + 96, measurement, 32);
-    nr_keccak256(out, buf, sizeof buf);
-    for (size_t i = 0; i < n_members; i++) {
-        memcpy(buf, out, 32);
-        memcpy(buf + 32, members[i].platform_id, 32);
-        memcpy(buf + 64, members[i].identity_key, 32);
-        memcpy(buf + 96, members[i].evidence_hash, 32);
-        nr_keccak256(out, buf, sizeof buf);
+    if (p->n_members > NR_REGISTRY_MAX_EPOCH_MEMBERS || (p->n_members > 0 && p->members == NULL))
+        return NR_EINVAL;
+    memset(cols, 0, sizeof *cols);
+    for (size_t i = 0; i < p->n_members; i++) {
+        memcpy(cols->platform[i], p->members[i].platform_id, 32);
+        memcpy(cols->identity[i], p->members[i].identity_key, 32);
+        memcpy(cols->evidence[i], p->members[i].evidence_hash, 32);
+        memcpy(cols->account[i], p->members[i].account, NR_ETH_ADDR_BYTES);
     }
+    arg_b32(&args[0], p->system_id);
+    arg_u64(&args[1], p->epoch);
+    arg_u64(&args[2], p->n);
+    arg_u64(&args[3], p->f);
+    arg_u64(&args[4], p->kind);
+    arg_array(&args[5], NR_ABI_BYTES32_ARRAY, cols->platform, p->n_members);
+    arg_array(&args[6], NR_ABI_BYTES32_ARRAY, cols->identity, p->n_members);
+    arg_array(&args[7], NR_ABI_BYTES32_ARRAY, cols->evidence, p->n_members);
+    arg_array(&args[8], NR_ABI_ADDRESS_ARRAY, cols->account, p->n_members);
+    arg_b32(&args[9], p->predecessor);
+    arg_b32(&args[10], p->state_root);
+    arg_b32(&args[11], p->handover_hash);
+    return NR_OK;
+}
+
+int nr_registry_epoch_proposal_hash(uint8_t out[32], const struct nr_registry_epoch_proposal *p)
+{
+    memset(out, 0, 32);
+    struct nr_abi_arg a[EPOCH_ARGS];
+    struct epoch_columns cols;
+    int rc = epoch_args(a, &cols, p);
+    if (rc != NR_OK)
+        return rc;
+    struct nr_abi_buf buf = {0};
+    rc = nr_abi_encode_args(&buf, a, EPOCH_ARGS);
+    if (rc == NR_OK)
+        nr_keccak256(out, buf.p, buf.len);
+    free(buf.p);
+    return rc;
+}
+
+int nr_registry_open_epoch(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                           const uint8_t sk[NR_ETH_SK_BYTES],
+                           const struct nr_registry_epoch_proposal *p, int *opened)
+{
+    if (opened)
+        *opened = 0;
+    struct nr_abi_arg a[EPOCH_ARGS];
+    struct epoch_columns cols;
+    int r = epoch_args(a, &cols, p);
+    if (r != NR_OK) {
+        set_err(reg, "openEpoch: %zu members (at most %u)", p->n_members,
+                NR_REGISTRY_MAX_EPOCH_MEMBERS);
+        return r;
+    }
+    struct nr_eth_receipt tmp;
+    struct nr_eth_receipt *rcp = rc ? rc : &tmp;
+    r = call_tx(reg, rcp, sk, "openEpoch", NR_REGISTRY_SIG_OPEN_EPOCH, a, EPOCH_ARGS);
+    if (r != NR_OK || opened == NULL)
+        return r;
+    /* The transaction succeeded, so the epoch was not open before it: open now means opened
+     * by it. Read at its own block. */
+    char tag[24];
+    snprintf(tag, sizeof tag, "0x%" PRIx64, rcp->block_number);
+    struct nr_registry_epoch e;
+    if ((r = nr_registry_get_epoch(reg, &e, p->system_id, p->epoch, tag)) != NR_OK)
+        return r;
+    *opened = e.exists;
+    return NR_OK;
+}
+
+int nr_registry_set_governance(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               const uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t n_operators,
+                               uint32_t threshold)
+{
+    struct nr_abi_arg a[3];
+    arg_b32(&a[0], system_id);
+    arg_array(&a[1], NR_ABI_ADDRESS_ARRAY, operators, n_operators);
+    arg_u64(&a[2], threshold);
+    return call_tx(reg, rc, sk, "setGovernance", NR_REGISTRY_SIG_SET_GOVERNANCE, a, 3);
+}
+
+int nr_registry_get_epoch(struct nr_registry *reg, struct nr_registry_epoch *out,
+                          const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[2];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getEpoch", NR_REGISTRY_SIG_GET_EPOCH, a, 2, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t n = 0, f = 0, kind = 0;
+    if (len != 10 * 32) {
+        rc = NR_EMALFORMED;
+    } else if ((rc = nr_abi_bool(d, len, 0, &out->exists)) || (rc = nr_abi_u64(d, len, 1, &n)) ||
+               (rc = nr_abi_u64(d, len, 2, &f)) || (rc = nr_abi_u64(d, len, 3, &kind)) ||
+               (rc = nr_abi_word(d, len, 4, out->members_hash)) ||
+               (rc = nr_abi_word(d, len, 5, out->predecessor)) ||
+               (rc = nr_abi_word(d, len, 6, out->state_root)) ||
+               (rc = nr_abi_word(d, len, 7, out->handover_hash)) ||
+               (rc = nr_abi_u64(d, len, 8, &out->opened_block)) ||
+               (rc = nr_abi_word(d, len, 9, out->genesis_id))) {
+        /* rc set */
+    } else if (n > NR_REGISTRY_MAX_MEMBERS || f > NR_REGISTRY_MAX_MEMBERS ||
+               kind > NR_REGISTRY_KIND_RECOVERY) {
+        rc = NR_ETOOBIG;
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getEpoch", rc, len);
+    out->epoch = epoch;
+    out->n = (uint32_t)n;
+    out->f = (uint32_t)f;
+    out->kind = (uint8_t)kind;
+    out->registered = out->exists ? out->n : 0;
+    out->has_genesis = !sodium_is_zero(out->genesis_id, 32);
+    return NR_OK;
+}
+
+int nr_registry_get_epoch_member(struct nr_registry *reg, struct nr_registry_member *out,
+                                 const uint8_t system_id[32], uint32_t epoch, uint32_t index,
+                                 const char *block_tag)
+{
+    memset(out, 0, sizeof *out);
+    struct nr_abi_arg a[3];
+    arg_b32(&a[0], system_id);
+    arg_u64(&a[1], epoch);
+    arg_u64(&a[2], index);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, "getEpochMember", NR_REGISTRY_SIG_GET_EPOCH_MEMBER, a, 3,
+                       block_tag);
+    if (rc != NR_OK)
+        return rc;
+    if (len != 4 * 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_word(d, len, 0, out->platform_id)) ||
+             (rc = nr_abi_word(d, len, 1, out->identity_key)) ||
+             (rc = nr_abi_word(d, len, 2, out->evidence_hash)) ||
+             (rc = nr_abi_address(d, len, 3, out->account))) {
+        /* rc set */
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getEpochMember", rc, len);
+    return NR_OK;
+}
+
+/* A view that returns one uint word below 2^32. */
+static int view_u32(struct nr_registry *reg, uint32_t *out, const char *what, const char *sig,
+                    const uint8_t key[32], const char *block_tag)
+{
+    *out = 0;
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], key);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc = view_call(reg, &d, &len, what, sig, a, 1, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t v = 0;
+    if (len != 32)
+        rc = NR_EMALFORMED;
+    else if ((rc = nr_abi_u64(d, len, 0, &v)) == NR_OK && v > UINT32_MAX)
+        rc = NR_ETOOBIG;
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, what, rc, len);
+    *out = (uint32_t)v;
+    return NR_OK;
+}
+
+int nr_registry_current_epoch(struct nr_registry *reg, uint32_t *out, const uint8_t system_id[32],
+                              const char *block_tag)
+{
+    return view_u32(reg, out, "currentEpoch", NR_REGISTRY_SIG_CURRENT_EPOCH, system_id, block_tag);
+}
+
+int nr_registry_get_approvals(struct nr_registry *reg, uint32_t *out, const uint8_t proposal[32],
+                              const char *block_tag)
+{
+    return view_u32(reg, out, "getApprovals", NR_REGISTRY_SIG_GET_APPROVALS, proposal, block_tag);
+}
+
+int nr_registry_get_governance(struct nr_registry *reg, uint32_t *threshold,
+                               uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t cap,
+                               size_t *n_operators, const uint8_t system_id[32],
+                               const char *block_tag)
+{
+    *threshold = 0;
+    *n_operators = 0;
+    struct nr_abi_arg a[1];
+    arg_b32(&a[0], system_id);
+    uint8_t *d = NULL;
+    size_t len = 0;
+    int rc =
+        view_call(reg, &d, &len, "getGovernance", NR_REGISTRY_SIG_GET_GOVERNANCE, a, 1, block_tag);
+    if (rc != NR_OK)
+        return rc;
+    uint64_t t = 0;
+    const uint8_t *words = NULL;
+    size_t count = 0;
+    if ((rc = nr_abi_u64(d, len, 0, &t)) || (rc = nr_abi_array(d, len, 1, &words, &count))) {
+        /* rc set */
+    } else if (t > NR_REGISTRY_MAX_OPERATORS || count > NR_REGISTRY_MAX_OPERATORS || count > cap) {
+        rc = NR_ETOOBIG;
+    } else {
+        for (size_t i = 0; i < count && rc == NR_OK; i++)
+            rc = nr_abi_address(words, 32 * count, i, operators[i]);
+    }
+    free(d);
+    if (rc != NR_OK)
+        return decode_fail(reg, "getGovernance", rc, len);
+    *threshold = (uint32_t)t;
+    *n_operators = count;
+    return NR_OK;
 }
 
 int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
@@ -574,7 +810,8 @@ int nr_registry_verify(struct nr_registry *reg, struct nr_registry_system *sys,
         return NR_ECHAIN;
     }
     if (!sys->finalized) {
-        set_err(reg, "system is not finalized with %u confirmation(s) (%u of %u members registered)",
+        set_err(reg,
+                "system is not finalized with %u confirmation(s) (%u of %u members registered)",
                 reg->confirmations, sys->registered, sys->n);
         return NR_ECHAIN;
     }
@@ -616,7 +853,7 @@ struct ini_state {
     size_t err_cap;
     const char *p; /* reader position */
     size_t left;
-    int line;      /* lines handed to inih so far = line of the current key */
+    int line; /* lines handed to inih so far = line of the current key */
     int agree_line;
     int too_long;
     unsigned seen; /* bit per key */
@@ -676,7 +913,7 @@ static int chain_ini_key(void *user, const char *section, const char *key, const
     int lineno = st->line;
     if (strcmp(section, "Chain") != 0)
         return ini_fail(st, lineno, section, "unknown section (expected [Chain])");
-    static const char *const keys[] = {"RpcUrl", "ChainId", "Contract", "Confirmations",
+    static const char *const keys[] = {"RpcUrl",           "ChainId",  "Contract", "Confirmations",
                                        "ReceiptTimeoutMs", "LegacyTx", "Agree"};
     unsigned k = 0;
     while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
@@ -756,8 +993,8 @@ int nr_chain_ini_parse(struct nr_chain_ini *out, const char *name, const char *t
             snprintf(err, err_cap, "%s: not a text file of at most %u bytes", name, INI_MAX_BYTES);
         return NR_ECONFIG;
     }
-    struct ini_state st = {.out = out, .name = name, .err = err, .err_cap = err_cap, .p = text,
-                           .left = len};
+    struct ini_state st = {
+        .out = out, .name = name, .err = err, .err_cap = err_cap, .p = text, .left = len};
     int r = ini_parse_stream(ini_reader_fn, &st, chain_ini_key, &st);
     if (st.failed)
         return NR_ECONFIG;

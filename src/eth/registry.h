@@ -1,5 +1,6 @@
 /* Bindings for contracts/NarratorRegistry.sol: deploy, createSystem, registerMember, finalize,
- * views, and the check every state enclave runs before serving (nr_registry_verify).
+ * recordGenesis, epochs (openEpoch, setGovernance), views, and the check every state enclave
+ * runs before serving (nr_registry_verify).
  *
  * A transaction is: estimate gas (a revert is reported here with its reason, and nothing is
  * sent), sign with the caller's key (EIP-1559, or legacy where the chain has no base fee),
@@ -34,24 +35,38 @@
 #define NR_REGISTRY_SIG_GET_SYSTEM "getSystem(bytes32)"
 #define NR_REGISTRY_SIG_GET_MEMBER "getMember(bytes32,uint256)"
 #define NR_REGISTRY_EVENT_CREATED "SystemCreated(bytes32,address,uint256,uint256,bytes32)"
-#define NR_REGISTRY_EVENT_REGISTERED "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
+#define NR_REGISTRY_EVENT_REGISTERED                                                               \
+    "MemberRegistered(bytes32,uint256,bytes32,bytes32,bytes32,address)"
 #define NR_REGISTRY_EVENT_FINALIZED "SystemFinalized(bytes32,uint256,uint256,bytes32,bytes32)"
 #define NR_REGISTRY_SIG_RECORD_GENESIS "recordGenesis(bytes32,uint256,bytes32,bytes32[8])"
 #define NR_REGISTRY_SIG_GET_GENESIS "getGenesis(bytes32,uint256)"
 #define NR_REGISTRY_EVENT_GENESIS "GenesisRecorded(bytes32,uint256,bytes32,address)"
+#define NR_REGISTRY_SIG_OPEN_EPOCH                                                                 \
+    "openEpoch(bytes32,uint256,uint256,uint256,uint8,bytes32[],bytes32[],bytes32[],address[],"     \
+    "bytes32,bytes32,bytes32)"
+#define NR_REGISTRY_SIG_SET_GOVERNANCE "setGovernance(bytes32,address[],uint256)"
+#define NR_REGISTRY_SIG_GET_EPOCH "getEpoch(bytes32,uint256)"
+#define NR_REGISTRY_SIG_GET_EPOCH_MEMBER "getEpochMember(bytes32,uint256,uint256)"
+#define NR_REGISTRY_SIG_CURRENT_EPOCH "currentEpoch(bytes32)"
+#define NR_REGISTRY_SIG_GET_GOVERNANCE "getGovernance(bytes32)"
+#define NR_REGISTRY_SIG_GET_APPROVALS "getApprovals(bytes32)"
+#define NR_REGISTRY_EVENT_GOVERNANCE_SET "GovernanceSet(bytes32,uint256,address[])"
+#define NR_REGISTRY_EVENT_EPOCH_APPROVED "EpochApproved(bytes32,uint256,bytes32,address,uint256)"
+#define NR_REGISTRY_EVENT_EPOCH_OPENED "EpochOpened(bytes32,uint256,uint8,bytes32,bytes32,bytes32)"
+#define NR_REGISTRY_MAX_OPERATORS 16u /* the contract's MAX_OPERATORS */
 /* The revert reason that nr_registry_record_genesis reports as NR_EEXIST. */
 #define NR_REGISTRY_REASON_GENESIS_RECORDED "genesis already recorded"
 
 struct nr_registry_config {
-    struct nr_rpc_config rpc;   /* url, expected chain id (0 = take the node's), timeouts */
-    int has_contract;           /* 0 only for deploy */
+    struct nr_rpc_config rpc; /* url, expected chain id (0 = take the node's), timeouts */
+    int has_contract;         /* 0 only for deploy */
     uint8_t contract[NR_ETH_ADDR_BYTES];
-    unsigned confirmations;     /* >= 1; 0 means 1 */
+    unsigned confirmations;      /* >= 1; 0 means 1 */
     unsigned receipt_timeout_ms; /* receipt and confirmations each; 0 = default */
-    unsigned poll_ms;           /* 0 = default */
-    int legacy_tx;              /* force type-0 (EIP-155) transactions */
-    unsigned gas_margin_pct;    /* added to eth_estimateGas; 0 = default */
-    unsigned nonce_retries;     /* 0 = default */
+    unsigned poll_ms;            /* 0 = default */
+    int legacy_tx;               /* force type-0 (EIP-155) transactions */
+    unsigned gas_margin_pct;     /* added to eth_estimateGas; 0 = default */
+    unsigned nonce_retries;      /* 0 = default */
 };
 
 struct nr_registry;
@@ -86,12 +101,7 @@ int nr_registry_create_system(struct nr_registry *reg, struct nr_eth_receipt *rc
                               uint32_t n, uint32_t f, const uint8_t measurement[32])
     __attribute__((warn_unused_result));
 
-struct nr_registry_member {
-    uint8_t platform_id[32];
-    uint8_t identity_key[32];
-    uint8_t evidence_hash[32];
-    uint8_t account[NR_ETH_ADDR_BYTES]; /* filled by reads; ignored by register */
-};
+/* struct nr_registry_member is in registry_state.h. */
 int nr_registry_register_member(struct nr_registry *reg, struct nr_eth_receipt *rc,
                                 const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
                                 const struct nr_registry_member *m)
@@ -114,9 +124,9 @@ int nr_registry_get_member(struct nr_registry *reg, struct nr_registry_member *o
     __attribute__((warn_unused_result));
 
 /* recordGenesis(systemId, epoch, genesisId, founders) from sk's account (a member's). The
- * genesis id must be nr_genesis_packed_id(system_id, epoch, n, founders). A genesis that another member
- * recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT with
- * its reason. */
+ * genesis id must be nr_genesis_packed_id(system_id, epoch, n, founders). A genesis that another
+ * member recorded first is NR_EEXIST ("genesis already recorded"); any other refusal is NR_EREVERT
+ * with its reason. */
 int nr_registry_record_genesis(struct nr_registry *reg, struct nr_eth_receipt *rc,
                                const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
                                uint32_t epoch, const uint8_t genesis_id[32],
@@ -128,11 +138,68 @@ int nr_registry_get_genesis(struct nr_registry *reg, struct nr_registry_genesis 
                             const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
     __attribute__((warn_unused_result));
 
-/* The contract's members hash: keccak chain over (systemId, n, f, measurement) then each
- * member's (platformId, identityKey, evidenceHash). */
-void nr_registry_members_hash(uint8_t out[32], const uint8_t system_id[32], uint32_t n,
-                              uint32_t f, const uint8_t measurement[32],
-                              const struct nr_registry_member *members, size_t n_members);
+/* The members hash (nr_registry_members_hash, nr_registry_epoch_members_hash) is in
+ * registry_state.h. */
+
+/* ---- epochs (docs/chain.md "Epochs") ---- */
+
+/* The arguments of openEpoch: epoch = the current epoch + 1, its n = 2f+1 members (platform id,
+ * identity key, evidence hash and account each; n_members is normally n: the contract refuses
+ * any other count), kind NR_REGISTRY_KIND_RECONFIGURATION or _RECOVERY, predecessor = the
+ * genesis id of the current epoch, the state root it begins from and the hash of the handover
+ * certificate. */
+struct nr_registry_epoch_proposal {
+    uint8_t system_id[32];
+    uint32_t epoch;
+    uint32_t n, f;
+    uint8_t kind;
+    const struct nr_registry_member *members;
+    size_t n_members; /* at most NR_REGISTRY_MAX_EPOCH_MEMBERS (NR_EINVAL otherwise) */
+    uint8_t predecessor[32];
+    uint8_t state_root[32];
+    uint8_t handover_hash[32];
+};
+/* The proposal hash that M-of-N approvals count: keccak256(abi.encode(all openEpoch
+ * arguments)). NR_EINVAL if n_members is too large. */
+int nr_registry_epoch_proposal_hash(uint8_t out[32], const struct nr_registry_epoch_proposal *p)
+    __attribute__((warn_unused_result));
+/* openEpoch from sk's account (the creator, or one of the operators under M-of-N governance).
+ * *opened (may be NULL) is 1 if the epoch is open after this transaction (the creator's call,
+ * or the approval that reached the threshold), 0 if this was an approval still short of it.
+ * Every refusal is NR_EREVERT with the contract's reason (nr_registry_revert_reason). */
+int nr_registry_open_epoch(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                           const uint8_t sk[NR_ETH_SK_BYTES],
+                           const struct nr_registry_epoch_proposal *p, int *opened)
+    __attribute__((warn_unused_result));
+/* setGovernance(systemId, operators, threshold) from the creator's key: from then on epochs
+ * open with threshold of the n_operators operators (20-byte addresses, packed). */
+int nr_registry_set_governance(struct nr_registry *reg, struct nr_eth_receipt *rc,
+                               const uint8_t sk[NR_ETH_SK_BYTES], const uint8_t system_id[32],
+                               const uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t n_operators,
+                               uint32_t threshold) __attribute__((warn_unused_result));
+
+/* Views (eth_call, not proven: a state enclave uses nr_evidence_epoch). block_tag NULL: the
+ * confirmed head. */
+/* getEpoch(systemId, epoch): out->exists = 0 when not open (epoch 1: not finalised). */
+int nr_registry_get_epoch(struct nr_registry *reg, struct nr_registry_epoch *out,
+                          const uint8_t system_id[32], uint32_t epoch, const char *block_tag)
+    __attribute__((warn_unused_result));
+/* getEpochMember(systemId, epoch, index); "no such epoch" / "no such member" are NR_EREVERT. */
+int nr_registry_get_epoch_member(struct nr_registry *reg, struct nr_registry_member *out,
+                                 const uint8_t system_id[32], uint32_t epoch, uint32_t index,
+                                 const char *block_tag) __attribute__((warn_unused_result));
+/* currentEpoch(systemId): 0 before finalize (or for no system), 1 after, then the last opened. */
+int nr_registry_current_epoch(struct nr_registry *reg, uint32_t *out, const uint8_t system_id[32],
+                              const char *block_tag) __attribute__((warn_unused_result));
+/* getGovernance(systemId): *threshold 0 means the creator governs alone; operators into
+ * operators[0..cap) (NR_ETOOBIG beyond cap), their number in *n_operators. */
+int nr_registry_get_governance(struct nr_registry *reg, uint32_t *threshold,
+                               uint8_t (*operators)[NR_ETH_ADDR_BYTES], size_t cap,
+                               size_t *n_operators, const uint8_t system_id[32],
+                               const char *block_tag) __attribute__((warn_unused_result));
+/* getApprovals(proposal): distinct operators that approved it. */
+int nr_registry_get_approvals(struct nr_registry *reg, uint32_t *out, const uint8_t proposal[32],
+                              const char *block_tag) __attribute__((warn_unused_result));
 
 /* The check before serving (S4): at the confirmed head, the system exists, is finalised, has
  * the expected measurement (if not NULL), and its members (read back into members[0..cap),

@@ -3,7 +3,8 @@
  * items as (1-byte kind, 2-byte big-endian length, bytes): kind 0 = a header, 1 = an account
  * proof node, 2 = a storage slot (32 bytes) opening a new storage proof, 3 = a node of the
  * current storage proof. Properties: never crashes; returns NR_OK or one of NR_EPROOF,
- * NR_EDISAGREE, NR_ESTALE, NR_EINVAL (bad policy/sizes), NR_ECHAIN (genesis words); on NR_OK
+ * NR_EDISAGREE, NR_ESTALE, NR_EINVAL (bad policy/sizes), NR_ECHAIN (genesis or epoch words),
+ * NR_ETOOBIG (an epoch read of more than 16 members: nr_evidence_epoch); on NR_OK
  * the height is >= min_height and at least k headers hash to the block hash.
  *
  * Replay runner over test/fuzz/corpus/evidence (seeds from test/vectors/evidence_genesis.json). */
@@ -79,6 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = nr_evidence_genesis(&g, &ev, &pol, sys, 1, err, sizeof err);
     if (rc != NR_OK && rc != NR_EPROOF && rc != NR_EDISAGREE && rc != NR_ESTALE &&
         rc != NR_EINVAL && rc != NR_ECHAIN)
+        abort();
+    /* the epoch read over the same evidence: epoch and n from the policy bytes */
+    static struct nr_evidence_epoch e;
+    rc = nr_evidence_epoch(&e, &ev, &pol, sys, 1u + data[21] % 4u, data[20] % 18u, err, sizeof err);
+    if (rc != NR_OK && rc != NR_EPROOF && rc != NR_EDISAGREE && rc != NR_ESTALE &&
+        rc != NR_EINVAL && rc != NR_ECHAIN && rc != NR_ETOOBIG)
         abort();
     return 0;
 }
